@@ -1,0 +1,109 @@
+# Lamina - top-level Makefile: the one entry point.
+#
+#   make            build everything into build/
+#   make deps       install what is missing (apt-get, Xen headers from libxen-dev)
+#   make run        boot Lamina under QEMU: dom0 + a PV domU (Ctrl-A X quits)
+#   make run-native boot the native guest kernel directly on QEMU
+#   make test       host unit tests (cmocka) + QEMU scenario tests
+#   make port-stat  size of the PV port against the whole guest kernel
+#
+# Variables: LAMINA_ACCEL=tcg|kvm (default tcg), QEMU_MEM (MiB, default 512),
+# DOM0=path DOM0_ARGS="..." to boot any Xen PV kernel as dom0.
+
+B        := build
+GCC_INC  := $(shell gcc -print-file-name=include)
+XEN_INC  := $(B)/xen-include
+DEPS     := $(B)/.deps-done
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+FREE     := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fno-builtin \
+            -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+            -fno-tree-loop-distribute-patterns -nostdinc -isystem $(GCC_INC) $(WARN)
+
+# ---- hypervisor ---------------------------------------------------------
+HV_CFLAGS := $(FREE) -fpie -fvisibility=hidden -Ihypervisor/include -Ipv-abi/include \
+             -Itoolstack/builder -I$(XEN_INC)
+HV_SRCS  := $(sort $(wildcard hypervisor/*.c hypervisor/*.S)) $(sort $(wildcard toolstack/builder/*.c))
+HV_OBJS  := $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
+
+# ---- guest kernel and the PV ABI library --------------------------------
+G_CFLAGS := $(FREE) -mcmodel=kernel -fno-pic -Iguest-port/include -Ipv-abi/include -I$(XEN_INC)
+G_CORE   := $(sort $(wildcard guest-port/core/*.c guest-port/core/*.S))
+G_NATIVE := $(sort $(wildcard guest-port/native/*.c guest-port/native/*.S))
+G_PV     := $(sort $(wildcard guest-port/pv/*.c guest-port/pv/*.S))
+PVLIB    := $(sort $(wildcard pv-abi/lib/*.c pv-abi/lib/*.S))
+T_HOSTILE:= $(sort $(wildcard tests/hostile/*.c tests/hostile/*.S))
+
+gobjs = $(patsubst %,$(B)/g/%.o,$(1))
+
+TARGETS  := $(B)/lamina.elf $(B)/guest-pv.elf $(B)/guest-native.elf
+ifneq ($(T_HOSTILE),)
+TARGETS  += $(B)/hostile-pv.elf
+endif
+
+# ---- host unit tests ------------------------------------------------------
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
+HOST_CFLAGS := -std=gnu11 -O1 -g -DLAMINA_HOST_TEST -fsanitize=address,undefined \
+               -fno-omit-frame-pointer $(WARN) -Ihypervisor/include -Ipv-abi/include \
+               -Itoolstack/builder -I$(XEN_INC) -Itests/unit
+
+.PHONY: all deps run run-native test unit port-stat clean
+all: $(TARGETS) $(UNIT_BINS)
+
+deps: $(DEPS)
+$(DEPS): tools/deps.sh
+	sh tools/deps.sh $(B)
+
+$(B)/hv/%.c.o: %.c $(DEPS)
+	@mkdir -p $(dir $@)
+	gcc $(HV_CFLAGS) -MMD -c $< -o $@
+$(B)/hv/%.S.o: %.S $(DEPS)
+	@mkdir -p $(dir $@)
+	gcc $(HV_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
+
+$(B)/lamina.elf64: $(HV_OBJS) hypervisor/lamina.ld
+	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T hypervisor/lamina.ld -o $@ $(HV_OBJS)
+# QEMU's multiboot loader takes ELF32 only.
+$(B)/lamina.elf: $(B)/lamina.elf64
+	objcopy -O elf32-i386 $< $@
+
+$(B)/g/%.c.o: %.c $(DEPS)
+	@mkdir -p $(dir $@)
+	gcc $(G_CFLAGS) -MMD -c $< -o $@
+$(B)/g/%.S.o: %.S $(DEPS)
+	@mkdir -p $(dir $@)
+	gcc $(G_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
+
+$(B)/guest-native.elf64: $(call gobjs,$(G_CORE) $(G_NATIVE)) guest-port/native/native.ld
+	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/native/native.ld -o $@ $(call gobjs,$(G_CORE) $(G_NATIVE))
+$(B)/guest-native.elf: $(B)/guest-native.elf64
+	objcopy -O elf32-i386 $< $@
+$(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB)) guest-port/pv/pv.ld
+	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB))
+$(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
+	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
+
+$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h) $(HV_SRCS)
+	@mkdir -p $(dir $@)
+	gcc $(HOST_CFLAGS) $< -o $@ -lcmocka
+
+unit: $(UNIT_BINS)
+
+# ---- running --------------------------------------------------------------
+run: all
+	tools/lamina-boot --dom0 $(or $(DOM0),$(B)/guest-pv.elf) $(if $(DOM0_ARGS),--dom0-args "$(DOM0_ARGS)") \
+	    $(if $(DOM0),,--domu $(B)/guest-pv.elf)
+run-native: all
+	tools/native-boot $(B)/guest-native.elf
+
+test: all
+	tests/run.sh
+
+port-stat:
+	@tools/port-stat.sh
+
+clean:
+	rm -rf $(B)/hv $(B)/g $(B)/unit $(B)/*.elf $(B)/*.elf64 $(B)/test-logs
+
+-include $(shell find $(B)/hv $(B)/g -name '*.d' 2>/dev/null)

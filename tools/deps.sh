@@ -1,0 +1,58 @@
+#!/bin/sh
+# make deps: install what Lamina needs on a fresh Debian machine.
+#  - Debian packages (qemu-system-x86, cmocka, gnuplot) via apt-get, as root;
+#  - Xen 4.17's public headers, unpacked from Debian's libxen-dev .deb into
+#    build/xen-include (downloaded, never installed or committed);
+#  - Debian's Xen 4.17 hypervisor (the conformance oracle), unpacked into
+#    build/xen.
+# Idempotent: a second run does nothing but check.
+set -e
+BUILD=${1:-build}
+mkdir -p "$BUILD/debs"
+
+need=""
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need="$need qemu-system-x86"
+[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v objcopy >/dev/null 2>&1 || need="$need binutils"
+[ -f /usr/share/qemu/qboot.rom ] || [ -f /usr/share/seabios/qboot.rom ] || need="$need qemu-system-data"
+updated=""
+if [ -n "$need" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps: missing packages:$need; run 'make deps' as root or apt-get install them" >&2
+        exit 1
+    fi
+    echo "deps: installing$need"
+    apt-get update -q >/dev/null
+    updated=1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need >/dev/null
+fi
+
+fetch_deb() { # $1 package, $2 destination dir, $3 file that proves it is there
+    [ -e "$2/$3" ] && return 0
+    ( cd "$BUILD/debs" && ls $1_*.deb >/dev/null 2>&1 ) || {
+        if [ -z "$updated" ]; then apt-get update -q >/dev/null || true; updated=1; fi
+        ( cd "$BUILD/debs" && apt-get download "$1" >/dev/null 2>&1 ) || return 1
+    }
+    rm -rf "$2.tmp" && mkdir -p "$2.tmp"
+    dpkg -x "$BUILD"/debs/$1_*.deb "$2.tmp"
+    rm -rf "$2" && mv "$2.tmp" "$2"
+}
+
+if ! fetch_deb libxen-dev "$BUILD/xen-dev" usr/include/xen/xen.h; then
+    echo "deps: cannot download Debian's libxen-dev (needed for Xen's public headers)" >&2
+    exit 1
+fi
+mkdir -p "$BUILD/xen-include"
+[ -e "$BUILD/xen-include/xen" ] || ln -s ../xen-dev/usr/include/xen "$BUILD/xen-include/xen"
+
+if fetch_deb xen-hypervisor-4.17-amd64 "$BUILD/xen" boot; then
+    if [ ! -f "$BUILD/xen/xen-4.17.elf" ]; then
+        gz=$(ls "$BUILD"/xen/boot/xen-4.17*-amd64.gz 2>/dev/null | head -n 1)
+        [ -n "$gz" ] && gunzip -c "$gz" > "$BUILD/xen/xen-4.17.elf"
+    fi
+else
+    echo "deps: note: Debian's xen-hypervisor-4.17-amd64 could not be downloaded; Xen oracle tests will skip" >&2
+fi
+touch "$BUILD/.deps-done"
