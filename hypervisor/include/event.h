@@ -8,6 +8,7 @@
 #ifndef LAMINA_EVENT_H
 #define LAMINA_EVENT_H
 
+#include <lamina/xen.h>
 #include "lib.h"
 
 #define EVTCHN_MAX_PORTS    1024   /* per domain (2-level allows 4096 for 64-bit) */
@@ -18,6 +19,7 @@ enum evtchn_state {
     ECS_UNBOUND,        /* waiting for remote_domid to bind */
     ECS_INTERDOMAIN,    /* connected to (remote_dom, remote_port) */
     ECS_VIRQ,           /* bound to a virtual IRQ of notify_vcpu */
+    ECS_IPI,            /* EVTCHNOP_bind_ipi: send notifies our own notify_vcpu */
 };
 
 struct evtchn {
@@ -55,7 +57,9 @@ bool evtchn_port_is_pending(struct domain *d, unsigned int port);
 long do_event_channel_op(int cmd, uint64_t arg);
 
 /* Work functions on hypervisor pointers, called by do_event_channel_op and by
- * the unit tests.  Each returns 0 or Xen's negative errno. */
+ * the unit tests.  Each returns 0 or Xen's negative errno.  d is always the
+ * calling domain (current->domain for a hypercall); DOMID_SELF in an op means
+ * d.  OUT fields of op are written only on success. */
 int __must_check evtchn_alloc_unbound(struct domain *d, struct evtchn_alloc_unbound *op);
 int __must_check evtchn_bind_interdomain(struct domain *d, struct evtchn_bind_interdomain *op);
 int __must_check evtchn_bind_virq(struct domain *d, struct evtchn_bind_virq *op);
@@ -63,5 +67,7 @@ int __must_check evtchn_send(struct domain *d, unsigned int port);
 int __must_check evtchn_close(struct domain *d, unsigned int port);
 int __must_check evtchn_status(struct domain *d, struct evtchn_status *op);
 int __must_check evtchn_unmask(struct domain *d, unsigned int port);
+int __must_check evtchn_bind_ipi(struct domain *d, struct evtchn_bind_ipi *op);
+int __must_check evtchn_bind_vcpu(struct domain *d, unsigned int port, unsigned int vcpu_id);
 
 #endif
