@@ -12,7 +12,7 @@ mkdir -p build/test-logs
 
 fail() { echo "FAIL: $*"; SCEN_FAILS=$((SCEN_FAILS + 1)); }
 ok()   { echo "ok: $*"; }
-skip() { echo "SKIP: $*"; exit 77; }
+skip() { echo "$*"; exit 77; }   # run.sh shows this last line
 
 # need_file F...: a missing build product is a failure, not a skip.
 need_file() {
