@@ -31,6 +31,7 @@ struct page_info {
     unsigned long type_info;    /* PGT_* type | flags | type reference count */
     struct domain *owner;       /* NULL: free or the hypervisor's */
     unsigned long next;         /* MFN of next frame on the owner's list, or INVALID_MFN */
+    unsigned long prev;         /* MFN of previous frame on that list, or INVALID_MFN */
 };
 
 /* page_info.type_info */
@@ -48,6 +49,7 @@ struct page_info {
 /* page_info.count_info */
 #define PGC_allocated       (1UL << 63)   /* the owner's allocation reference is held */
 #define PGC_xen_heap        (1UL << 62)   /* hypervisor-owned (shared_info, M2P, tables) */
+#define PGC_free            (1UL << 61)   /* on the free list */
 #define PGC_count_mask      ((1UL << 32) - 1)
 
 #define INVALID_MFN         (~0UL)
@@ -112,6 +114,24 @@ void put_page_type(unsigned long mfn);
  * Installs the hypervisor's L4 slots.  Errors: -EINVAL.
  */
 int __must_check mm_pin_l4(struct domain *d, unsigned long mfn);
+/* MMUEXT_PIN_Lx_TABLE on behalf of d: general + type (PGT_l1..l4) refs held
+ * by the pin.  -EINVAL: not d's frame, wrong type in use, already pinned;
+ * or the validation error of the table (-EINVAL/-EBUSY/-EPERM). */
+int __must_check mm_pin_table(struct domain *d, unsigned long mfn, unsigned long type);
+/* MMUEXT_UNPIN_TABLE: drops the pin's refs.  -EINVAL: not d's frame or not
+ * pinned.  A table still in use elsewhere (base pointer, parent) stays. */
+int __must_check mm_unpin_table(struct domain *d, unsigned long mfn);
+/*
+ * Replaces entry idx (0..511) of the validated level-`level` (1..4) table at
+ * table_mfn with nval, as MMU_NORMAL_PT_UPDATE does once the table is found:
+ * refs for the new entry first, then the old entry's are dropped; forced
+ * bits (_PAGE_USER) are added.  Nothing changes on error: -EINVAL (L4 slots
+ * 256-271, bad flag bits, lower table of the wrong type, superpage),
+ * -EBUSY (L1 maps a frame not owned, or writable a frame that cannot be
+ * PGT_writable_page), -EPERM (L1 maps a non-RAM MFN).
+ */
+int __must_check mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_t nval,
+                              unsigned int level);
 
 /* Base pointer switching on behalf of v: takes type+general refs on the new
  * L4, drops those of the old one.  user selects guest_table_user. */
