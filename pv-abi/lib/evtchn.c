@@ -29,6 +29,13 @@ static inline bool word_test_and_set_bit(unsigned int bit, volatile xen_ulong_t 
     __asm__ __volatile__("lock btsq %2, %0" : "+m"(*w), "=@ccc"(old) : "r"((uint64_t)bit) : "memory");
     return old;
 }
+static inline bool word_test_and_clear_bit(unsigned int bit, volatile xen_ulong_t *w)
+{
+    bool old;
+
+    __asm__ __volatile__("lock btrq %2, %0" : "+m"(*w), "=@ccc"(old) : "r"((uint64_t)bit) : "memory");
+    return old;
+}
 static inline xen_ulong_t word_xchg_zero(volatile xen_ulong_t *w)
 {
     xen_ulong_t v = 0;
@@ -71,7 +78,10 @@ unsigned int pv_evtchn_do_upcall(void)
                 evtchn_port_t port = w * BITS_PER_WORD + b;
 
                 bits &= bits - 1;
-                word_clear_bit(b, &s->evtchn_pending[w]);
+                /* A handler may switch threads and another upcall may run
+                 * meanwhile: dispatch only if the bit is still ours. */
+                if (!word_test_and_clear_bit(b, &s->evtchn_pending[w]))
+                    continue;
                 if (handlers[port].fn) {
                     handlers[port].fn(port, handlers[port].data);
                     ran++;

@@ -1,0 +1,150 @@
+/*
+ * boot.c - PV start of day: shared_info, trap table, callbacks, memory,
+ * timer, then the portable core; console and power-off.
+ *
+ * Runs in the guest kernel (ring 3 under x86-64 PV), entered from head.S on
+ * the boot stack with events masked and rsi = start_info.
+ */
+#include "pv.h"
+#include <pv/console.h>
+#include <pv/irq.h>
+#include <pv/mm.h>
+
+start_info_t *pv_start_info;
+uint64_t pv_nr_pfns;
+uint64_t pv_first_free_pfn;
+
+/* Page-aligned slot in the kernel image where shared_info gets mapped. */
+static char shared_info_page[4096] __attribute__((aligned(4096), section(".bss.page_aligned")));
+static char cmdline_copy[MAX_GUEST_CMDLINE];
+
+void arch_console_write(const char *s, size_t n)
+{
+    (void)pv_console_write(s, n);
+}
+
+void pv_puts(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n])
+        n++;
+    arch_console_write(s, n);
+}
+
+void pv_puthex(uint64_t v)
+{
+    char buf[19] = "0x";
+
+    for (int i = 0; i < 16; i++)
+        buf[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
+    buf[18] = 0;
+    pv_puts(buf);
+}
+
+void arch_poweroff(int code)
+{
+    struct sched_shutdown op = { .reason = code == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash };
+
+    for (;;)
+        (void)HYPERVISOR_sched_op(SCHEDOP_shutdown, &op);
+}
+
+void pv_die(const char *msg, long code)
+{
+    pv_puts("pv: fatal: ");
+    pv_puts(msg);
+    pv_puts(" (");
+    pv_puthex((uint64_t)code);
+    pv_puts(")\n");
+    arch_poweroff(1);
+}
+
+/* Virtual IDT.  flags: bits 0-1 = DPL allowed to raise it with `int`;
+ * bit 2 = mask events on delivery (an interrupt gate). */
+#define TI_MASK_EVENTS 4
+static const struct trap_info trap_table[] = {
+    {  0, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_0 },
+    {  1, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_1 },
+    {  3, 3 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_3 },
+    {  4, 3 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_4 },
+    {  5, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_5 },
+    {  6, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_6 },
+    {  7, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_7 },
+    {  8, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_8 },
+    {  9, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_9 },
+    { 10, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_10 },
+    { 11, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_11 },
+    { 12, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_12 },
+    { 13, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_13 },
+    { 14, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_14 },
+    { 16, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_16 },
+    { 17, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_17 },
+    { 18, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_18 },
+    { 19, 0 | TI_MASK_EVENTS, FLAT_KERNEL_CS, (unsigned long)pv_trap_19 },
+    {  0, 0, 0, 0 },
+};
+
+static void register_callback(uint16_t type, void (*fn)(void), uint16_t flags)
+{
+    struct callback_register cb = { .type = type, .flags = flags,
+                                    .address = (unsigned long)fn };
+    int rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
+
+    if (rc)
+        pv_die("CALLBACKOP_register", rc);
+}
+
+extern char _end[];
+
+void pv_start(start_info_t *si) __attribute__((noreturn));
+void pv_start(start_info_t *si)
+{
+    struct arch_boot_info bi;
+    int rc;
+
+    pv_start_info = si;
+    pv_puts("pv: Lamina PV arch layer, start_info at ");
+    pv_puthex((uint64_t)si);
+    pv_puts("\n");
+
+    /* shared_info is given as a machine address: map it over our slot. */
+    rc = HYPERVISOR_update_va_mapping((unsigned long)shared_info_page,
+                                      si->shared_info | PV_PTE_P | PV_PTE_RW | PV_PTE_A | PV_PTE_D,
+                                      UVMF_INVLPG);
+    if (rc)
+        pv_die("mapping shared_info", rc);
+    HYPERVISOR_shared_info = (struct shared_info *)shared_info_page;
+    pv_irq_disable();
+
+    pv_p2m = (unsigned long *)si->mfn_list;
+    pv_p2m_nr = si->nr_pages;
+
+    rc = HYPERVISOR_set_trap_table(trap_table);
+    if (rc)
+        pv_die("set_trap_table", rc);
+    register_callback(CALLBACKTYPE_event, pv_hypervisor_callback, CALLBACKF_mask_events);
+    register_callback(CALLBACKTYPE_failsafe, pv_failsafe_callback, CALLBACKF_mask_events);
+    register_callback(CALLBACKTYPE_syscall, pv_syscall_callback, CALLBACKF_mask_events);
+
+    /* Everything up to the bootstrap page tables, plus the one-page
+     * bootstrap stack after them, is in use (start_info layout). */
+    uint64_t pt_end = si->pt_base + si->nr_pt_frames * GPAGE_SIZE;
+    uint64_t first_free = (pt_end - PV_VIRT_BASE) / GPAGE_SIZE + 1;
+    uint64_t img_end = ((uint64_t)_end - PV_VIRT_BASE) / GPAGE_SIZE;
+    if (first_free < img_end)
+        first_free = img_end;
+    pv_first_free_pfn = first_free;
+    pv_nr_pfns = pv_mm_init(si, first_free);
+
+    pv_time_init();
+
+    for (size_t i = 0; i + 1 < sizeof(cmdline_copy) && si->cmd_line[i]; i++)
+        cmdline_copy[i] = (char)si->cmd_line[i];
+
+    bi.first_free_pfn = pv_first_free_pfn;
+    bi.nr_pfns = pv_nr_pfns;
+    bi.cmdline = cmdline_copy;
+    bi.arch_name = "pv";
+    kernel_main(&bi);
+}

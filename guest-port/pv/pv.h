@@ -1,0 +1,59 @@
+/*
+ * pv.h - internals of the PV arch layer (guest-port/pv): the frame the
+ * entry stubs build, boot state shared between its files.
+ * Runs in the guest kernel (ring 3 under x86-64 PV).
+ */
+#ifndef GUEST_PV_H
+#define GUEST_PV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "arch.h"
+#include <pv/hypercall.h>
+
+#define PV_VIRT_BASE 0xffffffff80000000UL
+/* Kernel direct map of all pseudo-physical frames (L4 slot 273, outside
+ * Xen's reserved 0xffff800000000000-0xffff87ffffffffff). */
+#define PV_DMAP_BASE 0xffff888000000000UL
+
+/* Vector numbers pv_frame.vector takes besides 0-31. */
+#define PV_VEC_EVENT   0x100
+#define PV_VEC_SYSCALL 0x101
+
+/* What entry.S saves: GPRs, then Xen's bounce frame minus rcx/r11. */
+struct pv_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;  /* cs bits 32-39: saved upcall mask */
+};
+_Static_assert(sizeof(struct pv_frame) == 22 * 8, "pv_frame matches entry.S");
+
+/* Boot facts (boot.c). */
+extern start_info_t *pv_start_info;
+extern uint64_t pv_nr_pfns;         /* pfns covered by the direct map */
+extern uint64_t pv_first_free_pfn;
+
+/* mm.c: builds the direct map and trims Xen's initial mapping; returns the
+ * number of pfns mapped (<= nr_pages).  Panics (poweroff) on failure. */
+uint64_t pv_mm_init(start_info_t *si, uint64_t first_free_pfn);
+/* time.c: binds VIRQ_TIMER, stops the periodic timer, samples t0. */
+void pv_time_init(void);
+/* boot.c: prints and crashes the domain. */
+void pv_die(const char *msg, long code) __attribute__((noreturn));
+/* boot.c: minimal formatted output usable before the core runs. */
+void pv_puts(const char *s);
+void pv_puthex(uint64_t v);
+
+/* entry.S */
+void pv_trap_0(void), pv_trap_1(void), pv_trap_3(void), pv_trap_4(void),
+     pv_trap_5(void), pv_trap_6(void), pv_trap_7(void), pv_trap_8(void),
+     pv_trap_9(void), pv_trap_10(void), pv_trap_11(void), pv_trap_12(void),
+     pv_trap_13(void), pv_trap_14(void), pv_trap_16(void), pv_trap_17(void),
+     pv_trap_18(void), pv_trap_19(void);
+void pv_hypervisor_callback(void);
+void pv_syscall_callback(void);
+void pv_failsafe_callback(void);
+void pv_thread_start(void);
+
+#endif /* GUEST_PV_H */
