@@ -179,7 +179,7 @@ static unsigned long va_to_mfn(const void *va)
 }
 
 struct walk {
-    unsigned long l4_mfn, l1_mfn;
+    unsigned long l4_mfn, l2_mfn, l1_mfn;
     unsigned long l1e_ma;       /* machine address of the L1 entry */
     unsigned long l1e;          /* its current value */
 };
@@ -200,6 +200,8 @@ static bool pt_walk(unsigned long va, struct walk *w)
         t = (const uint64_t *)mfn_to_va((e & PTE_MFN_MASK) >> 12);
         if (!t)
             return false;
+        if (shift == 30)
+            w->l2_mfn = (e & PTE_MFN_MASK) >> 12;
         if (shift == 21)
             w->l1_mfn = (e & PTE_MFN_MASK) >> 12;
     }
@@ -256,6 +258,11 @@ static void attack_map(const char *name, const struct walk *w,
 #define EXPECT_BAD_POINTER     (-XEN_EFAULT)
 #define EXPECT_XEN_VA          (-XEN_EINVAL)
 #define EXPECT_XEN_L4_SLOT     (-XEN_EINVAL)
+#define EXPECT_BAD_FLAGS       (-XEN_EINVAL)
+#define EXPECT_M2P_NOT_OWNED   (-XEN_EINVAL)
+#define EXPECT_BAD_PORT        (-XEN_EINVAL)
+#define EXPECT_BAD_VCPU        (-XEN_ENOENT)
+#define EXPECT_UNKNOWN_CMD     (-XEN_ENOSYS)
 
 static void run_cases(void)
 {
@@ -301,6 +308,9 @@ static void run_cases(void)
         line_end();
         attack_map("map_foreign_frame_ro", &w, mfn, PTE_P | PTE_A, EXPECT_MAP_NOT_OWNED);
         attack_map("map_foreign_frame_rw", &w, mfn, PTE_P | PTE_RW | PTE_A, EXPECT_MAP_NOT_OWNED);
+        /* Rewrite the M2P entry of a frame that is not ours. */
+        report("m2p_update_foreign_frame",
+               pte_write((mfn << 12) | MMU_MACHPHYS_UPDATE, 0), EXPECT_M2P_NOT_OWNED);
     }
 
     /* Our own page tables, writable. */
@@ -374,6 +384,28 @@ static void run_cases(void)
     report("update_va_mapping_hypervisor_va", rc, EXPECT_XEN_VA);
     rc = HYPERVISOR_update_va_mapping(M2P_BASE, w.l1e, UVMF_INVLPG);
     report("update_va_mapping_m2p_va", rc, EXPECT_XEN_VA);
+
+    report("multicall_list_in_hypervisor",
+           HYPERVISOR_multicall((struct multicall_entry *)XEN_VA, 1), EXPECT_BAD_POINTER);
+    report("set_trap_table_in_hypervisor",
+           HYPERVISOR_set_trap_table((const struct trap_info *)XEN_VA), EXPECT_BAD_POINTER);
+
+    /* A 2 MiB superpage in a PV L2 (last slot of the L2 mapping our image,
+     * beyond the bootstrap area): PSE is a disallowed L2 flag. */
+    report("l2_superpage",
+           pte_write((w.l2_mfn << 12) + 511 * 8,
+                     ((unsigned long)va_to_mfn((void *)VIRT_BASE) << 12) | PTE_P | PTE_PSE),
+           EXPECT_BAD_FLAGS);
+
+    /* Malformed requests to other interfaces. */
+    {
+        struct evtchn_send send = { .port = 4000 };
+        report("evtchn_send_unbound_port",
+               HYPERVISOR_event_channel_op(EVTCHNOP_send, &send), EXPECT_BAD_PORT);
+    }
+    report("vcpu_op_missing_vcpu", HYPERVISOR_vcpu_op(VCPUOP_is_up, 7, NULL), EXPECT_BAD_VCPU);
+    report("sched_op_unknown_cmd", HYPERVISOR_sched_op(100, NULL), EXPECT_UNKNOWN_CMD);
+    report("console_io_unknown_cmd", HYPERVISOR_console_io(77, 0, NULL), EXPECT_UNKNOWN_CMD);
 
     /* L4 entries in the hypervisor's slots 256..271. */
     report("l4_update_slot_256", pte_write(l4_ma + 256 * 8, l4[511]), EXPECT_XEN_L4_SLOT);
