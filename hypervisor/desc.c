@@ -7,11 +7,6 @@
  * on the host by tests/unit/test_desc.c, which supplies the frame table,
  * mfn_to_virt() and the page-reference functions.
  */
-/* config.h and Xen's arch-x86/xen.h both define FIRST_RESERVED_GDT_ENTRY
- * (same value, different spelling): keep Xen's. */
-#include "config.h"
-#undef FIRST_RESERVED_GDT_ENTRY
-#include <lamina/xen.h>
 #include "sched.h"
 #include "mm.h"
 #include "desc.h"

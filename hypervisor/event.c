@@ -13,11 +13,6 @@
  * bounces to the event callback when evtchn_upcall_pending is set and
  * evtchn_upcall_mask is clear.
  */
-/* config.h and Xen's arch-x86/xen.h both define FIRST_RESERVED_GDT_ENTRY
- * (same value, different spelling): keep Xen's. */
-#include "config.h"
-#undef FIRST_RESERVED_GDT_ENTRY
-#include <lamina/xen.h>
 #include "sched.h"
 #include "event.h"
 #include "guest_access.h"
