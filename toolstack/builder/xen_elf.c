@@ -45,7 +45,7 @@ struct parse_state {
     unsigned int nr_xen_notes;
 };
 
-static int fail(struct parse_state *st, int err, const char *why)
+static int elf_fail(struct parse_state *st, int err, const char *why)
 {
     st->why = why;
     return err;
@@ -116,7 +116,7 @@ static int parse_features(struct parse_state *st, const char *s, size_t len)
                 st->info->f_required[i / 32] |= 1u << (i % 32);
         }
         else if ( required )
-            return fail(st, -XEN_EINVAL,
+            return elf_fail(st, -XEN_EINVAL,
                         "FEATURES requires a feature this loader does not know");
         pos = end < len && s[end] == '|' ? end + 1 : end;
     }
@@ -172,17 +172,17 @@ static int xen_note(struct parse_state *st, uint32_t type,
         return 0;
     case NK_INT:
         if ( descsz != 1 && descsz != 2 && descsz != 4 && descsz != 8 )
-            return fail(st, -XEN_EINVAL,
+            return elf_fail(st, -XEN_EINVAL,
                         "numeric Xen note has a size other than 1, 2, 4 or 8");
         val = read_le(desc, descsz);
         break;
     case NK_STR:
         if ( descsz == 0 || !has_nul(desc, descsz) )
-            return fail(st, -XEN_EINVAL, "string Xen note is not NUL-terminated");
+            return elf_fail(st, -XEN_EINVAL, "string Xen note is not NUL-terminated");
         break;
     case NK_BITMAP:
         if ( descsz == 0 || descsz % 4 )
-            return fail(st, -XEN_EINVAL,
+            return elf_fail(st, -XEN_EINVAL,
                         "SUPPORTED_FEATURES note size is not a multiple of 4");
         for ( i = 0; i < XENFEAT_NR_SUBMAPS && i < descsz / 4; i++ )
             info->f_supported[i] |= (uint32_t)read_le(desc + 4 * i, 4);
@@ -230,11 +230,11 @@ static int walk_notes(struct parse_state *st, uint64_t off, uint64_t len,
         left = len - name_off;
         name_pad = ((uint64_t)n.n_namesz + align - 1) & ~(align - 1);
         if ( name_pad > left )
-            return fail(st, -XEN_EINVAL, "ELF note name extends past its note area");
+            return elf_fail(st, -XEN_EINVAL, "ELF note name extends past its note area");
         desc_off = name_off + name_pad;
         left -= name_pad;
         if ( n.n_descsz > left )
-            return fail(st, -XEN_EINVAL,
+            return elf_fail(st, -XEN_EINVAL,
                         "ELF note descriptor extends past its note area");
         desc_pad = ((uint64_t)n.n_descsz + align - 1) & ~(align - 1);
 
@@ -261,10 +261,10 @@ static int check_shdrs(struct parse_state *st)
     if ( eh->e_shnum == 0 || eh->e_shoff == 0 )
         return 1;
     if ( eh->e_shentsize != sizeof(struct elf64_shdr) )
-        return fail(st, -XEN_EINVAL, "e_shentsize is not sizeof(Elf64_Shdr)");
+        return elf_fail(st, -XEN_EINVAL, "e_shentsize is not sizeof(Elf64_Shdr)");
     if ( !in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(struct elf64_shdr),
                   st->size) )
-        return fail(st, -XEN_EINVAL, "section header table extends past end of file");
+        return elf_fail(st, -XEN_EINVAL, "section header table extends past end of file");
     return 0;
 }
 
@@ -287,7 +287,7 @@ static int section_notes(struct parse_state *st)
         if ( sh.sh_type != ELF_SHT_NOTE )
             continue;
         if ( !in_file(sh.sh_offset, sh.sh_size, st->size) )
-            return fail(st, -XEN_EINVAL, "note section extends past end of file");
+            return elf_fail(st, -XEN_EINVAL, "note section extends past end of file");
         rc = walk_notes(st, sh.sh_offset, sh.sh_size,
                         sh.sh_addralign == 8 ? 8 : 4);
         if ( rc )
@@ -411,7 +411,7 @@ static int find_legacy(struct parse_state *st)
         return 1;
     read_shdr(st, st->eh->e_shstrndx, &strtab);
     if ( !in_file(strtab.sh_offset, strtab.sh_size, st->size) )
-        return fail(st, -XEN_EINVAL, "section name table extends past end of file");
+        return elf_fail(st, -XEN_EINVAL, "section name table extends past end of file");
     for ( i = 0; i < st->eh->e_shnum; i++ )
     {
         read_shdr(st, i, &sh);
@@ -420,7 +420,7 @@ static int find_legacy(struct parse_state *st)
              memcmp(st->img + strtab.sh_offset + sh.sh_name, name, sizeof(name)) )
             continue;
         if ( !in_file(sh.sh_offset, sh.sh_size, st->size) )
-            return fail(st, -XEN_EINVAL, "__xen_guest section extends past end of file");
+            return elf_fail(st, -XEN_EINVAL, "__xen_guest section extends past end of file");
         return legacy_guest(st, (const char *)st->img + sh.sh_offset, sh.sh_size);
     }
     return 1;
@@ -445,21 +445,21 @@ static int check_header(struct parse_state *st)
     unsigned int i;
 
     if ( memcmp(eh->e_ident, "\177ELF", 4) )
-        return fail(st, -XEN_EINVAL, "not an ELF file (bad magic)");
+        return elf_fail(st, -XEN_EINVAL, "not an ELF file (bad magic)");
     if ( eh->e_ident[ELF_EI_CLASS] != ELF_CLASS64 )
-        return fail(st, -XEN_EINVAL, "not an ELF64 image (EI_CLASS)");
+        return elf_fail(st, -XEN_EINVAL, "not an ELF64 image (EI_CLASS)");
     if ( eh->e_ident[ELF_EI_DATA] != ELF_DATA2LSB )
-        return fail(st, -XEN_EINVAL, "not a little-endian ELF image (EI_DATA)");
+        return elf_fail(st, -XEN_EINVAL, "not a little-endian ELF image (EI_DATA)");
     if ( eh->e_machine != ELF_EM_X86_64 )
-        return fail(st, -XEN_EINVAL, "not an x86-64 image (e_machine)");
+        return elf_fail(st, -XEN_EINVAL, "not an x86-64 image (e_machine)");
     if ( eh->e_type != ELF_ET_EXEC )
-        return fail(st, -XEN_EINVAL, "not an executable (e_type is not ET_EXEC)");
+        return elf_fail(st, -XEN_EINVAL, "not an executable (e_type is not ET_EXEC)");
     if ( eh->e_phnum == 0 )
-        return fail(st, -XEN_EINVAL, "no program headers");
+        return elf_fail(st, -XEN_EINVAL, "no program headers");
     if ( eh->e_phentsize != sizeof(struct elf64_phdr) )
-        return fail(st, -XEN_EINVAL, "e_phentsize is not sizeof(Elf64_Phdr)");
+        return elf_fail(st, -XEN_EINVAL, "e_phentsize is not sizeof(Elf64_Phdr)");
     if ( !in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(ph), st->size) )
-        return fail(st, -XEN_EINVAL, "program header table extends past end of file");
+        return elf_fail(st, -XEN_EINVAL, "program header table extends past end of file");
 
     for ( i = 0; i < eh->e_phnum; i++ )
     {
@@ -467,11 +467,11 @@ static int check_header(struct parse_state *st)
         if ( ph.p_type != ELF_PT_LOAD && ph.p_type != ELF_PT_NOTE )
             continue;
         if ( !in_file(ph.p_offset, ph.p_filesz, st->size) )
-            return fail(st, -XEN_EINVAL, ph.p_type == ELF_PT_LOAD ?
+            return elf_fail(st, -XEN_EINVAL, ph.p_type == ELF_PT_LOAD ?
                         "PT_LOAD segment extends past end of file" :
                         "PT_NOTE segment extends past end of file");
         if ( ph.p_type == ELF_PT_LOAD && ph.p_filesz > ph.p_memsz )
-            return fail(st, -XEN_EINVAL, "PT_LOAD segment has p_filesz > p_memsz");
+            return elf_fail(st, -XEN_EINVAL, "PT_LOAD segment has p_filesz > p_memsz");
     }
     return 0;
 }
@@ -506,7 +506,7 @@ static int find_notes(struct parse_state *st)
         if ( rc <= 0 )
             return rc;
     }
-    return fail(st, -XEN_ENOEXEC,
+    return elf_fail(st, -XEN_ENOEXEC,
                 "no Xen ELF notes and no __xen_guest section: not a Xen PV kernel");
 }
 
@@ -520,7 +520,7 @@ static int layout(struct parse_state *st)
     unsigned int i;
 
     if ( st->paddr_offset != UNSET && st->virt_base == UNSET )
-        return fail(st, -XEN_EINVAL, "PADDR_OFFSET given without VIRT_BASE");
+        return elf_fail(st, -XEN_EINVAL, "PADDR_OFFSET given without VIRT_BASE");
     info->virt_base = st->virt_base == UNSET ? 0 : st->virt_base;
     if ( st->paddr_offset != UNSET )
         info->paddr_offset = st->paddr_offset;
@@ -541,12 +541,12 @@ static int layout(struct parse_state *st)
         va = ph.p_paddr + offset;
         last = va + (ph.p_memsz - 1);
         if ( last < va || last == UNSET )
-            return fail(st, -XEN_EINVAL, "PT_LOAD segment wraps the address space");
+            return elf_fail(st, -XEN_EINVAL, "PT_LOAD segment wraps the address space");
         if ( hits_hypervisor(va, last) )
-            return fail(st, -XEN_EINVAL,
+            return elf_fail(st, -XEN_EINVAL,
                         "PT_LOAD segment overlaps the hypervisor's virtual range");
         if ( !canonical(va) || !canonical(last) || (va >> 63) != (last >> 63) )
-            return fail(st, -XEN_EINVAL, "PT_LOAD segment is not canonical");
+            return elf_fail(st, -XEN_EINVAL, "PT_LOAD segment is not canonical");
         if ( va < kstart )
             kstart = va;
         if ( last + 1 > kend )
@@ -557,15 +557,15 @@ static int layout(struct parse_state *st)
             hc_ok = true;
     }
     if ( info->nr_load == 0 )
-        return fail(st, -XEN_EINVAL, "no loadable (PT_LOAD) segment");
+        return elf_fail(st, -XEN_EINVAL, "no loadable (PT_LOAD) segment");
     info->virt_kstart = kstart;
     info->virt_kend = kend;
     if ( !entry_ok )
-        return fail(st, -XEN_EINVAL, "entry point is outside every loaded segment");
+        return elf_fail(st, -XEN_EINVAL, "entry point is outside every loaded segment");
     if ( info->virt_base > kstart )
-        return fail(st, -XEN_EINVAL, "VIRT_BASE is above the start of the image");
+        return elf_fail(st, -XEN_EINVAL, "VIRT_BASE is above the start of the image");
     if ( info->virt_hypercall && (!hc_ok || (info->virt_hypercall & 0xfff)) )
-        return fail(st, -XEN_EINVAL,
+        return elf_fail(st, -XEN_EINVAL,
                     "HYPERCALL_PAGE is not a page-aligned address inside the image");
     return 0;
 }
@@ -583,7 +583,7 @@ int xen_elf_parse(const void *image, size_t size, struct xen_elf_info *info,
 
     memset(info, 0, sizeof(*info));
     if ( !image || size < sizeof(eh) )
-        rc = fail(&st, -XEN_EINVAL, "file is smaller than an ELF64 header");
+        rc = elf_fail(&st, -XEN_EINVAL, "file is smaller than an ELF64 header");
     else
     {
         memcpy(&eh, image, sizeof(eh));
@@ -593,10 +593,10 @@ int xen_elf_parse(const void *image, size_t size, struct xen_elf_info *info,
         if ( !rc &&
              (!info->loader[0] || strncmp(info->loader, "generic", 7)) &&
              (!info->guest_os[0] || strncmp(info->guest_os, "linux", 5)) )
-            rc = fail(&st, -XEN_EINVAL,
+            rc = elf_fail(&st, -XEN_EINVAL,
                       "neither LOADER \"generic\" nor GUEST_OS \"linux\"");
         if ( !rc && strncmp(info->xen_version, "xen-3.0", 7) )
-            rc = fail(&st, -XEN_EINVAL, "XEN_VERSION is not \"xen-3.0\"");
+            rc = elf_fail(&st, -XEN_EINVAL, "XEN_VERSION is not \"xen-3.0\"");
         if ( !rc )
             rc = layout(&st);
     }
