@@ -47,12 +47,14 @@ int mm_set_baseptr(struct vcpu *v, unsigned long mfn, bool user)
     unsigned long old = *slot;
     int rc;
 
+    if (mfn == 0 && !user)
+        return -XEN_EINVAL;                 /* a vCPU always has a kernel L4 */
     if (mfn == old) {
         if (v == current)
             load_cr3(mm_vcpu_cr3(v));   /* Xen reloads: flushes the TLB */
         return 0;
     }
-    if (mfn != 0 || !user) {
+    if (mfn != 0) {
         if (!get_page(mfn, v->domain))
             return -XEN_EINVAL;
         rc = get_page_type(mfn, PGT_l4_page_table);

@@ -1,0 +1,875 @@
+/*
+ * test_mm.c - host unit tests (cmocka) of hypervisor/mm.c and mm_hcall.c:
+ * the frame allocator, frame-table type/refcount rules, 64-bit PV page-table
+ * validation, and the mmu_update / mmuext_op / update_va_mapping /
+ * memory_op hypercalls with Xen's errors.
+ *
+ * Runs on the host.  "Machine memory" is a malloc'd, page-aligned array of
+ * NR_FRAMES frames; guest virtual addresses given to copy_{from,to}_guest
+ * are host pointers, except the range [BAD_VA, BAD_VA + BAD_LEN), which
+ * faults (-EFAULT), like an unmapped guest page.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "../../hypervisor/mm.c"
+#include "../../hypervisor/mm_hcall.c"
+
+#define NR_FRAMES   2048UL                      /* 8 MiB */
+#define RES_START   (0x200000UL)                /* "hypervisor image" */
+#define RES_END     (0x280000UL)
+#define BAD_VA      0x00000dead0000000UL
+#define BAD_LEN     0x10000UL
+
+static uint8_t *machine;
+uint64_t idle_pg_table[512] __attribute__((aligned(4096)));
+struct vcpu *current;
+struct domain *domain_list[MAX_DOMAINS];
+
+/* ---- stubs ---------------------------------------------------------------- */
+
+void *mfn_to_virt(unsigned long mfn)
+{
+    assert_true(mfn < NR_FRAMES);
+    return machine + mfn * PAGE_SIZE;
+}
+
+unsigned long virt_to_mfn(const void *va)
+{
+    return (unsigned long)((const uint8_t *)va - machine) / PAGE_SIZE;
+}
+
+void printk(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+void panic(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fail_msg("panic");
+    abort();
+}
+
+bool guest_range_ok(uint64_t va, size_t len)
+{
+    uint64_t end = va + len;
+
+    if (end < va)
+        return false;
+    if (va < HV_VIRT_END && end > HV_VIRT_START)
+        return false;
+    /* canonical: bits 63..47 all equal */
+    if ((int64_t)(va << 16) >> 16 != (int64_t)va)
+        return false;
+    return true;
+}
+
+static bool bad_range(uint64_t va, size_t len)
+{
+    return !guest_range_ok(va, len) || (va < BAD_VA + BAD_LEN && va + len > BAD_VA);
+}
+
+int copy_from_guest(void *dst, uint64_t src, size_t len)
+{
+    if (bad_range(src, len))
+        return -XEN_EFAULT;
+    memcpy(dst, (const void *)(uintptr_t)src, len);
+    return 0;
+}
+
+int copy_to_guest(uint64_t dst, const void *src, size_t len)
+{
+    if (bad_range(dst, len))
+        return -XEN_EFAULT;
+    memcpy((void *)(uintptr_t)dst, src, len);
+    return 0;
+}
+
+#define BAD_DESC 0xbadbadbadUL
+bool check_descriptor(const struct domain *d, uint64_t desc)
+{
+    return desc != BAD_DESC;
+}
+
+struct domain *domain_lookup(domid_t id)
+{
+    return id < MAX_DOMAINS ? domain_list[id] : NULL;
+}
+
+/* ---- fixtures -------------------------------------------------------------- */
+
+static struct domain *dom[2];
+static unsigned long free_at_start;
+
+static struct domain *new_domain(domid_t id, unsigned long max_pages)
+{
+    struct domain *d = calloc(1, sizeof(*d));
+    struct vcpu *v = calloc(1, sizeof(*v));
+
+    assert_non_null(d);
+    assert_non_null(v);
+    d->domain_id = id;
+    d->max_pages = max_pages;
+    d->page_list_head = INVALID_MFN;
+    d->shared_info_mfn = INVALID_MFN;
+    d->vcpu[0] = v;
+    d->max_vcpus = 1;
+    v->domain = d;
+    v->kernel_mode = true;
+    domain_list[id] = d;
+    return d;
+}
+
+static int setup(void **state)
+{
+    struct mem_range r = { 0, NR_FRAMES * PAGE_SIZE };
+    unsigned int i;
+
+    machine = aligned_alloc(PAGE_SIZE, NR_FRAMES * PAGE_SIZE);
+    assert_non_null(machine);
+    memset(machine, 0xcc, NR_FRAMES * PAGE_SIZE);
+    memset(idle_pg_table, 0, sizeof(idle_pg_table));
+    for (i = HV_FIRST_L4_SLOT + 1; i <= HV_LAST_L4_SLOT; i++)
+        idle_pg_table[i] = (0x100UL + i) << PAGE_SHIFT | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+    mm_init(&r, 1, RES_START, RES_END);
+    free_at_start = mm_free_frames();
+    dom[0] = new_domain(0, 256);
+    dom[1] = new_domain(1, 256);
+    current = dom[0]->vcpu[0];
+    mm_host_cr3 = 0;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unsigned int i;
+
+    for (i = 0; i < 2; i++) {
+        domain_list[i] = NULL;
+        free(dom[i]->vcpu[0]);
+        free(dom[i]);
+    }
+    free(machine);
+    return 0;
+}
+
+static unsigned long alloc(struct domain *d)
+{
+    unsigned long mfn = INVALID_MFN;
+
+    assert_int_equal(alloc_domain_frame(d, &mfn), 0);
+    return mfn;
+}
+
+static uint64_t *tab(unsigned long mfn)
+{
+    return mfn_to_virt(mfn);
+}
+
+static unsigned long count_of(unsigned long mfn)
+{
+    return frame_table[mfn].count_info & PGC_count_mask;
+}
+
+static unsigned long tcount_of(unsigned long mfn)
+{
+    return frame_table[mfn].type_info & PGT_count_mask;
+}
+
+static unsigned long type_of(unsigned long mfn)
+{
+    return frame_table[mfn].type_info & PGT_type_mask;
+}
+
+static uint64_t pte(unsigned long mfn, uint64_t flags)
+{
+    return (mfn << PAGE_SHIFT) | flags;
+}
+
+#define P   _PAGE_PRESENT
+#define RW  _PAGE_RW
+
+/* A 4-level hierarchy of d: L4[0] -> L3[0] -> L2[0] -> L1, L1[0] maps
+ * data writable.  Tables are only written, not validated. */
+struct tree { unsigned long l4, l3, l2, l1, data; };
+
+static struct tree build_tree(struct domain *d)
+{
+    struct tree t = { alloc(d), alloc(d), alloc(d), alloc(d), alloc(d) };
+
+    tab(t.l4)[0] = pte(t.l3, P | RW);
+    tab(t.l3)[0] = pte(t.l2, P | RW);
+    tab(t.l2)[0] = pte(t.l1, P | RW);
+    tab(t.l1)[0] = pte(t.data, P | RW);
+    tab(t.l1)[1] = pte(t.l1, P);            /* the L1 itself, read-only */
+    return t;
+}
+
+/* ---- allocator and boot ------------------------------------------------------ */
+
+static void test_init_layout(void **state)
+{
+    unsigned long ft_frames = (NR_FRAMES * sizeof(struct page_info) + PAGE_SIZE - 1) / PAGE_SIZE;
+    unsigned long m2p_frames = NR_FRAMES * 8 / PAGE_SIZE;
+    unsigned long low = 256, res = (RES_END - RES_START) / PAGE_SIZE;
+    uint64_t *l3, *l2, *l1;
+    unsigned long i;
+
+    assert_int_equal(max_mfn, NR_FRAMES);
+    /* all frames minus low 1 MiB, image, frame table, M2P, and the M2P's L3+L2+L1 */
+    assert_int_equal(mm_free_frames(), NR_FRAMES - low - res - ft_frames - m2p_frames - 3);
+    for (i = 0; i < NR_FRAMES; i++)
+        assert_int_equal(m2p_table[i], INVALID_MFN);
+    /* slot 256 user-readable; the other hypervisor slots are not */
+    assert_true(idle_pg_table[256] & _PAGE_USER);
+    assert_true(idle_pg_table[256] & _PAGE_PRESENT);
+    for (i = 257; i <= 271; i++)
+        assert_false(idle_pg_table[i] & _PAGE_USER);
+    /* walk RO_MPT_VIRT_START: it maps the M2P's frames read-only */
+    l3 = tab(pte_mfn(idle_pg_table[256]));
+    assert_true(l3[0] & _PAGE_USER);
+    l2 = tab(pte_mfn(l3[0]));
+    l1 = tab(pte_mfn(l2[0]));
+    for (i = 0; i < m2p_frames; i++) {
+        assert_int_equal(pte_mfn(l1[i]), virt_to_mfn(m2p_table) + i);
+        assert_true(l1[i] & _PAGE_USER);
+        assert_false(l1[i] & _PAGE_RW);
+    }
+    assert_int_equal(l1[m2p_frames], 0);
+    /* nothing in the low 1 MiB or the image is free */
+    for (i = 0; i < NR_FRAMES; i++)
+        if (i < low || (i >= RES_START / PAGE_SIZE && i < RES_END / PAGE_SIZE))
+            assert_false(frame_table[i].count_info & PGC_free);
+}
+
+static void test_alloc_accounting(void **state)
+{
+    struct domain *d = dom[1];
+    unsigned long mfn, x, n = 0, i;
+
+    d->max_pages = 3;
+    for (i = 0; i < 3; i++) {
+        mfn = alloc(d);
+        assert_ptr_equal(frame_table[mfn].owner, d);
+        assert_int_equal(frame_table[mfn].count_info, PGC_allocated | 1);
+        assert_int_equal(((uint64_t *)mfn_to_virt(mfn))[7], 0);     /* zeroed */
+    }
+    assert_int_equal(alloc_domain_frame(d, &mfn), -XEN_ENOMEM);
+    assert_int_equal(d->tot_pages, 3);
+    for (x = d->page_list_head; x != INVALID_MFN; x = frame_table[x].next)
+        n++;
+    assert_int_equal(n, 3);
+    assert_int_equal(mm_free_frames(), free_at_start - 3);
+    mm_relinquish_domain(d);
+    assert_int_equal(d->tot_pages, 0);
+    assert_int_equal(d->page_list_head, INVALID_MFN);
+    assert_int_equal(mm_free_frames(), free_at_start);
+
+    x = alloc_xen_frame();
+    assert_true(frame_table[x].count_info & PGC_xen_heap);
+    assert_false(get_page(x, dom[0]));
+    free_xen_frame(x);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+static void test_out_of_memory(void **state)
+{
+    struct domain *d = dom[1];
+    unsigned long mfn, got = 0;
+
+    d->max_pages = ~0UL;
+    while (alloc_domain_frame(d, &mfn) == 0)
+        got++;
+    assert_int_equal(got, free_at_start);
+    assert_int_equal(mm_free_frames(), 0);
+    assert_int_equal(alloc_xen_frame(), INVALID_MFN);
+    mm_relinquish_domain(d);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+/* ---- type and reference rules ------------------------------------------------ */
+
+static void test_type_change_only_at_zero(void **state)
+{
+    unsigned long f = alloc(dom[0]);
+
+    assert_true(get_page(f, dom[0]));
+    assert_int_equal(get_page_type(f, PGT_writable_page), 0);
+    assert_int_equal(get_page_type(f, PGT_l1_page_table), -XEN_EINVAL);
+    assert_int_equal(get_page_type(f, PGT_seg_desc_page), -XEN_EINVAL);
+    put_page_type(f);
+    assert_int_equal(get_page_type(f, PGT_l1_page_table), 0);   /* count 0: may change */
+    assert_true(frame_table[f].type_info & PGT_validated);
+    assert_int_equal(get_page_type(f, PGT_writable_page), -XEN_EINVAL);
+    assert_int_equal(get_page_type(f, PGT_l2_page_table), -XEN_EINVAL);
+    put_page_type(f);
+    assert_false(frame_table[f].type_info & PGT_validated);     /* devalidated */
+    put_page(f);
+    assert_int_equal(count_of(f), 1);
+    assert_false(get_page(f, dom[1]));                          /* not the owner */
+    assert_false(get_page(INVALID_MFN, dom[0]));
+    assert_false(get_page(NR_FRAMES, dom[0]));
+}
+
+static void test_l1_validation(void **state)
+{
+    struct domain *d = dom[0];
+    unsigned long l1 = alloc(d), data = alloc(d), other = alloc(dom[1]);
+    unsigned long xenf = alloc_xen_frame(), freef;
+
+    /* own frame RW + RO, read-only self map: fine; refs taken; USER forced */
+    tab(l1)[0] = pte(data, P | RW);
+    tab(l1)[1] = pte(data, P);
+    tab(l1)[2] = pte(l1, P);
+    assert_true(get_page(l1, d));
+    assert_int_equal(get_page_type(l1, PGT_l1_page_table), 0);
+    assert_int_equal(count_of(data), 3);
+    assert_int_equal(tcount_of(data), 1);
+    assert_int_equal(type_of(data), PGT_writable_page);
+    assert_true(tab(l1)[0] & _PAGE_USER);
+    assert_int_equal(count_of(l1), 3);      /* alloc + ours + self map */
+    /* a frame mapped writable can never become a table */
+    assert_true(get_page(data, d));
+    assert_int_equal(get_page_type(data, PGT_l1_page_table), -XEN_EINVAL);
+    put_page(data);
+    put_page_type(l1);
+    assert_int_equal(count_of(data), 1);
+    assert_int_equal(tcount_of(data), 0);
+    assert_int_equal(count_of(l1), 2);
+
+    /* each bad entry, alone, makes validation fail and leaves no refs */
+    struct { uint64_t e; int rc; } bad[] = {
+        { pte(other, P), -XEN_EBUSY },                 /* other domain's */
+        { pte(other, P | RW), -XEN_EBUSY },
+        { pte(xenf, P), -XEN_EBUSY },                  /* hypervisor frame */
+        { pte(l1, P | RW), -XEN_EBUSY },               /* itself, writable */
+        { pte(NR_FRAMES + 5, P), -XEN_EPERM },         /* not RAM */
+        { pte(data, P | _PAGE_PCD), -XEN_EINVAL },     /* cache attrs, domU-like */
+        { pte(data, P | PTE_GNTTAB), -XEN_EINVAL },
+    };
+    for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+        memset(tab(l1), 0, PAGE_SIZE);
+        tab(l1)[0] = pte(data, P | RW);
+        tab(l1)[5] = bad[i].e;
+        assert_int_equal(get_page_type(l1, PGT_l1_page_table), bad[i].rc);
+        assert_int_equal(type_of(l1), PGT_none);
+        assert_int_equal(count_of(data), 1);
+        assert_int_equal(tcount_of(data), 0);
+        assert_int_equal(count_of(other), 1);
+    }
+    /* a free frame */
+    freef = free_head;
+    memset(tab(l1), 0, PAGE_SIZE);
+    tab(l1)[0] = pte(freef, P);
+    assert_int_equal(get_page_type(l1, PGT_l1_page_table), -XEN_EBUSY);
+    /* dom0 (privileged) may use cache attributes */
+    d->is_privileged = true;
+    tab(l1)[0] = pte(data, P | _PAGE_PCD | _PAGE_GLOBAL);
+    assert_int_equal(get_page_type(l1, PGT_l1_page_table), 0);
+    assert_false(tab(l1)[0] & _PAGE_GLOBAL);
+    assert_true(tab(l1)[0] & PTE_GUEST_KERNEL);
+    put_page_type(l1);
+    put_page(l1);
+    assert_int_equal(count_of(data), 1);
+    assert_int_equal(count_of(l1), 1);
+}
+
+static void test_upper_levels(void **state)
+{
+    struct domain *d = dom[0];
+    struct tree t = build_tree(d);
+    unsigned long other_l1 = alloc(dom[1]);
+    unsigned int i;
+
+    /* guest junk in the hypervisor slots is replaced, takes no refs */
+    tab(t.l4)[256] = pte(t.data, P | RW);
+    tab(t.l4)[271] = pte(t.l3, P | RW);
+    assert_true(get_page(t.l4, d));
+    assert_int_equal(get_page_type(t.l4, PGT_l4_page_table), 0);
+    for (i = HV_FIRST_L4_SLOT; i <= HV_LAST_L4_SLOT; i++)
+        assert_int_equal(tab(t.l4)[i], idle_pg_table[i]);
+    assert_int_equal(type_of(t.l3), PGT_l3_page_table);
+    assert_int_equal(type_of(t.l2), PGT_l2_page_table);
+    assert_int_equal(type_of(t.l1), PGT_l1_page_table);
+    assert_int_equal(tcount_of(t.l3), 1);
+    assert_true(tab(t.l4)[0] & _PAGE_USER);
+    assert_true(tab(t.l3)[0] & _PAGE_USER);
+    assert_true(tab(t.l2)[0] & _PAGE_USER);
+    assert_int_equal(count_of(t.data), 2);
+    put_page_type(t.l4);
+    put_page(t.l4);
+    /* whole tree devalidated, all counts back */
+    assert_int_equal(tcount_of(t.l3), 0);
+    assert_int_equal(tcount_of(t.l1), 0);
+    assert_int_equal(count_of(t.l1), 1);
+    assert_int_equal(count_of(t.data), 1);
+    assert_int_equal(count_of(t.l4), 1);
+
+    /* L2 superpage; L2 -> data frame; L2 -> L2 (linear); L2 -> foreign L1;
+     * L3 -> L1 (skipping a level); L4 with PCD */
+    struct { unsigned long table, type; unsigned int slot; uint64_t e; int rc; } bad[] = {
+        { t.l2, PGT_l2_page_table, 3, pte(t.data, P | _PAGE_PSE), -XEN_EINVAL },
+        { t.l2, PGT_l2_page_table, 3, pte(t.l2, P), -XEN_EINVAL },
+        { t.l2, PGT_l2_page_table, 3, pte(other_l1, P), -XEN_EINVAL },
+        { t.l3, PGT_l3_page_table, 3, pte(t.l1, P), -XEN_EINVAL },
+        { t.l4, PGT_l4_page_table, 3, pte(t.l3, P | _PAGE_PCD), -XEN_EINVAL },
+    };
+    for (i = 0; i < ARRAY_SIZE(bad); i++) {
+        tab(bad[i].table)[bad[i].slot] = bad[i].e;
+        assert_true(get_page(bad[i].table, d));
+        assert_int_equal(get_page_type(bad[i].table, bad[i].type), bad[i].rc);
+        put_page(bad[i].table);
+        tab(bad[i].table)[bad[i].slot] = 0;
+        assert_int_equal(tcount_of(t.l1), 0);
+        assert_int_equal(count_of(t.l1), 1);
+        assert_int_equal(count_of(t.data), 1);
+        assert_int_equal(count_of(other_l1), 1);
+    }
+    /* L2 pointing at the data frame, which L2[0]'s L1 maps writable: the
+     * data frame cannot become an L1, so the L2 is refused. */
+    memset(tab(t.data), 0, PAGE_SIZE);
+    tab(t.l2)[3] = pte(t.data, P);
+    assert_true(get_page(t.l2, d));
+    assert_int_equal(get_page_type(t.l2, PGT_l2_page_table), -XEN_EINVAL);
+    assert_int_equal(type_of(t.l2), PGT_none);
+    put_page(t.l2);
+    assert_int_equal(count_of(t.data), 1);
+}
+
+static void test_segdesc(void **state)
+{
+    struct domain *d = dom[0];
+    unsigned long g = alloc(d), l1 = alloc(d);
+
+    tab(g)[3] = BAD_DESC;
+    assert_true(get_page(g, d));
+    assert_int_equal(get_page_type(g, PGT_seg_desc_page), -XEN_EINVAL);
+    tab(g)[3] = 0x00af9a000000ffffUL;
+    assert_int_equal(get_page_type(g, PGT_seg_desc_page), 0);
+    /* no writable mapping of a descriptor page; read-only is fine */
+    tab(l1)[0] = pte(g, P | RW);
+    assert_int_equal(mm_pin_table(d, l1, PGT_l1_page_table), -XEN_EBUSY);
+    tab(l1)[0] = pte(g, P);
+    assert_int_equal(mm_pin_table(d, l1, PGT_l1_page_table), 0);
+    /* mmu_update of a descriptor frame (not a table, not writable): -EINVAL */
+    struct mmu_update u = { .ptr = pte(g, 0) + 8, .val = 0 };
+    assert_int_equal(do_mmu_update((uintptr_t)&u, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(mm_unpin_table(d, l1), 0);
+    put_page_type(g);
+    put_page(g);
+}
+
+/* ---- mmu_update ---------------------------------------------------------------- */
+
+static void test_mmu_update_batch(void **state)
+{
+    struct domain *d = dom[0];
+    struct tree t = build_tree(d);
+    unsigned long a = alloc(d), b = alloc(d), other = alloc(dom[1]);
+    unsigned long a_cnt = count_of(a), b_cnt = count_of(b);
+    unsigned int done = 99;
+
+    assert_int_equal(mm_pin_table(d, t.l1, PGT_l1_page_table), 0);
+    uint64_t l1ma = t.l1 << PAGE_SHIFT;
+    struct mmu_update req[3] = {
+        { l1ma + 8 * 10, pte(a, P | RW) },
+        { l1ma + 8 * 11, pte(other, P) },          /* fails: -EBUSY */
+        { l1ma + 8 * 12, pte(b, P | RW) },
+    };
+    assert_int_equal(do_mmu_update((uintptr_t)req, 3, (uintptr_t)&done, DOMID_SELF), -XEN_EBUSY);
+    assert_int_equal(done, 1);
+    assert_int_equal(pte_mfn(tab(t.l1)[10]), a);
+    assert_true(tab(t.l1)[10] & _PAGE_USER);
+    assert_int_equal(tab(t.l1)[11], 0);
+    assert_int_equal(tab(t.l1)[12], 0);
+    assert_int_equal(count_of(a), a_cnt + 1);
+    assert_int_equal(tcount_of(a), 1);
+    assert_int_equal(count_of(b), b_cnt);
+    assert_int_equal(count_of(other), 1);
+
+    /* the rest of the batch, then unmap a: counts back where they started */
+    done = 0;
+    assert_int_equal(do_mmu_update((uintptr_t)&req[2], 1, (uintptr_t)&done, DOMID_SELF), 0);
+    assert_int_equal(done, 1);
+    struct mmu_update unmap[2] = { { l1ma + 8 * 10, 0 }, { l1ma + 8 * 12, 0 } };
+    assert_int_equal(do_mmu_update((uintptr_t)unmap, 2, 0, DOMID_SELF), 0);
+    assert_int_equal(count_of(a), a_cnt);
+    assert_int_equal(tcount_of(a), 0);
+    assert_int_equal(count_of(b), b_cnt);
+
+    /* a table frame may not be mapped writable, but read-only is fine */
+    struct mmu_update ptrw = { l1ma + 8 * 20, pte(t.l1, P | RW) };
+    assert_int_equal(do_mmu_update((uintptr_t)&ptrw, 1, 0, DOMID_SELF), -XEN_EBUSY);
+    assert_int_equal(tab(t.l1)[20], 0);
+    ptrw.val = pte(t.l1, P);
+    assert_int_equal(do_mmu_update((uintptr_t)&ptrw, 1, 0, DOMID_SELF), 0);
+    /* replacing an entry by itself keeps counts */
+    unsigned long c = count_of(t.l1);
+    assert_int_equal(do_mmu_update((uintptr_t)&ptrw, 1, 0, DOMID_SELF), 0);
+    assert_int_equal(count_of(t.l1), c);
+    ptrw.val = 0;
+    assert_int_equal(do_mmu_update((uintptr_t)&ptrw, 1, 0, DOMID_SELF), 0);
+    assert_int_equal(count_of(t.l1), c - 1);
+
+    /* page not owned by the caller: -EINVAL */
+    struct mmu_update foreign = { other << PAGE_SHIFT, 0 };
+    assert_int_equal(do_mmu_update((uintptr_t)&foreign, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    /* a plain data frame: a plain write */
+    struct mmu_update plain = { (a << PAGE_SHIFT) + 16, 0x1234 };
+    assert_int_equal(do_mmu_update((uintptr_t)&plain, 1, 0, DOMID_SELF), 0);
+    assert_int_equal(tab(a)[2], 0x1234);
+    assert_int_equal(tcount_of(a), 0);
+    /* unknown sub-command: ptr[2:0] only 0..3 exist */
+    struct mmu_update unk = { (a << PAGE_SHIFT) | 5, 0 };
+    assert_int_equal(do_mmu_update((uintptr_t)&unk, 1, 0, DOMID_SELF), -XEN_ENOSYS);
+    /* MMU_MACHPHYS_UPDATE */
+    struct mmu_update mp = { (a << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE, 42 };
+    assert_int_equal(do_mmu_update((uintptr_t)&mp, 1, 0, DOMID_SELF), 0);
+    assert_int_equal(m2p_table[a], 42);
+    mp.ptr = (other << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE;
+    assert_int_equal(do_mmu_update((uintptr_t)&mp, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(m2p_table[other], INVALID_MFN);
+    assert_int_equal(mm_unpin_table(d, t.l1), 0);
+}
+
+static void test_mmu_update_l4_slots_and_faults(void **state)
+{
+    struct domain *d = dom[0];
+    struct tree t = build_tree(d);
+    unsigned int done = 7;
+
+    assert_int_equal(mm_pin_l4(d, t.l4), 0);
+    uint64_t l4ma = t.l4 << PAGE_SHIFT;
+    struct mmu_update u[3] = {
+        { l4ma + 8 * 256, tab(t.l4)[0] },
+        { l4ma + 8 * 261, tab(t.l4)[0] },
+        { l4ma + 8 * 271, 0 },
+    };
+    for (unsigned int i = 0; i < 3; i++)
+        assert_int_equal(do_mmu_update((uintptr_t)&u[i], 1, 0, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(tab(t.l4)[271], idle_pg_table[271]);
+    /* a guest L4 entry: L4[1] -> the same L3 again */
+    struct mmu_update ok = { l4ma + 8, pte(t.l3, P | RW) };
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, (uintptr_t)&done, DOMID_SELF), 0);
+    assert_int_equal(done, 1);
+    assert_int_equal(tcount_of(t.l3), 2);
+    /* L3 -> L3 (same level) refused */
+    struct mmu_update lin = { (t.l3 << PAGE_SHIFT) + 8, pte(t.l3, P) };
+    assert_int_equal(do_mmu_update((uintptr_t)&lin, 1, 0, DOMID_SELF), -XEN_EINVAL);
+
+    /* bad request pointers */
+    assert_int_equal(do_mmu_update(BAD_VA, 1, 0, DOMID_SELF), -XEN_EFAULT);
+    assert_int_equal(do_mmu_update(HV_VIRT_START + 0x1000, 1, 0, DOMID_SELF), -XEN_EFAULT);
+    assert_int_equal(do_mmuext_op(BAD_VA, 1, 0, DOMID_SELF), -XEN_EFAULT);
+    assert_int_equal(do_mmuext_op(XEN_VIRT_START, 1, 0, DOMID_SELF), -XEN_EFAULT);
+    /* foreign domains */
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, 1), -XEN_EPERM);
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, 0), -XEN_ESRCH);   /* own id */
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, 9), -XEN_ESRCH);
+    assert_int_equal(do_mmuext_op((uintptr_t)&ok, 1, 0, 1), -XEN_EPERM);
+    d->is_privileged = true;
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, 1), -XEN_ENOSYS);
+    d->is_privileged = false;
+    /* count 0: nothing to do, pdone 0 */
+    done = 5;
+    assert_int_equal(do_mmu_update(BAD_VA, 0, (uintptr_t)&done, DOMID_SELF), 0);
+    assert_int_equal(done, 0);
+}
+
+/* ---- mmuext_op, base pointers, update_va_mapping --------------------------------- */
+
+static long ext1(unsigned int cmd, unsigned long arg)
+{
+    struct mmuext_op op = { .cmd = cmd };
+
+    op.arg1.mfn = arg;
+    return do_mmuext_op((uintptr_t)&op, 1, 0, DOMID_SELF);
+}
+
+static void test_pin_unpin(void **state)
+{
+    struct domain *d = dom[0];
+    struct tree t = build_tree(d);
+    unsigned long other = alloc(dom[1]);
+    struct vcpu *v = current;
+
+    /* wrong types: data frame mapped writable as L1/L4; L1 as L2 */
+    assert_int_equal(mm_pin_table(d, t.l1, PGT_l1_page_table), 0);
+    assert_int_equal(ext1(MMUEXT_PIN_L1_TABLE, t.data), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_PIN_L4_TABLE, t.data), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_PIN_L2_TABLE, t.l1), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_PIN_L1_TABLE, t.l1), -XEN_EINVAL);   /* already pinned */
+    assert_int_equal(ext1(MMUEXT_PIN_L1_TABLE, other), -XEN_EINVAL);  /* not ours */
+    assert_int_equal(ext1(MMUEXT_UNPIN_TABLE, other), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_UNPIN_TABLE, t.l1), 0);
+    assert_int_equal(ext1(MMUEXT_UNPIN_TABLE, t.l1), -XEN_EINVAL);    /* not pinned */
+    assert_int_equal(type_of(t.l1), PGT_l1_page_table);
+    assert_int_equal(tcount_of(t.l1), 0);
+    assert_int_equal(tcount_of(t.data), 0);
+    /* keep the data frame mapped writable for what follows */
+    assert_int_equal(ext1(MMUEXT_PIN_L1_TABLE, t.l1), 0);
+    assert_int_equal(tcount_of(t.data), 1);
+
+    /* base pointers: a data frame or an L1 is not an L4 */
+    assert_int_equal(ext1(MMUEXT_NEW_BASEPTR, t.data), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_NEW_BASEPTR, t.l1), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_NEW_BASEPTR, other), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_NEW_BASEPTR, 0), -XEN_EINVAL);
+    assert_int_equal(v->guest_table, 0);
+
+    /* pin + install the L4; unpinning it while in use succeeds (Xen) */
+    assert_int_equal(ext1(MMUEXT_PIN_L4_TABLE, t.l4), 0);
+    assert_int_equal(ext1(MMUEXT_NEW_BASEPTR, t.l4), 0);
+    assert_int_equal(v->guest_table, t.l4);
+    assert_int_equal(mm_host_cr3, t.l4 << PAGE_SHIFT);
+    assert_int_equal(tcount_of(t.l4), 2);
+    assert_int_equal(ext1(MMUEXT_UNPIN_TABLE, t.l4), 0);
+    assert_int_equal(tcount_of(t.l4), 1);
+    assert_true(frame_table[t.l4].type_info & PGT_validated);
+    assert_int_equal(ext1(MMUEXT_UNPIN_TABLE, t.l4), -XEN_EINVAL);
+    /* the tree cannot be retyped while in use */
+    assert_int_equal(ext1(MMUEXT_PIN_L1_TABLE, t.l2), -XEN_EINVAL);
+
+    /* user base pointer; kernel/user CR3 selection */
+    struct tree u = build_tree(d);
+    assert_int_equal(ext1(MMUEXT_NEW_USER_BASEPTR, u.l4), 0);
+    assert_int_equal(v->guest_table_user, u.l4);
+    assert_int_equal(mm_vcpu_cr3(v), t.l4 << PAGE_SHIFT);
+    v->kernel_mode = false;
+    assert_int_equal(mm_vcpu_cr3(v), u.l4 << PAGE_SHIFT);
+    v->kernel_mode = true;
+    assert_int_equal(ext1(MMUEXT_NEW_USER_BASEPTR, 0), 0);
+    assert_int_equal(tcount_of(u.l4), 0);
+    assert_int_equal(tcount_of(u.l1), 0);
+
+    /* switching the kernel base pointer drops the old tree */
+    assert_int_equal(ext1(MMUEXT_NEW_BASEPTR, u.l4), 0);
+    assert_int_equal(tcount_of(t.l4), 0);
+    assert_int_equal(tcount_of(t.l3), 0);
+    assert_int_equal(tcount_of(t.l1), 1);           /* still pinned */
+    assert_int_equal(mm_host_cr3, u.l4 << PAGE_SHIFT);
+    assert_int_equal(ext1(MMUEXT_UNPIN_TABLE, t.l1), 0);
+    assert_int_equal(count_of(t.data), 1);
+    assert_int_equal(tcount_of(t.data), 0);
+
+    /* TLB ops and unknown commands */
+    assert_int_equal(ext1(MMUEXT_TLB_FLUSH_LOCAL, 0), 0);
+    assert_int_equal(ext1(MMUEXT_INVLPG_LOCAL, 0x1000), 0);
+    assert_int_equal(ext1(MMUEXT_TLB_FLUSH_ALL, 0), 0);
+    assert_int_equal(ext1(MMUEXT_INVLPG_ALL, 0x1000), 0);
+    assert_int_equal(ext1(99, 0), -XEN_ENOSYS);
+
+    /* batch: pin ok, pin wrong type fails, third not run; pdone = 1 */
+    struct mmuext_op ops[3] = {
+        { .cmd = MMUEXT_PIN_L4_TABLE, .arg1.mfn = u.l4 },
+        { .cmd = MMUEXT_PIN_L1_TABLE, .arg1.mfn = u.l4 },
+        { .cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = u.l4 },
+    };
+    unsigned int done = 0;
+    assert_int_equal(do_mmuext_op((uintptr_t)ops, 3, (uintptr_t)&done, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(done, 1);
+    assert_true(frame_table[u.l4].type_info & PGT_pinned);
+    /* clear/copy page */
+    tab(t.data)[0] = 77;
+    struct mmuext_op cp = { .cmd = MMUEXT_COPY_PAGE, .arg1.mfn = t.l1, .arg2.src_mfn = t.data };
+    assert_int_equal(do_mmuext_op((uintptr_t)&cp, 1, 0, DOMID_SELF), 0);   /* t.l1 is unused now */
+    assert_int_equal(tab(t.l1)[0], 77);
+    cp.arg1.mfn = u.l1;                                                  /* a table in use */
+    assert_int_equal(do_mmuext_op((uintptr_t)&cp, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(ext1(MMUEXT_CLEAR_PAGE, t.data), 0);
+    assert_int_equal(tab(t.data)[0], 0);
+    assert_int_equal(ext1(MMUEXT_CLEAR_PAGE, u.l2), -XEN_EINVAL);
+
+    /* everything is released by relinquish */
+    mm_relinquish_domain(d);
+    assert_int_equal(v->guest_table, 0);
+    assert_int_equal(d->tot_pages, 0);
+    assert_int_equal(d->page_list_head, INVALID_MFN);
+    mm_relinquish_domain(dom[1]);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+static void test_update_va_mapping(void **state)
+{
+    struct domain *d = dom[0];
+    struct tree t = build_tree(d);
+    unsigned long a = alloc(d), other = alloc(dom[1]);
+    const unsigned long va = 0x3000;        /* L4[0] L3[0] L2[0] L1[3] */
+
+    assert_int_equal(do_update_va_mapping(va, pte(a, P | RW), UVMF_INVLPG), -XEN_EINVAL); /* no L4 */
+    assert_int_equal(mm_pin_l4(d, t.l4), 0);
+    assert_int_equal(mm_set_baseptr(current, t.l4, false), 0);
+    assert_int_equal(do_update_va_mapping(va, pte(a, P | RW), UVMF_INVLPG), 0);
+    assert_int_equal(pte_mfn(tab(t.l1)[3]), a);
+    assert_int_equal(tcount_of(a), 1);
+    assert_int_equal(do_update_va_mapping(va, pte(t.l4, P | RW), UVMF_TLB_FLUSH), -XEN_EBUSY);
+    assert_int_equal(do_update_va_mapping(va, pte(other, P), 0), -XEN_EBUSY);
+    assert_int_equal(pte_mfn(tab(t.l1)[3]), a);         /* unchanged */
+    assert_int_equal(do_update_va_mapping(va, 0, UVMF_INVLPG), 0);
+    assert_int_equal(tcount_of(a), 0);
+    assert_int_equal(count_of(a), 1);
+    /* hypervisor range (incl. the M2P), non-canonical, unmapped parts */
+    assert_int_equal(do_update_va_mapping(HV_VIRT_START, pte(a, P), 0), -XEN_EINVAL);
+    assert_int_equal(do_update_va_mapping(RO_MPT_VIRT_START + 0x1000, pte(a, P), 0), -XEN_EINVAL);
+    assert_int_equal(do_update_va_mapping(XEN_VIRT_START, pte(a, P), 0), -XEN_EINVAL);
+    assert_int_equal(do_update_va_mapping(0x0000900000000000UL, pte(a, P), 0), -XEN_EINVAL);
+    assert_int_equal(do_update_va_mapping(0x40000000UL, pte(a, P), 0), -XEN_EINVAL);
+}
+
+/* ---- memory_op ----------------------------------------------------------------- */
+
+static void test_memory_op(void **state)
+{
+    struct domain *d = dom[0];
+    domid_t self = DOMID_SELF, one = 1, nine = 9;
+    xen_pfn_t list[4] = { 100, 101, 102, 103 };
+    struct xen_memory_reservation r = { .nr_extents = 4, .extent_order = 0, .domid = DOMID_SELF };
+    struct { uint64_t addr, size; uint32_t type; } __attribute__((packed)) e820[2];
+    struct xen_memory_map map = { .nr_entries = 2 };
+    unsigned long before;
+
+    d->max_pages = 6;
+    alloc(d);
+    assert_int_equal(do_memory_op(XENMEM_current_reservation, (uintptr_t)&self), 1);
+    assert_int_equal(do_memory_op(XENMEM_maximum_reservation, (uintptr_t)&self), 6);
+    assert_int_equal(do_memory_op(XENMEM_current_reservation, (uintptr_t)&one), -XEN_EPERM);
+    assert_int_equal(do_memory_op(XENMEM_current_reservation, (uintptr_t)&nine), -XEN_ESRCH);
+    assert_int_equal(do_memory_op(XENMEM_current_reservation, BAD_VA), -XEN_EFAULT);
+    assert_int_equal(do_memory_op(XENMEM_maximum_ram_page, 0), NR_FRAMES);
+    assert_int_equal(do_memory_op(XENMEM_maximum_ram_page | (1 << 6), 0), -XEN_EINVAL);
+    assert_int_equal(do_memory_op(XENMEM_exchange, 0), -XEN_ENOSYS);
+
+    /* populate 4 extents, but only 5 more pages fit... fine: all 4 fit */
+    set_xen_guest_handle(r.extent_start, list);
+    before = mm_free_frames();
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 4);
+    assert_int_equal(d->tot_pages, 5);
+    assert_int_equal(mm_free_frames(), before - 4);
+    for (int i = 0; i < 4; i++) {
+        assert_ptr_equal(frame_table[list[i]].owner, d);
+        assert_int_equal(m2p_table[list[i]], 100 + i);
+    }
+    /* only one more fits */
+    xen_pfn_t more[3] = { 7, 8, 9 };
+    set_xen_guest_handle(r.extent_start, more);
+    r.nr_extents = 3;
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 1);
+    assert_int_equal(d->tot_pages, 6);
+
+    /* memory map: one RAM entry of tot_pages */
+    set_xen_guest_handle(map.buffer, e820);
+    assert_int_equal(do_memory_op(XENMEM_memory_map, (uintptr_t)&map), 0);
+    assert_int_equal(map.nr_entries, 1);
+    assert_int_equal(e820[0].addr, 0);
+    assert_int_equal(e820[0].size, 6 * PAGE_SIZE);
+    assert_int_equal(e820[0].type, 1);
+    assert_int_equal(do_memory_op(XENMEM_memory_map, BAD_VA), -XEN_EFAULT);
+    map.nr_entries = 1;
+    set_xen_guest_handle(map.buffer, (void *)BAD_VA);
+    assert_int_equal(do_memory_op(XENMEM_memory_map, (uintptr_t)&map), -XEN_EFAULT);
+
+    /* decrease: list[1] is mapped by a pinned L1, so it stops there */
+    unsigned long l1 = more[0];
+    tab(l1)[0] = pte(list[1], P);
+    assert_int_equal(mm_pin_table(d, l1, PGT_l1_page_table), 0);
+    set_xen_guest_handle(r.extent_start, list);
+    r.nr_extents = 4;
+    before = mm_free_frames();
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), 1);
+    assert_int_equal(d->tot_pages, 5);
+    assert_int_equal(mm_free_frames(), before + 1);
+    /* a pinned table itself cannot go either */
+    xen_pfn_t pt[1] = { l1 };
+    set_xen_guest_handle(r.extent_start, pt);
+    r.nr_extents = 1;
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), 0);
+    assert_int_equal(mm_unpin_table(d, l1), 0);
+    /* continue the first list from extent 1 (cmd carries the start) */
+    set_xen_guest_handle(r.extent_start, list);
+    r.nr_extents = 4;
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation | (1 << 6), (uintptr_t)&r), 4);
+    assert_int_equal(d->tot_pages, 2);
+    /* a frame of another domain: 0 done */
+    xen_pfn_t theirs[1] = { alloc(dom[1]) };
+    set_xen_guest_handle(r.extent_start, theirs);
+    r.nr_extents = 1;
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), 0);
+    /* foreign domid, bad list pointer, bad reservation pointer: 0 done */
+    r.domid = 1;
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 0);
+    r.domid = DOMID_SELF;
+    set_xen_guest_handle(r.extent_start, (xen_pfn_t *)BAD_VA);
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 0);
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, BAD_VA), 0);
+    r.extent_order = 1;
+    set_xen_guest_handle(r.extent_start, theirs);
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 0);
+    assert_int_equal(d->tot_pages, 2);
+
+    mm_relinquish_domain(d);
+    mm_relinquish_domain(dom[1]);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+/* ---- sharing and teardown ------------------------------------------------------- */
+
+static void test_shared_frame_and_relinquish(void **state)
+{
+    struct domain *d = dom[0];
+    unsigned long si = alloc_xen_frame();
+    struct tree t = build_tree(d);
+
+    share_xen_frame_with_guest(si, d);
+    d->shared_info_mfn = si;
+    assert_int_equal(d->tot_pages, 5);               /* not counted */
+    tab(t.l1)[5] = pte(si, P | RW);
+    assert_int_equal(mm_pin_l4(d, t.l4), 0);
+    assert_int_equal(mm_pin_l4(d, t.l4), -XEN_EINVAL);
+    assert_int_equal(count_of(si), 2);
+    assert_int_equal(mm_set_baseptr(current, t.l4, false), 0);
+    /* the shared frame can never become a table */
+    assert_int_equal(ext1(MMUEXT_PIN_L1_TABLE, si), -XEN_EINVAL);
+
+    mm_relinquish_domain(d);
+    assert_int_equal(d->tot_pages, 0);
+    assert_int_equal(current->guest_table, 0);
+    assert_null(frame_table[si].owner);
+    assert_int_equal(frame_table[si].count_info, PGC_xen_heap);
+    free_xen_frame(si);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_init_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_accounting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_type_change_only_at_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_l1_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upper_levels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segdesc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmu_update_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmu_update_l4_slots_and_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_unpin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_va_mapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_op, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_frame_and_relinquish, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
