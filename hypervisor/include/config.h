@@ -35,8 +35,11 @@
 #define HV_STACK_SIZE       (4 * PAGE_SIZE)
 
 /* GDT layout: guest descriptors below FIRST_RESERVED_GDT_ENTRY, ours above (Xen's). */
+#ifndef FIRST_RESERVED_GDT_PAGE         /* also in Xen's public/arch-x86/xen.h */
 #define FIRST_RESERVED_GDT_PAGE  14
-#define FIRST_RESERVED_GDT_ENTRY (FIRST_RESERVED_GDT_PAGE * 512)   /* 0xe000 >> 3 */
+#define FIRST_RESERVED_GDT_BYTE  (FIRST_RESERVED_GDT_PAGE * 4096)
+#define FIRST_RESERVED_GDT_ENTRY (FIRST_RESERVED_GDT_BYTE / 8)   /* 0xe000 >> 3 */
+#endif
 #define HV_CS64             0xe008
 #define HV_DS               0xe010
 #define HV_TSS              0xe040

@@ -108,6 +108,8 @@ static inline void invlpg(unsigned long va) { (void)va; }
 #define _PAGE_NX        (1UL << 63)
 #define PTE_ADDR_MASK   0x000ffffffffff000UL
 
+#define X86_EFLAGS_IF_BIT 0x200UL
+
 #define MSR_EFER        0xc0000080
 #define MSR_STAR        0xc0000081
 #define MSR_LSTAR       0xc0000082

@@ -71,6 +71,7 @@ struct vcpu {
 
     int virq_to_evtchn[NR_VIRQS];
     uint64_t cpu_time_ns;           /* time spent running */
+    uint64_t last_run_ns;           /* NOW() when it was last scheduled in */
     uint64_t fxsave[64] __attribute__((aligned(16)));  /* 512-byte FXSAVE area */
 };
 

@@ -1,0 +1,99 @@
+/*
+ * hv.h - the hypervisor core's internal interfaces: boot, console, traps and
+ * bounce frames, time, scheduler, domains, hypercall dispatch.
+ * Everything here runs in ring 0 with interrupts off.
+ */
+#ifndef LAMINA_HV_H
+#define LAMINA_HV_H
+
+#include "sched.h"
+
+/* isa-debug-exit values: QEMU exits with (value << 1) | 1. */
+#define POWEROFF_CLEAN  0x10    /* dom0 shut down with SHUTDOWN_poweroff */
+#define POWEROFF_CRASH  0x11    /* dom0 crashed */
+#define POWEROFF_PANIC  0x12    /* the hypervisor panicked */
+void machine_poweroff(int code) __attribute__((noreturn));
+
+/* console.c */
+void serial_init(void);
+/* Appends n bytes of d's console output; whole lines are printed "(dN) ...". */
+void domain_console_write(struct domain *d, const char *s, size_t n);
+void domain_console_flush(struct domain *d);
+
+/* The register frame of the running guest vCPU, at the top of the stack. */
+extern struct cpu_regs guest_regs;        /* boot.S: boot_stack_top - 168 */
+#define guest_frame (&guest_regs)
+
+/* traps.c */
+void traps_init(void);
+void trap_from_guest(struct cpu_regs *regs);
+void trap_from_hv(struct cpu_regs *regs);
+void syscall_from_guest(struct cpu_regs *regs);
+void exit_prepare(void);
+void continue_running(void) __attribute__((noreturn));
+/* Trap-bounce flags (Xen's TBF_*). */
+#define TBF_EXCEPTION_ERRCODE 2
+#define TBF_INTERRUPT         8
+/* Pushes a Xen x86-64 PV bounce frame {rcx, r11, [err], rip, cs, rflags,
+ * rsp, ss} on v's guest kernel stack and points regs at eip.  Crashes the
+ * domain (and does not return) if the guest stack is unusable. */
+void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
+                  unsigned int flags, uint32_t error_code);
+/* Switches v between guest kernel and guest user mode (page tables, GS). */
+void toggle_guest_mode(struct vcpu *v);
+/* Loads v's guest GDT entries into the CPU's GDT (desc.h contract). */
+void gdt_load_guest(struct vcpu *v);
+/* Loads v's segment bases and GDT onto the CPU. */
+void load_segments(struct vcpu *v);
+
+/* time.c */
+void time_init(void);
+/* Programs the one-shot timer to fire at deadline (ns of NOW()). */
+void timer_program(uint64_t deadline_ns);
+void timer_interrupt(void);
+/* Updates v's vcpu_time_info (PV clock: version, tsc_timestamp, system_time). */
+void update_vcpu_time(struct vcpu *v);
+extern uint64_t tsc_khz;
+#define TIMER_VECTOR    0xf0
+#define SPURIOUS_VECTOR 0xff
+
+/* schedule.c */
+void schedule(void);
+void sched_add_vcpu(struct vcpu *v);
+void sched_remove_vcpu(struct vcpu *v);
+/* Runs expired vCPU timers (VIRQ_TIMER) and poll timeouts; re-arms the timer. */
+void sched_timer_tick(void);
+extern bool need_resched;
+long do_sched_op(int cmd, uint64_t arg);
+long do_set_timer_op(uint64_t timeout_ns);
+long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
+
+/* domain.c */
+/* Creates an empty domain with one vCPU (DOWN), its shared_info and event
+ * channels; max_pages in frames.  Returns NULL if out of memory or ids. */
+struct domain *domain_create(domid_t id, bool privileged, unsigned long max_pages);
+/* Tears d down: vCPUs off the run queue, event channels closed, memory and
+ * page-table references released, id freed. */
+void domain_destroy(struct domain *d);
+/* SCHEDOP_shutdown: records the reason and destroys d (powering off if d is
+ * dom0).  Does not return if d is current's domain. */
+void domain_shutdown(struct domain *d, unsigned int reason);
+/* Number of live domains. */
+unsigned int domain_count(void);
+/* POWEROFF_* code to use when the last domain is gone (set by dom0's shutdown). */
+extern int dom0_exit_code;
+
+/* dom_build.c */
+/* Builds and starts a PV domain from an ELF image in memory.  Returns the
+ * domain or NULL (reason printed). */
+struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
+                               const char *cmdline, unsigned long nr_pages,
+                               bool privileged);
+
+/* hypercall.c */
+void hypercall_dispatch(struct cpu_regs *regs);
+void write_hypercall_page(void *page);
+long do_iret(void);
+extern unsigned long hypercall_count[64];
+
+#endif

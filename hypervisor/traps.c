@@ -1,0 +1,345 @@
+/*
+ * traps.c - GDT/TSS/IDT, exceptions and interrupts from guests and from the
+ * hypervisor itself, guest system calls, and the bounce frames that deliver
+ * exceptions, system calls and events to a PV guest kernel (Xen's x86-64
+ * create_bounce_frame semantics).  Runs in ring 0 with interrupts off.
+ */
+#include "hv.h"
+#include "cpu.h"
+#include "guest_access.h"
+
+struct tss64 {
+    uint32_t rsvd0;
+    uint64_t rsp0, rsp1, rsp2;
+    uint64_t rsvd1;
+    uint64_t ist[7];
+    uint64_t rsvd2;
+    uint16_t rsvd3, iomap_base;
+} __attribute__((packed));
+
+struct idt_entry {
+    uint16_t off0, sel;
+    uint8_t ist, type;
+    uint16_t off1;
+    uint32_t off2, rsvd;
+} __attribute__((packed));
+
+extern char vector_table_start[], syscall_entry[], boot_stack_top[];
+extern const uint64_t __start_ex_table[], __stop_ex_table[];
+
+static uint64_t gdt[8192] __attribute__((aligned(4096)));
+static struct tss64 tss __attribute__((aligned(64)));
+static struct idt_entry idt[256] __attribute__((aligned(16)));
+static uint8_t df_stack[4096] __attribute__((aligned(16)));
+static struct vcpu *gdt_owner;      /* whose guest GDT entries are loaded */
+
+_Static_assert(sizeof(struct cpu_regs) == 168, "entry.S assumes a 168-byte frame");
+
+static void set_gate(unsigned int vec, unsigned int dpl, unsigned int ist)
+{
+    uint64_t addr = (uint64_t)vector_table_start + 16 * vec;
+    idt[vec] = (struct idt_entry){
+        .off0 = addr & 0xffff, .sel = HV_CS64, .ist = ist,
+        .type = 0x8e | (dpl << 5), .off1 = (addr >> 16) & 0xffff,
+        .off2 = addr >> 32,
+    };
+}
+
+void traps_init(void)
+{
+    /* Reserved GDT entries, Xen's selectors (public/arch-x86/xen-x86_64.h). */
+    gdt[HV_CS64 >> 3]  = 0x00af9a000000ffffUL;          /* ring 0 code64 */
+    gdt[HV_DS >> 3]    = 0x00cf92000000ffffUL;          /* ring 0 data */
+    gdt[0xe018 >> 3]   = 0x00cf9a000000ffffUL;          /* ring 0 code32 */
+    gdt[FLAT_RING3_CS32 >> 3] = 0x00cffa000000ffffUL;   /* ring 3 code32 */
+    gdt[FLAT_RING3_DS32 >> 3] = 0x00cff2000000ffffUL;   /* ring 3 data */
+    gdt[FLAT_RING3_CS64 >> 3] = 0x00affa000000ffffUL;   /* ring 3 code64 */
+    uint64_t t = (uint64_t)&tss;
+    gdt[HV_TSS >> 3] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) |
+                       (0x89UL << 40) | (((t >> 24) & 0xff) << 56);
+    gdt[(HV_TSS >> 3) + 1] = t >> 32;
+    tss.rsp0 = (uint64_t)boot_stack_top;
+    tss.ist[0] = (uint64_t)(df_stack + sizeof(df_stack));
+    tss.iomap_base = sizeof(tss);       /* no I/O bitmap: ring 3 gets no ports */
+
+    struct { uint16_t lim; uint64_t base; } __attribute__((packed))
+        gp = { sizeof(gdt) - 1, (uint64_t)gdt }, ip = { sizeof(idt) - 1, (uint64_t)idt };
+    __asm__ __volatile__("lgdt %0" :: "m"(gp));
+    __asm__ __volatile__(
+        "pushq %[cs]; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:\n"
+        "movl %[ds], %%eax; movl %%eax, %%ds; movl %%eax, %%es; movl %%eax, %%ss\n"
+        "xorl %%eax, %%eax; movl %%eax, %%fs; movl %%eax, %%gs\n"
+        :: [cs] "i"(HV_CS64), [ds] "i"(HV_DS) : "rax", "memory");
+    __asm__ __volatile__("ltr %w0" :: "r"(HV_TSS));
+
+    for (unsigned int v = 0; v < 256; v++)
+        set_gate(v, 0, 0);
+    set_gate(3, 3, 0);          /* int3 and into may be used by guests */
+    set_gate(4, 3, 0);
+    set_gate(8, 0, 1);          /* #DF on its own stack */
+    __asm__ __volatile__("lidt %0" :: "m"(ip));
+
+    /* SYSCALL: ring 0 CS 0xe008/SS 0xe010; SYSRET base 0xe023 -> CS 0xe033, SS 0xe02b. */
+    wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)HV_CS64 << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+    wrmsr(MSR_SFMASK, 0x47700);     /* TF IF DF IOPL NT AC cleared on entry */
+}
+
+void gdt_load_guest(struct vcpu *v)
+{
+    unsigned int old = gdt_owner ? gdt_owner->gdt_ents : 0;
+    unsigned int n = v ? v->gdt_ents : 0;
+    for (unsigned int i = 0; i < n; i++)
+        gdt[i] = ((uint64_t *)mfn_to_virt(v->gdt_frames[i / 512]))[i % 512];
+    for (unsigned int i = n; i < old; i++)
+        gdt[i] = 0;
+    gdt_owner = v;
+}
+
+void load_segments(struct vcpu *v)
+{
+    wrmsr(MSR_FS_BASE, v->fs_base);
+    wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
+    if (v->gdt_ents || (gdt_owner && gdt_owner->gdt_ents))
+        gdt_load_guest(v);
+}
+
+void toggle_guest_mode(struct vcpu *v)
+{
+    v->kernel_mode = !v->kernel_mode;
+    wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
+    write_cr3(mm_vcpu_cr3(v));
+}
+
+void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
+                  unsigned int flags, uint32_t error_code)
+{
+    uint64_t cs = regs->cs, rsp;
+
+    if (!eip)
+        domain_crash(v->domain, "bounce to a null callback");
+    if (!v->kernel_mode) {
+        toggle_guest_mode(v);
+        rsp = v->kernel_sp;
+    } else {
+        rsp = regs->rsp;
+        cs &= ~3UL;             /* tells the guest it interrupted its kernel */
+    }
+    rsp &= ~0xfUL;
+
+    uint8_t saved_mask = v->vcpu_info->evtchn_upcall_mask;
+    if (flags & TBF_INTERRUPT)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+
+    uint64_t frame[8];
+    unsigned int n = 0;
+    frame[n++] = regs->rcx;
+    frame[n++] = regs->r11;
+    if (flags & TBF_EXCEPTION_ERRCODE)
+        frame[n++] = error_code;
+    frame[n++] = regs->rip;
+    frame[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
+    frame[n++] = (regs->rflags & ~(X86_EFLAGS_IF_BIT | 0x3000UL)) |
+                 (saved_mask ? 0 : X86_EFLAGS_IF_BIT);
+    frame[n++] = regs->rsp;
+    frame[n++] = regs->ss;
+    rsp -= n * 8;
+    if (copy_to_guest(rsp, frame, n * 8))
+        domain_crash(v->domain, "guest kernel stack unusable for a bounce frame");
+
+    regs->rip = eip;
+    regs->cs = FLAT_KERNEL_CS;
+    regs->ss = FLAT_KERNEL_SS;
+    regs->rsp = rsp;
+    regs->rflags &= ~(0x100UL | 0x4000UL | 0x10000UL | 0x20000UL | 0x40000UL);
+}
+
+/* Delivers exception vec to the guest through its trap table, or kills it. */
+static void bounce_exception(struct vcpu *v, struct cpu_regs *regs,
+                             unsigned int vec, bool has_err)
+{
+    const struct trap_info *ti = &v->trap_ctxt[vec];
+    char why[64];
+
+    if (!ti->address) {
+        snprintf(why, sizeof(why), "exception %u at %lx with no trap handler",
+                 vec, (unsigned long)regs->rip);
+        domain_crash(v->domain, why);
+    }
+    guest_bounce(v, regs, ti->address,
+                 (has_err ? TBF_EXCEPTION_ERRCODE : 0) |
+                 ((ti->flags & 4) ? TBF_INTERRUPT : 0),
+                 regs->error_code);
+}
+
+static bool vec_has_errcode(unsigned int vec)
+{
+    return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 ||
+           vec == 29 || vec == 30;
+}
+
+/* The forced-emulation prefix "ud2a; .ascii 'xen'; cpuid" (PV CPUID). */
+static bool emulate_forced_cpuid(struct cpu_regs *regs)
+{
+    static const uint8_t sig[7] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
+    uint8_t insn[7];
+    if (copy_from_guest(insn, regs->rip, sizeof(insn)) || memcmp(insn, sig, 7))
+        return false;
+    uint32_t a, b, c, d;
+    cpuid((uint32_t)regs->rax, (uint32_t)regs->rcx, &a, &b, &c, &d);
+    if ((uint32_t)regs->rax == 1) {
+        c &= ~((1u << 5) | (1u << 3) | (1u << 27));     /* VMX, MONITOR, OSXSAVE */
+        c |= 1u << 31;                                  /* hypervisor present */
+    }
+    regs->rax = a; regs->rbx = b; regs->rcx = c; regs->rdx = d;
+    regs->rip += sizeof(sig);
+    return true;
+}
+
+/* #GP from `int $n` (IDT gate with DPL 0): deliver n if the guest's trap
+ * table allows it.  QEMU 7.2's TCG reports a wrong error code here, so the
+ * instruction is decoded rather than the error code trusted. */
+static bool emulate_soft_int(struct vcpu *v, struct cpu_regs *regs)
+{
+    uint8_t insn[2];
+    if (!(regs->error_code & 2) || copy_from_guest(insn, regs->rip, 2) ||
+        insn[0] != 0xcd)
+        return false;
+    const struct trap_info *ti = &v->trap_ctxt[insn[1]];
+    unsigned int cpl = v->kernel_mode ? 1 : 3;      /* guest-visible privilege */
+    if (!ti->address || (ti->flags & 3) < cpl)
+        return false;
+    regs->rip += 2;
+    guest_bounce(v, regs, ti->address, (ti->flags & 4) ? TBF_INTERRUPT : 0, 0);
+    return true;
+}
+
+void trap_from_guest(struct cpu_regs *regs)
+{
+    unsigned int vec = regs->entry_vector & 0xff;
+    struct vcpu *v = current;
+
+    if (vec >= 32) {
+        if (vec == TIMER_VECTOR)
+            timer_interrupt();
+        return;
+    }
+    ASSERT(v);
+    switch (vec) {
+    case 14:
+        v->vcpu_info->arch.cr2 = read_cr2();
+        break;
+    case 6:
+        if (emulate_forced_cpuid(regs))
+            return;
+        break;
+    case 13:
+        if (emulate_soft_int(v, regs))
+            return;
+        break;
+    case 7:
+        if (v->fpu_ts) {
+            __asm__ __volatile__("clts");
+            v->fpu_ts = false;
+        }
+        break;
+    case 2: case 18:
+        return;                 /* NMI / #MC: not for guests */
+    }
+    bounce_exception(v, regs, vec, vec_has_errcode(vec));
+}
+
+void trap_from_hv(struct cpu_regs *regs)
+{
+    unsigned int vec = regs->entry_vector & 0xff;
+
+    if (vec == TIMER_VECTOR) {
+        timer_interrupt();
+        return;
+    }
+    if (vec >= 32 || vec == 2)
+        return;
+    for (const uint64_t *e = __start_ex_table; e < __stop_ex_table; e += 2)
+        if (e[0] == regs->rip) {
+            regs->rip = e[1];
+            return;
+        }
+    panic("hypervisor exception %u err %x at rip %lx rsp %lx cr2 %lx cr3 %lx "
+          "rax %lx rbx %lx rcx %lx rdx %lx rsi %lx rdi %lx",
+          vec, regs->error_code, (unsigned long)regs->rip,
+          (unsigned long)regs->rsp, read_cr2(), read_cr3(),
+          (unsigned long)regs->rax, (unsigned long)regs->rbx,
+          (unsigned long)regs->rcx, (unsigned long)regs->rdx,
+          (unsigned long)regs->rsi, (unsigned long)regs->rdi);
+}
+
+void syscall_from_guest(struct cpu_regs *regs)
+{
+    struct vcpu *v = current;
+
+    if (v->kernel_mode) {
+        hypercall_dispatch(regs);
+        return;
+    }
+    /* A guest user process's system call: to the guest kernel. */
+    if (!v->syscall_callback_eip) {
+        bounce_exception(v, regs, 6, false);
+        return;
+    }
+    guest_bounce(v, regs, v->syscall_callback_eip,
+                 v->syscall_disables_events ? TBF_INTERRUPT : 0, 0);
+}
+
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+void exit_prepare(void)
+{
+    struct cpu_regs *regs = guest_frame;
+
+    if (need_resched || !current || current->state != VCPU_RUNNABLE)
+        schedule();
+    struct vcpu *v = current;
+
+    if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
+        v->event_callback_eip)
+        guest_bounce(v, regs, v->event_callback_eip, TBF_INTERRUPT, 0);
+
+    if (!canonical(regs->rip) || !canonical(regs->rsp))
+        domain_crash(v->domain, "non-canonical return address or stack");
+    if ((regs->cs | 3) != FLAT_RING3_CS64 && (regs->cs | 3) != FLAT_RING3_CS32)
+        regs->cs = FLAT_RING3_CS64;
+    regs->cs |= 3;
+    regs->ss = FLAT_RING3_SS64;
+    regs->rflags = (regs->rflags & ~0x3000UL) | X86_EFLAGS_IF_BIT | 2;
+}
+
+/* guest_access.h */
+size_t raw_copy(void *dst, const void *src, size_t n);
+
+bool guest_range_ok(uint64_t va, size_t len)
+{
+    uint64_t end = va + len;
+    if (end < va || !canonical(va) || (len && !canonical(end - 1)))
+        return false;
+    if (va < HV_VIRT_END && end > HV_VIRT_START)
+        return false;
+    /* Both ends in the same canonical half. */
+    return len == 0 || ((va >> 63) == ((end - 1) >> 63));
+}
+
+int copy_from_guest(void *dst, uint64_t src, size_t len)
+{
+    if (!guest_range_ok(src, len))
+        return -XEN_EFAULT;
+    return raw_copy(dst, (const void *)src, len) ? -XEN_EFAULT : 0;
+}
+
+int copy_to_guest(uint64_t dst, const void *src, size_t len)
+{
+    if (!guest_range_ok(dst, len))
+        return -XEN_EFAULT;
+    return raw_copy((void *)dst, src, len) ? -XEN_EFAULT : 0;
+}
