@@ -1,0 +1,94 @@
+/*
+ * lib.c - freestanding string and memory helpers for the guest kernel.
+ * Runs in the guest kernel, any context.  GCC may emit calls to memset,
+ * memcpy, memmove and memcmp itself, so these carry the standard names.
+ */
+#include "kernel.h"
+
+void *memset(void *d, int c, size_t n)
+{
+    unsigned char *p = d;
+    while (n--)
+        *p++ = (unsigned char)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    unsigned char *dp = d;
+    const unsigned char *sp = s;
+    while (n--)
+        *dp++ = *sp++;
+    return d;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+    unsigned char *dp = d;
+    const unsigned char *sp = s;
+    if (dp < sp) {
+        while (n--)
+            *dp++ = *sp++;
+    } else {
+        while (n--)
+            dp[n] = sp[n];
+    }
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    for (; n; n--, x++, y++)
+        if (*x != *y)
+            return *x - *y;
+    return 0;
+}
+
+size_t strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n; n--, a++, b++) {
+        if (*a != *b)
+            return (unsigned char)*a - (unsigned char)*b;
+        if (!*a)
+            return 0;
+    }
+    return 0;
+}
+
+void strlcpy_k(char *d, const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 1 < n && s[i]; i++)
+        d[i] = s[i];
+    d[i] = '\0';
+}
+
+bool cmdline_has(const char *cmdline, const char *opt)
+{
+    size_t len = strlen(opt);
+    const char *p = cmdline;
+
+    if (!p || !len)
+        return false;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        if ((size_t)(p - w) == len && !strncmp(w, opt, len))
+            return true;
+        if (opt[len - 1] == '=' && (size_t)(p - w) >= len && !strncmp(w, opt, len))
+            return true;
+    }
+    return false;
+}

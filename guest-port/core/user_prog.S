@@ -1,0 +1,152 @@
+/*
+ * user_prog.S - the built-in user program.  These bytes are data for the
+ * kernel: user.c copies them to USER_CODE_VA in a new address space and
+ * enters them in user mode.  Position-independent (rip-relative only).
+ * Runs in user mode; talks to the kernel only through `syscall`
+ * (ABI: syscall_nr.h).  Exits with code 42.
+ */
+#include "syscall_nr.h"
+
+#define BAD_POINTER 0xffff888000000000
+
+    .section .rodata.user_prog, "a"
+    .balign 16
+    .globl user_prog_start, user_prog_end
+user_prog_start:
+    lea     s_hello(%rip), %rsi
+    mov     $(s_hello_end - s_hello), %edx
+    call    print_str
+
+    mov     $SYS_getpid, %eax
+    syscall
+    mov     %rax, %rdi
+    lea     s_pid(%rip), %rsi
+    mov     $(s_pid_end - s_pid), %edx
+    call    print_num_line
+
+    /* Count primes below 1000 by trial division: r12 = count, r13 = n. */
+    xor     %r12d, %r12d
+    mov     $2, %r13d
+1:  cmp     $1000, %r13
+    jae     4f
+    mov     $2, %ecx
+2:  mov     %rcx, %rax
+    imul    %rcx, %rax
+    cmp     %r13, %rax
+    ja      3f                      /* no divisor up to sqrt(n): prime */
+    mov     %r13, %rax
+    xor     %edx, %edx
+    div     %rcx
+    test    %rdx, %rdx
+    jz      5f
+    inc     %rcx
+    jmp     2b
+3:  inc     %r12
+5:  inc     %r13
+    jmp     1b
+4:  mov     %r12, %rdi
+    lea     s_primes(%rip), %rsi
+    mov     $(s_primes_end - s_primes), %edx
+    call    print_num_line
+
+    /* Give the CPU away a few times. */
+    mov     $3, %r14d
+6:  mov     $SYS_sched_yield, %eax
+    syscall
+    dec     %r14d
+    jnz     6b
+    lea     s_yield(%rip), %rsi
+    mov     $(s_yield_end - s_yield), %edx
+    call    print_str
+
+    /* Sum 1..100000. */
+    xor     %eax, %eax
+    mov     $1, %ecx
+7:  add     %rcx, %rax
+    inc     %rcx
+    cmp     $100000, %rcx
+    jbe     7b
+    mov     %rax, %rdi
+    lea     s_sum(%rip), %rsi
+    mov     $(s_sum_end - s_sum), %edx
+    call    print_num_line
+
+    /* A write from a kernel address must fail with -EFAULT. */
+    mov     $1, %edi
+    movabs  $BAD_POINTER, %rsi
+    mov     $16, %edx
+    mov     $SYS_write, %eax
+    syscall
+    neg     %rax
+    mov     %rax, %rdi
+    lea     s_efault(%rip), %rsi
+    mov     $(s_efault_end - s_efault), %edx
+    call    print_num_line
+
+    lea     s_bye(%rip), %rsi
+    mov     $(s_bye_end - s_bye), %edx
+    call    print_str
+    mov     $42, %edi
+    mov     $SYS_exit, %eax
+    syscall
+    ud2
+
+/* print_str: rsi = string, rdx = length. */
+print_str:
+    mov     $1, %edi
+    mov     $SYS_write, %eax
+    syscall
+    ret
+
+/* print_num_line: rsi = prefix, rdx = prefix length (< 80), rdi = value;
+ * writes "<prefix><value in decimal>\n" in one write. */
+print_num_line:
+    push    %rbx
+    sub     $128, %rsp
+    mov     %rdi, %r8               /* value */
+    mov     %rsp, %rdi
+    mov     %rdx, %rcx
+    rep movsb                       /* prefix; rdi = end of line so far */
+    lea     127(%rsp), %rbx         /* digits grow down from here */
+    mov     %r8, %rax
+    mov     $10, %r9
+1:  xor     %edx, %edx
+    div     %r9
+    add     $'0', %dl
+    dec     %rbx
+    mov     %dl, (%rbx)
+    test    %rax, %rax
+    jnz     1b
+    lea     127(%rsp), %rcx
+    sub     %rbx, %rcx
+    mov     %rbx, %rsi
+    rep movsb
+    movb    $'\n', (%rdi)
+    inc     %rdi
+    mov     %rdi, %rdx
+    sub     %rsp, %rdx
+    mov     %rsp, %rsi
+    mov     $1, %edi
+    mov     $SYS_write, %eax
+    syscall
+    add     $128, %rsp
+    pop     %rbx
+    ret
+
+s_hello:   .ascii "user: hello from user mode\n"
+s_hello_end:
+s_pid:     .ascii "user: getpid = "
+s_pid_end:
+s_primes:  .ascii "user: primes below 1000 = "
+s_primes_end:
+s_yield:   .ascii "user: yielded 3 times\n"
+s_yield_end:
+s_sum:     .ascii "user: sum 1..100000 = "
+s_sum_end:
+s_efault:  .ascii "user: write(bad pointer) = -"
+s_efault_end:
+s_bye:     .ascii "user: exiting with code 42\n"
+s_bye_end:
+    .balign 16
+user_prog_end:
+    .section .note.GNU-stack, "", @progbits
