@@ -706,6 +706,35 @@ static void test_region_crosses_l4_slot(void **state)
     guest_free(g);
 }
 
+/* Real Xen 4.17 building dom0 (dom0_mem=256M: 65536 pages) from an image
+ * whose loaded range is [base, base + 0x1b050) printed this arrangement:
+ *   Phys-Mach map: ffffffff8001c000->ffffffff8009c000
+ *   Start info:    ffffffff8009c000   Page tables: ffffffff8009d000->..a2000
+ *   Boot stack:    ffffffff800a2000->ffffffff800a3000
+ *   TOTAL:         ffffffff80000000->ffffffff80400000
+ * The same inputs must give the same layout. */
+static void test_layout_matches_xen(void **state)
+{
+    struct xen_elf_info info = {
+        .virt_base = FX_BASE, .virt_kstart = FX_BASE,
+        .virt_kend = FX_BASE + 0x1b050, .virt_entry = FX_BASE,
+        .virt_hypercall = FX_BASE + 0x1000,
+    };
+    uint64_t *p2m = calloc(65536, 8);
+    struct pv_build_params p = { .nr_pages = 65536, .p2m = p2m };
+    struct pv_build_result r;
+    const char *why;
+
+    assert_int_equal(pv_build_layout(&info, &p, &r, &why), 0);
+    assert_int_equal(r.p2m_va, 0xffffffff8001c000ULL);
+    assert_int_equal(r.start_info_va, 0xffffffff8009c000ULL);
+    assert_int_equal(r.pt_va, 0xffffffff8009d000ULL);
+    assert_int_equal(r.pt_va + r.nr_pt_frames * PG, 0xffffffff800a2000ULL);
+    assert_int_equal(r.stack_top, 0xffffffff800a3000ULL);
+    assert_int_equal(r.v_end, 0xffffffff80400000ULL);
+    free(p2m);
+}
+
 static void test_too_small(void **state)
 {
     struct guest *g = guest_new(1023);   /* region needs 1024 frames */
@@ -789,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_build_domu_rings_ramdisk),
         cmocka_unit_test(test_padding_extends_region),
         cmocka_unit_test(test_region_crosses_l4_slot),
+        cmocka_unit_test(test_layout_matches_xen),
         cmocka_unit_test(test_too_small),
         cmocka_unit_test(test_bad_params),
     };

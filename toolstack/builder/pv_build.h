@@ -120,9 +120,10 @@ int pv_build(const void *elf, size_t elf_size, const struct xen_elf_info *info,
     __attribute__((warn_unused_result));
 
 /*
- * Computes the layout only (no ops called, nothing written): fills every
- * field of *out except entry-independent ones that need the image.  Same
- * errors as pv_build.  Lets a builder size the domain first.
+ * Computes the layout only: calls no ops and writes no guest memory, but
+ * fills every field of *out (MFNs are read from p->p2m).  Same layout
+ * errors as pv_build (-XEN_EINVAL, -XEN_ENOMEM).  Lets a builder size the
+ * domain, or learn which PFNs become page tables, before building.
  */
 int pv_build_layout(const struct xen_elf_info *info,
                     const struct pv_build_params *p,
