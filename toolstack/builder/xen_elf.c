@@ -211,12 +211,13 @@ static int xen_note(struct parse_state *st, uint32_t type,
 
 /*
  * Walks the notes in file bytes [off, off + len) (already checked to be in
- * the file); align is the padding of name and descriptor (4, or 8 for
- * 8-aligned note segments).  Counts and applies the "Xen" ones.
+ * the file).  Name and descriptor are padded to 4 bytes whatever the
+ * segment's alignment, as Xen's libelf reads them.  Counts and applies the
+ * "Xen" ones.
  */
-static int walk_notes(struct parse_state *st, uint64_t off, uint64_t len,
-                      uint64_t align)
+static int walk_notes(struct parse_state *st, uint64_t off, uint64_t len)
 {
+    const uint64_t align = 4;
     uint64_t pos = 0;
     int rc;
 
@@ -288,8 +289,7 @@ static int section_notes(struct parse_state *st)
             continue;
         if ( !in_file(sh.sh_offset, sh.sh_size, st->size) )
             return elf_fail(st, -XEN_EINVAL, "note section extends past end of file");
-        rc = walk_notes(st, sh.sh_offset, sh.sh_size,
-                        sh.sh_addralign == 8 ? 8 : 4);
+        rc = walk_notes(st, sh.sh_offset, sh.sh_size);
         if ( rc )
             return rc;
     }
@@ -487,7 +487,7 @@ static int find_notes(struct parse_state *st)
         read_phdr(st, i, &ph);
         if ( ph.p_type != ELF_PT_NOTE )
             continue;
-        rc = walk_notes(st, ph.p_offset, ph.p_filesz, ph.p_align == 8 ? 8 : 4);
+        rc = walk_notes(st, ph.p_offset, ph.p_filesz);
         if ( rc )
             return rc;
     }
