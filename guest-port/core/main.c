@@ -4,7 +4,10 @@
  * (which becomes thread 0, "init"), then as a scheduled thread.
  *
  * Command line: `workload=quick` shortens the workload; `bench` is
- * accepted and ignored for now.
+ * accepted and ignored for now; `test=user-fault` also runs a user process
+ * that dies of a page fault (the kernel must survive it);
+ * `test=kernel-fault` makes init touch an unmapped kernel address (the
+ * kernel must report it and power off with a crash code).
  *
  * Lines meant to be compared between runs and hypervisors (order between
  * threads may differ):
@@ -13,6 +16,8 @@
  *   user: ...                   (the user process's own output)
  *   init: thread N exited with code N
  *   init: user process exited with code 42
+ *   user: pid 5 killed: page fault at 10 (error 4)     (test=user-fault)
+ *   init: faulting process exited with code -14        (test=user-fault)
  *   init: workload done
  * Lines with measured values (init: elapsed/preemptions/free) vary.
  */
@@ -22,6 +27,9 @@
 #define STEPS_FULL      6
 #define STEPS_QUICK     3
 #define WORK_ITERATIONS 12000000UL
+/* Unmapped in every kernel address space (L4 slot 402: neither the
+ * image, the direct map nor the hypervisor's range). */
+#define KERNEL_FAULT_VA 0xffffc90000000000UL
 
 static int worker_steps;
 
@@ -69,7 +77,12 @@ void kernel_main(const struct arch_boot_info *bi)
         if (!w[i])
             panic("init: cannot create worker %d", i + 1);
     }
-    struct user_proc *up = user_process_start();
+    if (cmdline_has(bi->cmdline, "test=kernel-fault")) {
+        kprintf("init: touching unmapped kernel address %lx\n", KERNEL_FAULT_VA);
+        *(volatile uint64_t *)KERNEL_FAULT_VA = 1;
+        kprintf("init: survived a kernel page fault (wrong)\n");
+    }
+    struct user_proc *up = user_process_start(false);
     if (!up)
         panic("init: cannot start the user process");
     kprintf("init: started %d threads and user process pid %d\n", NR_WORKERS,
@@ -82,6 +95,13 @@ void kernel_main(const struct arch_boot_info *bi)
     }
     int code = user_process_wait(up);
     kprintf("init: user process exited with code %d\n", code);
+    if (cmdline_has(bi->cmdline, "test=user-fault")) {
+        up = user_process_start(true);
+        if (!up)
+            panic("init: cannot start the faulting process");
+        code = user_process_wait(up);
+        kprintf("init: faulting process exited with code %d\n", code);
+    }
 
     uint64_t ms = (arch_now_ns() - t0) / 1000000;
     kprintf("init: elapsed %lu ms, %lu preemptions, %lu frames free\n",

@@ -9,7 +9,7 @@
  */
 #include "kernel.h"
 
-extern const char user_prog_start[], user_prog_end[];
+extern const char user_prog_start[], user_prog_end[], user_prog_fault_entry[];
 
 #define USER_MAX_CODE_PAGES 4
 
@@ -19,6 +19,7 @@ struct user_proc {
     size_t code_pages;
     uint64_t stack_pfn;
     struct thread *thread;
+    uint64_t entry;             /* user rip of the first instruction */
 };
 
 static size_t user_code_pages(void)
@@ -42,7 +43,7 @@ static void user_thread(void *arg)
     struct user_proc *p = arg;
     thread_set_aspace(thread_current(), p->as);
     arch_irq_disable();
-    arch_enter_user(USER_CODE_VA, USER_STACK_TOP);
+    arch_enter_user(p->entry, USER_STACK_TOP);
 }
 
 static void user_proc_free(struct user_proc *p)
@@ -56,7 +57,7 @@ static void user_proc_free(struct user_proc *p)
     kfree(p);
 }
 
-struct user_proc *user_process_start(void)
+struct user_proc *user_process_start(bool faulting)
 {
     size_t pages = user_code_pages();
     if (pages > USER_MAX_CODE_PAGES)
@@ -64,6 +65,9 @@ struct user_proc *user_process_start(void)
     struct user_proc *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
+    p->entry = USER_CODE_VA;
+    if (faulting)
+        p->entry += (uint64_t)(user_prog_fault_entry - user_prog_start);
     p->as = arch_aspace_create();
     if (!p->as)
         goto fail;

@@ -3,7 +3,8 @@
  * kernel: user.c copies them to USER_CODE_VA in a new address space and
  * enters them in user mode.  Position-independent (rip-relative only).
  * Runs in user mode; talks to the kernel only through `syscall`
- * (ABI: syscall_nr.h).  Exits with code 42.
+ * (ABI: syscall_nr.h).  user_prog_start exits with code 42;
+ * user_prog_fault_entry dies of a page fault.
  */
 #include "syscall_nr.h"
 
@@ -91,6 +92,16 @@ user_prog_start:
     syscall
     ud2
 
+/* Second entry: announces itself, then reads address 0x10 (unmapped), so
+ * the kernel must kill the process (core_page_fault, user mode). */
+    .globl user_prog_fault_entry
+user_prog_fault_entry:
+    lea     s_fault(%rip), %rsi
+    mov     $(s_fault_end - s_fault), %edx
+    call    print_str
+    movq    0x10, %rax
+    ud2
+
 /* print_str: rsi = string, rdx = length. */
 print_str:
     mov     $1, %edi
@@ -147,6 +158,8 @@ s_efault:  .ascii "user: write(bad pointer) = -"
 s_efault_end:
 s_bye:     .ascii "user: exiting with code 42\n"
 s_bye_end:
+s_fault:   .ascii "user: reading address 0x10\n"
+s_fault_end:
     .balign 16
 user_prog_end:
     .section .note.GNU-stack, "", @progbits

@@ -103,8 +103,10 @@ uint64_t sched_preemptions(void);
 
 struct user_proc;
 /* Starts the built-in user program (core/user_prog.S) as a new runnable
- * process in its own address space; NULL when out of memory. */
-struct user_proc *user_process_start(void);
+ * process in its own address space; NULL when out of memory.  `faulting`
+ * selects its second entry, which dies of a user page fault (exit code
+ * -GUEST_EFAULT). */
+struct user_proc *user_process_start(bool faulting);
 /* The process id (its thread's id) that getpid() returns to it. */
 int user_process_pid(const struct user_proc *p);
 /* Waits for the process to exit, frees it, returns its exit code. */

@@ -50,8 +50,9 @@ static uint64_t tsc_calibrate(void)
     outb(PIT_CH2, CALIB_TICKS & 0xff);
     outb(PIT_CH2, CALIB_TICKS >> 8);
     uint64_t t0 = rdtsc();
-    while (!(inb(PIT_GATE_PORT) & 0x20))
-        ;
+    for (unsigned long spins = 0; !(inb(PIT_GATE_PORT) & 0x20); spins++)
+        if (spins > 100000000UL)
+            panic("native: PIT channel 2 never reached its count");
     uint64_t t1 = rdtsc();
     outb(PIT_GATE_PORT, gate);
     return (t1 - t0) * PIT_HZ / CALIB_TICKS;

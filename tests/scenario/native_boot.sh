@@ -8,7 +8,9 @@
 # before it is done); the user process's system-call results; the join
 # results; "init: workload done"; exit status 0 from tools/native-boot
 # (clean isa-debug-exit power-off).  Then the same with workload=quick
-# (3 steps per thread).
+# (3 steps per thread), with test=user-fault (a user process killed by a
+# page fault, the kernel survives) and test=kernel-fault (fatal report and
+# a crash exit status).
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -90,6 +92,27 @@ run_case() {  # run_case NAME STEPS CMDLINE...
 
 run_case full 6
 run_case quick 3 workload=quick bench
+
+# A user process that dies of a page fault must not take the kernel down.
+run_case user_fault 3 workload=quick test=user-fault
+log=$logdir/native_boot_user_fault.log
+check "$log" "user: reading address 0x10" "faulting process ran"
+check "$log" "user: pid 5 killed: page fault at 10 (error 4)" "core_page_fault, user"
+check "$log" "init: faulting process exited with code -14" "killed process reaped"
+
+# A kernel page fault is fatal: reported, then a crash power-off (exit 1).
+log=$logdir/native_boot_kernel_fault.log
+LAMINA_TIMEOUT=60 tools/native-boot build/guest-native.elf workload=quick test=kernel-fault 2>&1 |
+    tr -d '\r' >"$log"
+rc=${PIPESTATUS[0]}
+echo "== kernel_fault: tools/native-boot exit $rc, log $log"
+[ "$rc" = 1 ] || { echo "FAIL: kernel fault: exit $rc, want 1 (crash)"; fail=1; }
+grep -q '^fatal: exception 14 error 2 at rip ffffffff8[0-9a-f]* in kernel mode' "$log" ||
+    { echo "FAIL: kernel fault not reported"; fail=1; }
+if grep -q 'workload done\|survived' "$log"; then
+    echo "FAIL: kernel went on after a fatal fault"
+    fail=1
+fi
 
 if [ "$fail" = 0 ]; then
     echo "PASS: native_boot"
