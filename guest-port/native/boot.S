@@ -90,12 +90,12 @@ boot_gdt_end:
 boot_gdt_ptr:
     .word   boot_gdt_end - boot_gdt - 1
     .long   boot_gdt
+
+    .section .boot.data, "aw"
 boot_mb_magic:
     .long   0
 boot_mb_info:
     .long   0
-
-    .section .boot.data, "aw"
     .balign 4096
     .globl boot_pml4
 boot_pml4:      .fill 512, 8, 0
