@@ -269,6 +269,7 @@ static void run_cases(void)
     struct walk w;
     const uint64_t *l4 = (const uint64_t *)si->pt_base;
     unsigned long scratch_mfn = va_to_mfn(scratch);
+    unsigned long shinfo_mfn = si->shared_info >> 12;
     unsigned long l4_ma, mfn, max_mfn = 0, i;
     long rc;
 
@@ -292,11 +293,12 @@ static void run_cases(void)
 
     /* A RAM frame that is not ours (another domain's, a free one or the
      * hypervisor's): the highest MFN at or below our highest that the M2P
-     * says is not ours, above the first MiB (I/O memory for dom0). */
+     * says is not ours, above the first MiB (I/O memory for dom0), and not
+     * our shared_info frame (ours to map, though outside the P2M). */
     for (i = 0; i < si->nr_pages; i++)
         if (p2m[i] > max_mfn && p2m[i] != ~0UL)
             max_mfn = p2m[i];
-    for (mfn = max_mfn; mfn >= 0x100 && mfn_is_ours(mfn); mfn--)
+    for (mfn = max_mfn; mfn >= 0x100 && (mfn_is_ours(mfn) || mfn == shinfo_mfn); mfn--)
         ;
     if (mfn < 0x100) {
         setup_fail("no foreign RAM frame found");
@@ -305,6 +307,8 @@ static void run_cases(void)
         put_hex(mfn);
         put_s(", own max ");
         put_hex(max_mfn);
+        put_s(", shared_info ");
+        put_hex(shinfo_mfn);
         line_end();
         attack_map("map_foreign_frame_ro", &w, mfn, PTE_P | PTE_A, EXPECT_MAP_NOT_OWNED);
         attack_map("map_foreign_frame_rw", &w, mfn, PTE_P | PTE_RW | PTE_A, EXPECT_MAP_NOT_OWNED);
