@@ -32,10 +32,11 @@ finish() {
 }
 
 # run_lamina ARGS...: tools/lamina-boot ARGS with the console in
-# $SCEN_OUT (carriage returns stripped); sets LAMINA_RC.
+# $SCEN_OUT (carriage returns stripped); sets LAMINA_RC.  A run is cut
+# after LAMINA_TIMEOUT seconds (default 45: a working run takes a few).
 run_lamina() {
     echo "+ tools/lamina-boot $*"
-    tools/lamina-boot --timeout "${LAMINA_TIMEOUT:-120}" "$@" </dev/null >"$SCEN_OUT.raw" 2>&1
+    tools/lamina-boot --timeout "${LAMINA_TIMEOUT:-45}" "$@" </dev/null >"$SCEN_OUT.raw" 2>&1
     LAMINA_RC=$?
     tr -d '\r' <"$SCEN_OUT.raw" >"$SCEN_OUT"
     rm -f "$SCEN_OUT.raw"
