@@ -87,7 +87,7 @@ void domain_destroy(struct domain *d)
             continue;
         if (v == current) {
             current = NULL;
-            write_cr3(virt_to_mfn(idle_pg_table) << PAGE_SHIFT);
+            write_cr3(idle_cr3());
         }
         v->state = VCPU_DOWN;
         sched_remove_vcpu(v);

@@ -132,7 +132,7 @@ void schedule(void)
     current = NULL;
     while (!next) {
         /* Idle: nothing runnable until an interrupt makes something so. */
-        write_cr3(virt_to_mfn(idle_pg_table) << PAGE_SHIFT);
+        write_cr3(idle_cr3());
         if (!domain_count())
             machine_poweroff(dom0_exit_code);
         timer_program(earliest_deadline());

@@ -14,6 +14,13 @@
 #define POWEROFF_PANIC  0x12    /* the hypervisor panicked */
 void machine_poweroff(int code) __attribute__((noreturn));
 
+/* CR3 value of the hypervisor's own L4 (idle_pg_table lives in the image,
+ * which is mapped at XEN_VIRT_START + its physical address). */
+static inline unsigned long idle_cr3(void)
+{
+    return (unsigned long)idle_pg_table - XEN_VIRT_START;
+}
+
 /* console.c */
 void serial_init(void);
 /* Appends n bytes of d's console output; whole lines are printed "(dN) ...". */
