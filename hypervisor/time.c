@@ -17,6 +17,8 @@
 
 uint64_t tsc_khz;
 static uint64_t apic_khz;
+static bool tsc_deadline;       /* LAPIC timer in TSC-deadline mode */
+static uint64_t ns_to_tsc_mul;  /* TSC ticks per ns, 32.32 fixed point */
 static uint64_t tsc_boot;
 static uint32_t scale_mul;      /* ns = ((delta << shift) * mul) >> 32 */
 static int8_t scale_shift;
@@ -96,13 +98,28 @@ void time_init(void)
     lapic_write(LAPIC_TMICT, 0);
     compute_scale(tsc_khz * 1000, &scale_mul, &scale_shift);
     tsc_boot = rdtsc();
-    printk("time: TSC %lu kHz, APIC timer %lu kHz\n",
-           (unsigned long)tsc_khz, (unsigned long)apic_khz);
+    ns_to_tsc_mul = (tsc_khz << 32) / 1000000;
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    if (c & (1u << 24)) {
+        tsc_deadline = true;
+        lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | (2u << 17));
+    }
+    printk("time: TSC %lu kHz, APIC timer %lu kHz, %s mode\n",
+           (unsigned long)tsc_khz, (unsigned long)apic_khz,
+           tsc_deadline ? "TSC-deadline" : "one-shot");
 }
 
 void timer_program(uint64_t deadline_ns)
 {
     uint64_t now = NOW();
+    if (tsc_deadline) {
+        if (deadline_ns < now + 1000)
+            deadline_ns = now + 1000;
+        wrmsr(MSR_TSC_DEADLINE, tsc_boot +
+              (uint64_t)(((unsigned __int128)deadline_ns * ns_to_tsc_mul) >> 32));
+        return;
+    }
     uint64_t delta = deadline_ns > now ? deadline_ns - now : 1000;
     uint64_t ticks = delta * apic_khz / 1000000;
     if (ticks == 0)

@@ -214,6 +214,71 @@ static bool emulate_soft_int(struct vcpu *v, struct cpu_regs *regs)
     return true;
 }
 
+/* Ports the hypervisor drives itself; no guest may touch them (as Xen denies
+ * dom0 the PIC, PIT and its serial console). */
+static bool io_port_reserved(unsigned int port, unsigned int size)
+{
+    static const uint16_t ranges[][2] = {
+        { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x61, 0x61 },
+        { 0x3f8, 0x3ff }, { 0x501, 0x502 }, { 0x604, 0x605 },
+    };
+    for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++)
+        if (port <= ranges[i][1] && port + size - 1 >= ranges[i][0])
+            return true;
+    return false;
+}
+
+/* in/out from a guest whose virtual IOPL (PHYSDEVOP_set_iopl) allows it:
+ * the guest kernel counts as ring 1, its user mode as ring 3.  Handles the
+ * imm8 and %dx forms of in/out with byte, word (0x66) and dword sizes. */
+static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
+{
+    uint8_t b[3];
+    unsigned int i = 0, size, port, len;
+
+    if (v->iopl < (v->kernel_mode ? 1u : 3u) || copy_from_guest(b, regs->rip, 2))
+        return false;
+    if (b[0] == 0x66) {
+        if (copy_from_guest(b, regs->rip, 3))
+            return false;
+        i = 1;
+    }
+    uint8_t op = b[i];
+    size = (op & 1) ? (i ? 2 : 4) : 1;
+    switch (op) {
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+        if (copy_from_guest(b, regs->rip, i + 2))
+            return false;
+        port = b[i + 1];
+        len = i + 2;
+        break;
+    case 0xec: case 0xed: case 0xee: case 0xef:
+        port = regs->rdx & 0xffff;
+        len = i + 1;
+        break;
+    default:
+        return false;
+    }
+    if (io_port_reserved(port, size))
+        return false;
+    if (op & 2) {                       /* out */
+        if (size == 1)
+            outb(port, (uint8_t)regs->rax);
+        else if (size == 2)
+            outw(port, (uint16_t)regs->rax);
+        else
+            outl(port, (uint32_t)regs->rax);
+    } else if (size == 1) {
+        regs->rax = (regs->rax & ~0xffUL) | inb(port);
+    } else if (size == 2) {
+        regs->rax = (regs->rax & ~0xffffUL) | inw(port);
+    } else {
+        regs->rax = inl(port);          /* 32-bit results zero-extend */
+    }
+    regs->rip += len;
+    return true;
+}
+
 void trap_from_guest(struct cpu_regs *regs)
 {
     unsigned int vec = regs->entry_vector & 0xff;
@@ -234,7 +299,7 @@ void trap_from_guest(struct cpu_regs *regs)
             return;
         break;
     case 13:
-        if (emulate_soft_int(v, regs))
+        if (emulate_soft_int(v, regs) || emulate_io(v, regs))
             return;
         break;
     case 7:
