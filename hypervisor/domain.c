@@ -93,17 +93,12 @@ void domain_destroy(struct domain *d)
         sched_remove_vcpu(v);
         drop_table_ref(&v->guest_table);
         drop_table_ref(&v->guest_table_user);
-        for (unsigned int f = 0; f < ARRAY_SIZE(v->gdt_frames); f++)
-            if (v->gdt_frames[f]) {
-                put_page_type(v->gdt_frames[f]);
-                put_page(v->gdt_frames[f]);
-                v->gdt_frames[f] = 0;
-            }
-        v->gdt_ents = 0;
+        pv_destroy_gdt(v);
         gdt_load_guest(NULL);
     }
     evtchn_destroy(d);
     mm_relinquish_domain(d);
+    free_xen_frame(d->shared_info_mfn);
     domain_list[d->domain_id] = NULL;
     printk("domain %u destroyed, %lu frames free\n", d->domain_id, mm_free_frames());
 }
