@@ -288,7 +288,7 @@ static long do_set_debugreg(uint64_t reg, uint64_t value)
     case 7:
         /* Only local/global enables and R/W, LEN fields for instruction or
          * data breakpoints; no I/O breakpoints (R/W = 10b), no GD. */
-        if (value & 0xffffffff0000dc00UL)
+        if (value & 0xffffffff0000f800UL)   /* GD, reserved, upper half */
             return -XEN_EPERM;
         for (unsigned int i = 0; i < 4; i++)
             if (((value >> (16 + 4 * i)) & 3) == 2)
