@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# hostile_dom0_on_lamina.sh - the hostile PV kernel as dom0 on Lamina (dom0
+# has the privileged paths: SIF_INITDOMAIN, I/O memory): every case PASSes
+# as on Xen and the run exits 0 (clean power-off); with mode=fault the
+# hypervisor destroys dom0 and tools/lamina-boot exits 2 (dom0 crashed).
+cd "$(dirname "$0")/../.." || exit 1
+. tests/hostile/scenario-lib.bash
+
+need_file build/lamina.elf build/hostile-pv.elf
+run_lamina --dom0 build/hostile-pv.elf
+[ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0"
+has_line '^\(d0\) hostile: start, initial domain' || fail "the hostile kernel did not start as the initial domain"
+check_hostile_results '^\(d0\) '
+grep -a -E '^\(d0\) hostile: ' "$SCEN_OUT"
+[ "$SCEN_FAILS" = 0 ] || show_tail 30
+
+SCEN_OUT=build/test-logs/$SCEN_NAME.fault.console
+run_lamina --dom0 build/hostile-pv.elf --dom0-args "mode=fault"
+[ "$LAMINA_RC" = 2 ] || fail "mode=fault: lamina-boot exit status $LAMINA_RC, want 2 (dom0 crashed)"
+has_line '^\(d0\) hostile: mode=fault: touching' || fail "mode=fault: dom0 never reached its fault"
+has_line 'still alive after the fault' && fail "mode=fault: dom0 survived a fault with no trap table"
+if has_line '^\(XEN\) domain 0 crashed'; then
+    ok "$(grep -a -m1 -E '^\(XEN\) domain 0 crashed' "$SCEN_OUT")"
+else
+    fail "mode=fault: no '(XEN) domain 0 crashed' line"
+fi
+[ "$SCEN_FAILS" = 0 ] || show_tail 20
+finish
