@@ -5,7 +5,7 @@
 # the hypervisor survives, dom0 still finishes its workload and the run
 # exits 0.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/hostile/scenario-lib.bash
+. tests/lib/scenario.bash
 
 DONE_PATTERN='init: workload done$'
 

@@ -1,6 +1,8 @@
-# scenario-lib.bash - helpers shared by the QEMU scenario tests
-# (tests/scenario/lamina_*.sh, hostile_*.sh, crash_isolation.sh).  Runs on
-# the host, sourced from a scenario script whose cwd is the repo root.
+# scenario.bash - helpers shared by the QEMU scenario tests
+# (tests/scenario/lamina_*.sh, hostile_*.sh, crash_isolation.sh): console
+# capture, line checks and the hostile kernel's result checks.  Runs on the
+# host, sourced from a scenario script whose cwd is the repo root.  The guest
+# kernel's workload checks are in tests/lib/workload.bash.
 #
 # Conventions: a scenario prints what it checks, calls fail() for each
 # broken expectation and finish() at the end: exit 0 pass, 1 fail, 77 skip.
@@ -77,4 +79,21 @@ check_hostile_results() {
     [ "$npass" -ge 20 ] || fail "hostile ran only $npass passing cases (want >= 20)"
     [ "$nlines" = "$npass" ] || fail "summary says $npass passed but $nlines PASS lines were printed"
     [ "$SCEN_FAILS" = "$before" ] && ok "$summary"
+}
+
+# check_fault_crash WHO PREFIX CRASH_ERE: the hostile kernel run with
+# mode=fault (no trap table, then a page fault): its "touching" line (after
+# the ERE PREFIX) appears, it never says it is "still alive after the
+# fault", and the console has a line matching CRASH_ERE (the hypervisor
+# reporting the domain crashed).  WHO names the domain in the messages.
+check_fault_crash() {
+    local who=$1 pre=$2 crash=$3
+    has_line "${pre}hostile: mode=fault: touching" && ok "mode=fault: $who reached its fault" \
+        || fail "mode=fault: $who never reached its fault"
+    has_line 'still alive after the fault' && fail "mode=fault: $who survived a fault with no trap table"
+    if has_line "$crash"; then
+        ok "mode=fault: $(grep -a -m1 -E -- "$crash" "$SCEN_OUT")"
+    else
+        fail "mode=fault: no line matching '$crash' ($who not reported as crashed)"
+    fi
 }
