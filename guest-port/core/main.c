@@ -3,8 +3,9 @@
  * visible workload.  Runs in the guest kernel, first on the boot stack
  * (which becomes thread 0, "init"), then as a scheduled thread.
  *
- * Command line: `workload=quick` shortens the workload; `bench` is
- * accepted and ignored for now; `test=user-fault` also runs a user process
+ * Command line: `workload=quick` shortens the workload; `bench` runs the
+ * microbenchmark suite (core/bench.c, `bench_iters=N` iterations each)
+ * instead of the workload and powers off; `test=user-fault` also runs a user process
  * that dies of a page fault (the kernel must survive it);
  * `test=kernel-fault` makes init touch an unmapped kernel address (the
  * kernel must report it and power off with a crash code).
@@ -21,6 +22,7 @@
  *   init: workload done
  * Lines with measured values (init: elapsed/preemptions/free) vary.
  */
+#include "bench.h"
 #include "kernel.h"
 
 #define NR_WORKERS      3
@@ -69,6 +71,8 @@ void kernel_main(const struct arch_boot_info *bi)
                                                                : STEPS_FULL;
     sched_init();
     arch_irq_enable();
+    if (cmdline_has(bi->cmdline, "bench"))
+        bench_main(bi);
     uint64_t t0 = arch_now_ns();
 
     struct thread *w[NR_WORKERS];

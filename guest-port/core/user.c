@@ -7,9 +7,11 @@
  * Runs in the guest kernel: process set-up in thread context, core_syscall
  * and core_page_fault on the current thread's kernel stack.
  */
+#include "bench.h"
 #include "kernel.h"
 
 extern const char user_prog_start[], user_prog_end[], user_prog_fault_entry[];
+extern const char user_prog_bench_entry[];
 
 #define USER_MAX_CODE_PAGES 4
 
@@ -96,6 +98,46 @@ fail:
     return NULL;
 }
 
+struct user_proc *user_bench_process_start(uint64_t data_pfn, size_t data_pages)
+{
+    size_t pages = user_code_pages();
+    if (pages > USER_MAX_CODE_PAGES)
+        panic("user: program too large (%lu pages)", (unsigned long)pages);
+    struct user_proc *p = kzalloc(sizeof(*p));
+    if (!p)
+        return NULL;
+    p->entry = USER_CODE_VA + (uint64_t)(user_prog_bench_entry - user_prog_start);
+    p->as = arch_aspace_create();
+    if (!p->as)
+        goto fail;
+    size_t size = (size_t)(user_prog_end - user_prog_start);
+    for (size_t i = 0; i < pages; i++) {
+        uint64_t pfn = core_alloc_frame();
+        if (!pfn)
+            goto fail;
+        p->code_pfn[p->code_pages++] = pfn;
+        size_t off = i * GPAGE_SIZE;
+        size_t n = size - off < GPAGE_SIZE ? size - off : GPAGE_SIZE;
+        memcpy(arch_pfn_to_virt(pfn), user_prog_start + off, n);
+        if (arch_aspace_map(p->as, USER_CODE_VA + off, pfn, false))
+            goto fail;
+    }
+    p->stack_pfn = core_alloc_frame();
+    if (!p->stack_pfn ||
+        arch_aspace_map(p->as, USER_STACK_TOP - GPAGE_SIZE, p->stack_pfn, true))
+        goto fail;
+    for (size_t i = 0; i < data_pages; i++)
+        if (arch_aspace_map(p->as, USER_BENCH_DATA_VA + i * GPAGE_SIZE, data_pfn + i, true))
+            goto fail;
+    p->thread = thread_create("user-bench", user_thread, p);
+    if (!p->thread)
+        goto fail;
+    return p;
+fail:
+    user_proc_free(p);
+    return NULL;
+}
+
 int user_process_pid(const struct user_proc *p)
 {
     return thread_id(p->thread);
@@ -147,7 +189,9 @@ uint64_t core_syscall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 bool core_page_fault(uint64_t addr, uint64_t error_code, bool user)
 {
     if (!user)
-        return false;
+        return bench_kernel_fault(addr);
+    if (bench_user_done(addr))
+        thread_exit(0);
     kprintf("user: pid %d killed: page fault at %lx (error %lx)\n",
             thread_id(thread_current()), (unsigned long)addr,
             (unsigned long)error_code);

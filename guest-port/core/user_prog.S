@@ -4,7 +4,8 @@
  * enters them in user mode.  Position-independent (rip-relative only).
  * Runs in user mode; talks to the kernel only through `syscall`
  * (ABI: syscall_nr.h).  user_prog_start exits with code 42;
- * user_prog_fault_entry dies of a page fault.
+ * user_prog_fault_entry dies of a page fault; user_prog_bench_entry runs
+ * a user-side benchmark (syscall_nr.h, USER_BENCH_*).
  */
 #include "syscall_nr.h"
 
@@ -100,6 +101,51 @@ user_prog_fault_entry:
     mov     $(s_fault_end - s_fault), %edx
     call    print_str
     movq    0x10, %rax
+    ud2
+
+/* Benchmark entry: mode and n from the data pages at USER_BENCH_DATA_VA;
+ * each iteration stores one rdtsc delta around the timed instruction(s):
+ *   BENCH_USER_SYSCALL:       getpid by `syscall`
+ *   BENCH_USER_LIMIT_SYSCALL: `syscall` into the kernel's bare return stub
+ *   BENCH_USER_LIMIT_GP:      `cli` (1 byte) -> #GP -> the stub skips it
+ * then ends by writing to USER_BENCH_DONE_VA (the kernel ends the process
+ * with code 0).  rbx = data, r12 = mode, r13 = n, r14 = i, rbp = t0. */
+#define BENCH_T0 rdtsc; shl $32, %rdx; or %rdx, %rax; mov %rax, %rbp
+#define BENCH_T1 rdtsc; shl $32, %rdx; or %rdx, %rax; sub %rbp, %rax; \
+                 mov %rax, 16(%rbx,%r14,8); inc %r14
+    .globl user_prog_bench_entry
+user_prog_bench_entry:
+    mov     $USER_BENCH_DATA_VA, %ebx
+    mov     0(%rbx), %r12
+    mov     8(%rbx), %r13
+    xor     %r14d, %r14d
+    cmp     $BENCH_USER_SYSCALL, %r12
+    je      2f
+    cmp     $BENCH_USER_LIMIT_SYSCALL, %r12
+    je      3f
+    cmp     $BENCH_USER_LIMIT_GP, %r12
+    je      4f
+    jmp     9f
+2:  cmp     %r13, %r14
+    jae     9f
+    BENCH_T0
+    mov     $SYS_getpid, %eax
+    syscall
+    BENCH_T1
+    jmp     2b
+3:  cmp     %r13, %r14
+    jae     9f
+    BENCH_T0
+    syscall
+    BENCH_T1
+    jmp     3b
+4:  cmp     %r13, %r14
+    jae     9f
+    BENCH_T0
+    cli
+    BENCH_T1
+    jmp     4b
+9:  movq    $0, USER_BENCH_DONE_VA
     ud2
 
 /* print_str: rsi = string, rdx = length. */

@@ -20,4 +20,15 @@
 #define GUEST_ENOSYS 38
 #define GUEST_EINVAL 22
 
+/* User-mode benchmarks (core/bench.c; user_prog.S user_prog_bench_entry).
+ * The kernel maps the data pages at USER_BENCH_DATA_VA: qword 0 = mode,
+ * qword 1 = iterations n, qwords 2..n+1 = the program's samples (rdtsc
+ * deltas).  The program ends by writing to USER_BENCH_DONE_VA (never
+ * mapped), which works even while `syscall` reaches a limit stub. */
+#define USER_BENCH_DATA_VA       0x1000000
+#define USER_BENCH_DONE_VA       0x2000
+#define BENCH_USER_SYSCALL       1   /* getpid round trip */
+#define BENCH_USER_LIMIT_SYSCALL 2   /* syscall into a bare return stub */
+#define BENCH_USER_LIMIT_GP      3   /* `cli` -> #GP -> skip -> back */
+
 #endif
