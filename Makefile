@@ -6,6 +6,7 @@
 #   make run-native boot the native guest kernel directly on QEMU
 #   make test       host unit tests (cmocka) + QEMU scenario tests
 #   make port-stat  size of the PV port against the whole guest kernel
+#   make bench      microbenchmarks: native, unmodified, pv, xen-pv (build/bench/)
 #
 # Variables: LAMINA_ACCEL=tcg|kvm (default tcg), QEMU_MEM (MiB, default 512),
 # DOM0=path DOM0_ARGS="..." to boot any Xen PV kernel as dom0.
@@ -102,6 +103,10 @@ test: all
 
 port-stat:
 	@tools/port-stat.sh
+
+.PHONY: bench
+bench: all
+	tools/lamina-bench
 
 clean:
 	rm -rf $(B)/hv $(B)/g $(B)/unit $(B)/*.elf $(B)/*.elf64 $(B)/test-logs
