@@ -8,6 +8,8 @@
 #include "hv.h"
 #include "xen_elf.h"
 #include "pv_build.h"
+#include "mb_build.h"
+#include "unmod.h"
 
 #define BUILD_MAX_PAGES (1UL << 16)     /* 256 MiB per boot-time domain */
 
@@ -106,4 +108,23 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
            privileged ? "dom0" : "domU", info.guest_os, nr_pages >> 8,
            (unsigned long)r.entry, d->cmdline);
     return d;
+}
+
+struct domain *build_domain(domid_t id, const void *image, size_t size, const char *modstr,
+                            const char *cmdline, unsigned long nr_pages, bool privileged)
+{
+    struct xen_elf_info info;
+    const char *why = "";
+
+    /* A Xen PV kernel carries Xen ELF notes; a kernel for bare metal carries
+     * a multiboot header instead and runs unmodified. */
+    if (xen_elf_parse(image, size, &info, &why) && mb_is_multiboot(image, size)) {
+        if (privileged) {
+            printk("d%u: dom0 must be a Xen PV kernel; this is a bare-metal "
+                   "(multiboot) kernel: pass it as a domU\n", id);
+            return NULL;
+        }
+        return build_unmod_domain(id, image, size, modstr, nr_pages);
+    }
+    return build_pv_domain(id, image, size, cmdline, nr_pages, privileged);
 }

@@ -5,6 +5,7 @@
 #include "hv.h"
 #include "cpu.h"
 #include "desc.h"
+#include "unmod.h"
 
 struct domain *domain_list[MAX_DOMAINS];
 struct vcpu *current;
@@ -97,6 +98,7 @@ void domain_destroy(struct domain *d)
         gdt_load_guest(NULL);
     }
     evtchn_destroy(d);
+    unmod_domain_destroy(d);
     mm_relinquish_domain(d);
     free_xen_frame(d->shared_info_mfn);
     domain_list[d->domain_id] = NULL;

@@ -11,6 +11,7 @@
 #include "hv.h"
 #include "cpu.h"
 #include "guest_access.h"
+#include "unmod.h"
 
 #define SLICE_NS        10000000ULL     /* 10 ms */
 
@@ -69,6 +70,11 @@ static uint64_t earliest_deadline(void)
             dl = v->periodic_next;
         if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline < dl)
             dl = v->poll_deadline;
+        if (is_unmod_vcpu(v)) {
+            uint64_t t = unmod_timer_deadline(v);
+            if (t && t < dl)
+                dl = t;
+        }
     }
     return dl;
 }
@@ -89,9 +95,16 @@ void sched_timer_tick(void)
         }
         if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline <= now)
             vcpu_kick(v);
+        if (is_unmod_vcpu(v))
+            unmod_timer_tick(v, now);
     }
     if (current && now >= slice_end)
         need_resched = true;
+    timer_program(earliest_deadline());
+}
+
+void sched_timers_changed(void)
+{
     timer_program(earliest_deadline());
 }
 
@@ -104,7 +117,7 @@ static void save_vcpu(struct vcpu *v)
 static void load_vcpu(struct vcpu *v)
 {
     *guest_frame = v->regs;
-    write_cr3(mm_vcpu_cr3(v));
+    write_cr3(is_unmod_vcpu(v) ? unmod_vcpu_cr3(v) : mm_vcpu_cr3(v));
     load_segments(v);
     __asm__ __volatile__("clts; fxrstor64 %0" :: "m"(v->fxsave));
     if (v->fpu_ts)

@@ -44,6 +44,8 @@ static void cpu_features_init(void)
     cpuid(7, 0, &a, &b, &c, &d);
     if (b & (1u << 7))
         cr4 |= 1UL << 20;           /* SMEP: ring 0 never runs guest code */
+    if (c & (1u << 2))
+        cr4 |= 1UL << 11;           /* UMIP: sgdt/sidt/sldt/smsw/str trap in ring 3 */
     write_cr4(cr4);
     write_cr0((read_cr0() & ~4UL) | 2UL);   /* MP on, EM off */
 }
@@ -100,9 +102,9 @@ void start_hv(uint32_t mbi_phys)
             args++;
         while (*args == ' ')
             args++;
-        struct domain *d = build_pv_domain(i, MB_VIRT(mods[i].start),
-                                           mods[i].end - mods[i].start, args,
-                                           (i ? domu_mib : dom0_mib) << 8, i == 0);
+        struct domain *d = build_domain(i, MB_VIRT(mods[i].start),
+                                        mods[i].end - mods[i].start, s, args,
+                                        (i ? domu_mib : dom0_mib) << 8, i == 0);
         if (!d && i == 0)
             panic("could not build dom0");
     }

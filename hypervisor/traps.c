@@ -7,6 +7,7 @@
 #include "hv.h"
 #include "cpu.h"
 #include "guest_access.h"
+#include "unmod.h"
 
 struct tss64 {
     uint32_t rsvd0;
@@ -98,8 +99,12 @@ void gdt_load_guest(struct vcpu *v)
 
 void load_segments(struct vcpu *v)
 {
-    wrmsr(MSR_FS_BASE, v->fs_base);
-    wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
+    if (is_unmod_vcpu(v)) {
+        unmod_load_segments(v);
+    } else {
+        wrmsr(MSR_FS_BASE, v->fs_base);
+        wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
+    }
     if (v->gdt_ents || (gdt_owner && gdt_owner->gdt_ents))
         gdt_load_guest(v);
 }
@@ -285,11 +290,17 @@ void trap_from_guest(struct cpu_regs *regs)
     struct vcpu *v = current;
 
     if (vec >= 32) {
+        if (is_unmod_vcpu(v))
+            unmod_interrupted(v);
         if (vec == TIMER_VECTOR)
             timer_interrupt();
         return;
     }
     ASSERT(v);
+    if (is_unmod_vcpu(v)) {
+        unmod_trap(v, regs);
+        return;
+    }
     switch (vec) {
     case 14:
         v->vcpu_info->arch.cr2 = read_cr2();
@@ -342,6 +353,10 @@ void syscall_from_guest(struct cpu_regs *regs)
 {
     struct vcpu *v = current;
 
+    if (is_unmod_vcpu(v)) {
+        unmod_syscall(v, regs);
+        return;
+    }
     if (v->kernel_mode) {
         hypercall_dispatch(regs);
         return;
@@ -368,7 +383,9 @@ void exit_prepare(void)
         schedule();
     struct vcpu *v = current;
 
-    if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
+    if (is_unmod_vcpu(v))
+        unmod_exit_prepare(v, regs);
+    else if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
         v->event_callback_eip)
         guest_bounce(v, regs, v->event_callback_eip, TBF_INTERRUPT, 0);
 

@@ -71,6 +71,8 @@ void sched_remove_vcpu(struct vcpu *v);
 /* Runs expired vCPU timers (VIRQ_TIMER) and poll timeouts; re-arms the timer. */
 void sched_timer_tick(void);
 extern bool need_resched;
+/* A virtual timer was (re)programmed: re-arms the hardware timer. */
+void sched_timers_changed(void);
 long do_sched_op(int cmd, uint64_t arg);
 long do_set_timer_op(uint64_t timeout_ns);
 long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
@@ -97,6 +99,12 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
                                const char *cmdline, unsigned long nr_pages,
                                bool privileged);
 
+/* Builds a domain from a boot module: a Xen PV kernel (ELF notes) becomes a
+ * PV domain, a multiboot kernel without them an unmodified one (unmod.h).
+ * modstr is the whole module string ("path args", what a multiboot kernel
+ * sees), cmdline its arguments (what a PV kernel sees).  NULL on failure. */
+struct domain *build_domain(domid_t id, const void *image, size_t size, const char *modstr,
+                            const char *cmdline, unsigned long nr_pages, bool privileged);
 /* hypercall.c */
 void hypercall_dispatch(struct cpu_regs *regs);
 void write_hypercall_page(void *page);

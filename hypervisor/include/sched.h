@@ -101,6 +101,8 @@ struct domain {
     char con_buf[256];
     unsigned int con_len;
     char cmdline[1024];
+    /* Unmodified (trap-and-emulate) domain state, unmod.c; NULL for PV. */
+    struct unmod_domain *unmod;
 };
 
 extern struct domain *domain_list[MAX_DOMAINS];

@@ -1,0 +1,469 @@
+/*
+ * unmod.c - unmodified domains: a kernel built for bare metal (the native
+ * guest kernel, byte for byte) run deprivileged in ring 3 by trap-and-emulate
+ * (emulate.c) over shadow page tables (shadow.c), with a virtual 8259 PIC,
+ * 8254 PIT and 16550 UART (vdev.h).  Builds such a domain the way a
+ * multiboot loader starts a kernel (toolstack/builder/mb_build.c), routes its
+ * traps, system calls and port I/O, and injects its interrupts.
+ *
+ * Runs in ring 0 with interrupts off, on behalf of the current vCPU.
+ */
+#include "hv.h"
+#include "cpu.h"
+#include "unmod.h"
+#include "shadow.h"
+#include "vdev.h"
+#include "mb_build.h"
+
+#define MAX_UNMOD_DOMAINS 4
+#define MB_LOADER_MAGIC   0x2BADB002
+
+/* isa-debug-exit (QEMU): what the native kernel writes to power off. */
+#define PORT_DEBUG_EXIT   0x501
+#define DEBUG_EXIT_CLEAN  0x10
+
+/* Everything Lamina keeps for one unmodified domain (one vCPU). */
+struct unmod_domain {
+    struct domain *d;
+    struct vcpu_unmod vu;
+    struct vpic pic;
+    struct vpit pit;
+    struct vuart uart;
+    uint64_t traps, emulations, injections, syscalls;
+    struct shadow_domain sh;        /* large: last */
+};
+
+static struct unmod_domain unmod_pool[MAX_UNMOD_DOMAINS];
+
+static struct unmod_domain *um_of(const struct vcpu *v)
+{
+    return v->domain->unmod;
+}
+
+bool is_unmod_vcpu(const struct vcpu *v)
+{
+    return v && v->domain->unmod;
+}
+
+static unsigned int view_of(const struct unmod_domain *um)
+{
+    return um->vu.cpl == 3 ? SH_VIEW_USER : SH_VIEW_KERNEL;
+}
+
+static void crash(struct unmod_domain *um, const char *what, const char *why)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: %s (rip %lx)", what, why,
+             (unsigned long)guest_frame->rip);
+    domain_crash(um->d, msg);
+}
+
+/* ---- emu_ops: guest memory and ports ----------------------------------- */
+
+static int mem_access(void *ctx, uint64_t va, void *buf, unsigned int n, unsigned int acc,
+                      struct emu_fault *f, bool write)
+{
+    struct unmod_domain *um = ctx;
+    char *p = buf;
+
+    while (n) {
+        unsigned int chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+        uint64_t gpa;
+        if (chunk > n)
+            chunk = n;
+        int rc = shadow_translate(&um->sh, &um->vu, va, acc, um->vu.cpl, &gpa, f);
+        if (rc == -2)
+            crash(um, "guest memory access", "page-table entry points outside the domain's memory");
+        if (rc)
+            return -1;
+        void *h = shadow_gpa_to_virt(&um->sh, gpa);
+        if (write) {
+            memcpy(h, p, chunk);
+            shadow_guest_write(&um->sh, gpa, chunk);
+        } else {
+            memcpy(p, h, chunk);
+        }
+        va += chunk;
+        p += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+static int mem_read(void *ctx, uint64_t va, void *buf, unsigned int n, unsigned int acc,
+                    struct emu_fault *f)
+{
+    return mem_access(ctx, va, buf, n, acc, f, false);
+}
+
+static int mem_write(void *ctx, uint64_t va, const void *buf, unsigned int n, unsigned int acc,
+                     struct emu_fault *f)
+{
+    return mem_access(ctx, va, (void *)buf, n, acc, f, true);
+}
+
+static void uart_putc(void *ctx, char ch)
+{
+    struct unmod_domain *um = ctx;
+    if (ch != '\r')
+        domain_console_write(um->d, &ch, 1);
+}
+
+static void timers_changed(struct unmod_domain *um);
+
+static uint8_t io_in8(struct unmod_domain *um, unsigned int port)
+{
+    uint64_t now = NOW();
+    switch (port) {
+    case 0x20: case 0x21: case 0xa0: case 0xa1:
+        return vpic_read(&um->pic, port);
+    case 0x40: case 0x41: case 0x42: case 0x43:
+        return vpit_read(&um->pit, port, now);
+    case 0x61:
+        return vpit_port61_read(&um->pit, now);
+    default:
+        if (port >= 0x3f8 && port <= 0x3ff)
+            return vuart_read(&um->uart, port - 0x3f8);
+        return 0xff;                    /* nothing on the bus */
+    }
+}
+
+static void io_out8(struct unmod_domain *um, unsigned int port, uint8_t val)
+{
+    uint64_t now = NOW();
+    switch (port) {
+    case 0x20: case 0x21: case 0xa0: case 0xa1:
+        vpic_write(&um->pic, port, val);
+        break;
+    case 0x40: case 0x41: case 0x42: case 0x43:
+        vpit_write(&um->pit, port, val, now);
+        timers_changed(um);
+        break;
+    case 0x61:
+        vpit_port61_write(&um->pit, val, now);
+        break;
+    default:
+        if (port >= 0x3f8 && port <= 0x3ff)
+            vuart_write(&um->uart, port - 0x3f8, val, uart_putc, um);
+        break;
+    }
+}
+
+static uint32_t io_in(void *ctx, unsigned int port, unsigned int size)
+{
+    uint32_t v = 0;
+    for (unsigned int i = 0; i < size; i++)
+        v |= (uint32_t)io_in8(ctx, port + i) << (8 * i);
+    return v;
+}
+
+static void io_out(void *ctx, unsigned int port, unsigned int size, uint32_t val)
+{
+    struct unmod_domain *um = ctx;
+    if (port == PORT_DEBUG_EXIT) {
+        /* The machine's power-off device is this domain's. */
+        domain_shutdown(um->d, (val & 0xff) == DEBUG_EXIT_CLEAN ? SHUTDOWN_poweroff
+                                                                : SHUTDOWN_crash);
+        return;
+    }
+    if (port == 0x604 && size == 2 && (val & 0x2000)) {     /* ACPI PM1a S5 */
+        domain_shutdown(um->d, SHUTDOWN_poweroff);
+        return;
+    }
+    for (unsigned int i = 0; i < size; i++)
+        io_out8(um, port + i, (uint8_t)(val >> (8 * i)));
+}
+
+static const struct emu_ops unmod_ops = {
+    .read = mem_read, .write = mem_write, .io_in = io_in, .io_out = io_out,
+};
+
+static void ctxt_init(struct emu_ctxt *c, struct unmod_domain *um, struct cpu_regs *regs)
+{
+    *c = (struct emu_ctxt){ .regs = regs, .vu = &um->vu, .ops = &unmod_ops, .ctx = um };
+}
+
+/* ---- timers and interrupts --------------------------------------------- */
+
+static void timers_changed(struct unmod_domain *um)
+{
+    (void)um;
+    sched_timers_changed();
+}
+
+uint64_t unmod_timer_deadline(struct vcpu *v)
+{
+    return vpit_irq0_deadline(&um_of(v)->pit);
+}
+
+void unmod_timer_tick(struct vcpu *v, uint64_t now)
+{
+    struct unmod_domain *um = um_of(v);
+    uint64_t dl = vpit_irq0_deadline(&um->pit);
+    if (dl && dl <= now && vpit_irq0_expire(&um->pit, now)) {
+        vpic_set_irq(&um->pic, 0, true);
+        vpic_set_irq(&um->pic, 0, false);
+    }
+    if (vpic_pending_vector(&um->pic) >= 0 && um->vu.vif)
+        vcpu_kick(v);
+}
+
+/* Delivers vec; a fault while delivering becomes #DF, a fault while
+ * delivering #DF kills the domain (a triple fault resets a real machine). */
+static void deliver(struct unmod_domain *um, struct cpu_regs *regs, unsigned int vec,
+                    bool has_ec, uint32_t ec, bool soft)
+{
+    struct emu_ctxt c;
+    ctxt_init(&c, um, regs);
+    um->injections++;
+    int rc = emu_deliver(&c, vec, has_ec, ec, soft);
+    if (rc == EMU_FAULT) {
+        ctxt_init(&c, um, regs);
+        rc = emu_deliver(&c, 8, true, 0, false);
+        if (rc == EMU_FAULT)
+            crash(um, "triple fault", "cannot deliver a double fault");
+    }
+    if (rc == EMU_UNHANDLED) {
+        char why[96];
+        snprintf(why, sizeof(why), "exception %u: %s", vec, c.why);
+        crash(um, "cannot deliver", why);
+    }
+}
+
+static void deliver_fault(struct unmod_domain *um, struct cpu_regs *regs,
+                          const struct emu_fault *f)
+{
+    if (f->vector == 14)
+        um->vu.cr2 = f->cr2;
+    deliver(um, regs, f->vector, f->has_ec, f->ec, false);
+}
+
+/* Acts on what an emulation changed. */
+static void handle_events(struct unmod_domain *um, struct vcpu *v, const struct emu_ctxt *c)
+{
+    if (c->events & EMU_EV_PAGING) {
+        write_cr3(idle_cr3());
+        shadow_reset(&um->sh);
+    }
+    if (c->events & EMU_EV_INVLPG)
+        invlpg(c->invlpg_va);
+    if (c->events & EMU_EV_SEGBASE)
+        unmod_load_segments(v);
+    if (c->events & EMU_EV_HALT) {
+        if (!um->vu.vif)
+            crash(um, "hlt", "halted with interrupts disabled");
+        if (vpic_pending_vector(&um->pic) < 0)
+            v->state = VCPU_BLOCKED;
+    }
+}
+
+static void run_emulator(struct unmod_domain *um, struct vcpu *v, struct cpu_regs *regs)
+{
+    struct emu_ctxt c;
+    ctxt_init(&c, um, regs);
+    um->emulations++;
+    int rc = emulate_insn(&c);
+    if (rc == EMU_FAULT) {
+        deliver_fault(um, regs, &c.fault);
+        return;
+    }
+    if (rc == EMU_UNHANDLED) {
+        uint8_t b[8] = { 0 };
+        struct emu_fault f;
+        char why[128];
+        mem_read(um, regs->rip, b, sizeof(b), EMU_ACC_X, &f);
+        snprintf(why, sizeof(why), "%s [%02x %02x %02x %02x %02x %02x]", c.why,
+                 b[0], b[1], b[2], b[3], b[4], b[5]);
+        crash(um, "cannot emulate", why);
+    }
+    handle_events(um, v, &c);
+}
+
+void unmod_trap(struct vcpu *v, struct cpu_regs *regs)
+{
+    struct unmod_domain *um = um_of(v);
+    unsigned int vec = regs->entry_vector & 0xff;
+    struct emu_fault f;
+    const char *why = "";
+
+    um->traps++;
+    um->vu.sti_shadow = false;
+    switch (vec) {
+    case 14: {
+        uint64_t va = read_cr2();
+        int rc = shadow_fault(&um->sh, &um->vu, view_of(um), va, regs->error_code, &f, &why);
+        if (rc == SH_INJECT)
+            deliver_fault(um, regs, &f);
+        else if (rc == SH_EMULATE)
+            run_emulator(um, v, regs);
+        else if (rc == SH_BAD)
+            crash(um, "page fault", why);
+        return;
+    }
+    case 13:
+        run_emulator(um, v, regs);
+        return;
+    case 2: case 18:
+        return;
+    case 8: case 10: case 11: case 12: case 17: case 21: case 29: case 30:
+        deliver(um, regs, vec, true, regs->error_code, false);
+        return;
+    default:
+        deliver(um, regs, vec, false, 0, false);
+        return;
+    }
+}
+
+void unmod_syscall(struct vcpu *v, struct cpu_regs *regs)
+{
+    struct unmod_domain *um = um_of(v);
+    struct emu_ctxt c;
+
+    um->syscalls++;
+    um->vu.sti_shadow = false;
+    ctxt_init(&c, um, regs);
+    if (emu_syscall(&c) == EMU_FAULT)
+        deliver_fault(um, regs, &c.fault);
+}
+
+void unmod_interrupted(struct vcpu *v)
+{
+    um_of(v)->vu.sti_shadow = false;
+}
+
+void unmod_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
+{
+    struct unmod_domain *um = um_of(v);
+
+    if (um->vu.vif && !um->vu.sti_shadow && vpic_pending_vector(&um->pic) >= 0) {
+        int vec = vpic_ack(&um->pic);
+        if (vec >= 0)
+            deliver(um, regs, (unsigned int)vec, false, 0, false);
+    }
+    unsigned long cr3 = unmod_vcpu_cr3(v);
+    if (cr3 != read_cr3())
+        write_cr3(cr3);
+    if (um->vu.cs64) {
+        regs->cs = FLAT_RING3_CS64;
+    } else {
+        regs->cs = FLAT_RING3_CS32;
+        /* 32-bit code needs usable data segments (null ones fault there). */
+        __asm__ __volatile__("movl %0, %%ds; movl %0, %%es" :: "r"(FLAT_RING3_DS32));
+    }
+}
+
+unsigned long unmod_vcpu_cr3(struct vcpu *v)
+{
+    struct unmod_domain *um = um_of(v);
+    unsigned long cr3 = shadow_cr3(&um->sh, &um->vu, view_of(um));
+    return cr3 ? cr3 : idle_cr3();
+}
+
+void unmod_load_segments(struct vcpu *v)
+{
+    struct unmod_domain *um = um_of(v);
+    wrmsr(MSR_FS_BASE, um->vu.fs_base);
+    wrmsr(MSR_GS_BASE, um->vu.gs_base);
+}
+
+/* ---- build and destroy -------------------------------------------------- */
+
+static void *map_pfn(void *ctx, uint64_t pfn)
+{
+    struct unmod_domain *um = ctx;
+    return mfn_to_virt(um->sh.p2m[pfn]);
+}
+
+struct domain *build_unmod_domain(unsigned int id, const void *image, unsigned long size,
+                                  const char *cmdline, unsigned long nr_pages)
+{
+    struct unmod_domain *um = NULL;
+    struct mb_build_result r;
+    const char *why = "";
+    int rc;
+
+    for (unsigned int i = 0; i < MAX_UNMOD_DOMAINS; i++)
+        if (!unmod_pool[i].d) {
+            um = &unmod_pool[i];
+            break;
+        }
+    if (!um) {
+        printk("d%u: no room for another unmodified domain (at most %u)\n", id,
+               MAX_UNMOD_DOMAINS);
+        return NULL;
+    }
+    if (nr_pages > UNMOD_MAX_PAGES)
+        nr_pages = UNMOD_MAX_PAGES;
+    struct domain *d = domain_create(id, false, nr_pages);
+    if (!d) {
+        printk("d%u: cannot create domain\n", id);
+        return NULL;
+    }
+    memset(um, 0, offsetof(struct unmod_domain, sh));
+    um->d = d;
+    d->unmod = um;
+    if (shadow_init(&um->sh, nr_pages)) {
+        printk("d%u: no memory for the shadow page-table pool\n", id);
+        goto fail;
+    }
+    for (unsigned long pfn = 0; pfn < nr_pages; pfn++) {
+        unsigned long mfn;
+        if (alloc_domain_frame(d, &mfn)) {
+            printk("d%u: out of memory after %lu of %lu frames\n", id, pfn, nr_pages);
+            goto fail;
+        }
+        um->sh.p2m[pfn] = mfn;
+        m2p_table[mfn] = pfn;
+    }
+    struct mb_build_params p = { .nr_pages = nr_pages, .cmdline = cmdline };
+    struct mb_build_ops ops = { .map_pfn = map_pfn, .ctx = um };
+    if ((rc = mb_build(image, size, &p, &ops, &r, &why))) {
+        printk("d%u: cannot load the kernel (%d): %s\n", id, rc, why);
+        goto fail;
+    }
+
+    struct vcpu_unmod *vu = &um->vu;
+    vu->cr0 = X86_CR0_PE | X86_CR0_ET;
+    vu->apic_base = 0xfee00900;             /* BSP, enabled, default base */
+    vu->pat = 0x0007040600070406UL;         /* power-on PAT */
+    vu->gdtr_limit = vu->idtr_limit = 0xffff;
+    vpic_init(&um->pic);
+    vpit_init(&um->pit);
+    vuart_init(&um->uart);
+
+    struct vcpu *v = d->vcpu[0];
+    memset(&v->regs, 0, sizeof(v->regs));
+    v->regs.rip = r.entry;
+    v->regs.rax = MB_LOADER_MAGIC;
+    v->regs.rbx = r.mbi_paddr;
+    v->regs.cs = FLAT_RING3_CS32;
+    v->regs.ss = FLAT_RING3_DS32;
+    v->regs.rflags = 0x202;
+    v->kernel_mode = true;
+    strncpy(d->cmdline, cmdline ? cmdline : "", sizeof(d->cmdline) - 1);
+    v->state = VCPU_RUNNABLE;
+    printk("d%u: unmodified (trap-and-emulate, shadow paging) kernel, %lu MiB, "
+           "multiboot entry %lx, cmdline \"%s\"\n", id, nr_pages >> 8,
+           (unsigned long)r.entry, d->cmdline);
+    return d;
+
+fail:
+    domain_destroy(d);
+    return NULL;
+}
+
+void unmod_domain_destroy(struct domain *d)
+{
+    struct unmod_domain *um = d->unmod;
+    if (!um)
+        return;
+    printk("d%u: %lu traps, %lu emulated, %lu injected, %lu syscalls; shadow: %lu fills, "
+           "%lu page-table writes, %lu guest #PF, %lu resets\n", d->domain_id,
+           um->traps, um->emulations, um->injections, um->syscalls, um->sh.fills,
+           um->sh.pt_writes, um->sh.injected_pf, um->sh.resets);
+    if (um->sh.nr_pages)
+        shadow_destroy(&um->sh);
+    um->sh.nr_pages = 0;
+    um->d = NULL;
+    d->unmod = NULL;
+}
