@@ -358,6 +358,43 @@ static void test_native_kernel(void **state)
     free(img);
 }
 
+/* The same kernel before its elf32-i386 conversion (ELF64, same p_paddr). */
+static void test_native_kernel64(void **state)
+{
+    size_t size;
+    uint8_t *img = read_file("build/guest-native.elf64", &size);
+    struct guest g;
+    struct mb_build_result r;
+    const char *why = NULL;
+    struct elf64_ehdr eh;
+
+    (void)state;
+    if ( !img )
+    {
+        fprintf(stderr, "  SKIP: build/guest-native.elf64 not built (run make first)\n");
+        skip();
+    }
+    memcpy(&eh, img, sizeof(eh));
+    assert_int_equal(eh.e_ident[ELF_EI_CLASS], ELF_CLASS64);
+    guest_init(&g, 8192);
+    struct mb_build_params p = { .nr_pages = g.nr_pages, .cmdline = "k" };
+    struct mb_build_ops ops = ops_for(&g);
+
+    assert_int_equal(mb_build(img, size, &p, &ops, &r, &why), 0);
+    assert_int_equal(r.entry, eh.e_entry);
+    for ( unsigned int i = 0; i < eh.e_phnum; i++ )
+    {
+        struct elf64_phdr ph;
+
+        memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if ( ph.p_type == ELF_PT_LOAD )
+            assert_memory_equal(g.mem + ph.p_paddr, img + ph.p_offset, ph.p_filesz);
+    }
+    check_mbi(&g, &r, "k");
+    free(g.mem);
+    free(img);
+}
+
 /* ---- a.out kludge ----------------------------------------------------- */
 
 static void test_aout_kludge(void **state)
@@ -600,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_elf32),
         cmocka_unit_test(test_elf64),
         cmocka_unit_test(test_native_kernel),
+        cmocka_unit_test(test_native_kernel64),
         cmocka_unit_test(test_aout_kludge),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bad_elf_headers),
