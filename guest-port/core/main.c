@@ -7,7 +7,8 @@
  * microbenchmark suite (core/bench.c, `bench_iters=N` iterations each)
  * instead of the workload and powers off; `test=user-fault` also runs a user process
  * that dies of a page fault (the kernel must survive it);
- * `test=kernel-fault` makes init touch an unmapped kernel address (the
+ * `test=ud` and `test=bad-pte` run the isolation self-tests of
+ * core/selftest.c; `test=kernel-fault` makes init touch an unmapped kernel address (the
  * kernel must report it and power off with a crash code).
  *
  * Lines meant to be compared between runs and hypervisors (order between
@@ -73,6 +74,7 @@ void kernel_main(const struct arch_boot_info *bi)
     arch_irq_enable();
     if (cmdline_has(bi->cmdline, "bench"))
         bench_main(bi);
+    selftest_run(bi);
     uint64_t t0 = arch_now_ns();
 
     struct thread *w[NR_WORKERS];

@@ -112,4 +112,9 @@ int user_process_pid(const struct user_proc *p);
 /* Waits for the process to exit, frees it, returns its exit code. */
 int user_process_wait(struct user_proc *p);
 
+/* ---- self-tests (core/selftest.c) ----------------------------------------- */
+
+/* Runs the self-tests the command line selects (test=ud, test=bad-pte). */
+void selftest_run(const struct arch_boot_info *bi);
+
 #endif
