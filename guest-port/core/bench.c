@@ -239,6 +239,12 @@ void bench_main(const struct arch_boot_info *bi)
         bench_error("pte_update_512", "cannot build the window", rc);
         bench_error("page_fault", "cannot build the window", rc);
     } else {
+        /* Make the window's L1 a table in use (one page mapped and read
+         * through it), as a kernel's tables are: a shadowing hypervisor
+         * then write-protects it like any live table. */
+        uint64_t va = arch_bench_window_va();
+        if (arch_bench_fault_map(va) == 0)
+            (void)*(volatile uint64_t *)va;
         arch_bench_pte_update(s, n, 1);
         bench_report("pte_update_1", s, n);
         arch_bench_pte_update(s, n, BENCH_PTE_BATCH);
