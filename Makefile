@@ -2,7 +2,8 @@
 #
 #   make            build everything into build/
 #   make deps       install what is missing (apt-get, Xen headers from libxen-dev)
-#   make run        boot Lamina under QEMU: dom0 + a PV domU (Ctrl-A X quits)
+#   make run        boot Lamina under QEMU: dom0, a PV domU and an unmodified
+#                   domU (the native kernel, trap-and-emulate) side by side
 #   make run-native boot the native guest kernel directly on QEMU
 #   make test       host unit tests (cmocka) + QEMU scenario tests
 #   make port-stat  size of the PV port against the whole guest kernel
@@ -94,7 +95,7 @@ unit: $(UNIT_BINS)
 # ---- running --------------------------------------------------------------
 run: all
 	tools/lamina-boot --dom0 $(or $(DOM0),$(B)/guest-pv.elf) $(if $(DOM0_ARGS),--dom0-args "$(DOM0_ARGS)") \
-	    $(if $(DOM0),,--domu $(B)/guest-pv.elf)
+	    $(if $(DOM0),,--domu $(B)/guest-pv.elf --domu $(B)/guest-native.elf)
 run-native: all
 	tools/native-boot $(B)/guest-native.elf
 
