@@ -149,6 +149,7 @@ void shadow_guest_write(struct shadow_domain *sd, uint64_t gpa, unsigned int len
         return;
     unsigned int first = (gpa & (PAGE_SIZE - 1)) / 8;
     unsigned int last = ((gpa & (PAGE_SIZE - 1)) + len - 1) / 8;
+    bool dropped = false;
     if (last > 511)
         last = 511;
     sd->pt_writes++;
@@ -160,15 +161,19 @@ void shadow_guest_write(struct shadow_domain *sd, uint64_t gpa, unsigned int len
         for (unsigned int k = first; k <= last; k++) {
             if (p->level == 4 && k >= L4_SLOT_M2P && k <= HV_LAST_L4_SLOT)
                 continue;
+            if (!(t[k] & _PAGE_PRESENT))
+                continue;
+            dropped = true;
             if (p->level >= 2)
                 sh_drop_entry(sd, &t[k]);
             else
                 t[k] = 0;
         }
     }
-    /* A splinter of a guest L2 entry that changed goes with it (above);
-     * the real TLB may hold any of the dropped translations. */
-    flush_tlb_local();
+    /* The real TLB may hold a translation through a dropped entry (a
+     * splinter of a changed guest L2 entry went with it, above). */
+    if (dropped)
+        flush_tlb_local();
 }
 
 /* ---- guest walk -------------------------------------------------------- */

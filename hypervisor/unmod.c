@@ -14,6 +14,9 @@
 #include "shadow.h"
 #include "vdev.h"
 #include "mb_build.h"
+#include "guest_access.h"
+
+size_t raw_copy(void *dst, const void *src, size_t n);
 
 #define MAX_UNMOD_DOMAINS 4
 #define MB_LOADER_MAGIC   0x2BADB002
@@ -30,10 +33,13 @@ struct unmod_domain {
     struct vpit pit;
     struct vuart uart;
     uint64_t traps, emulations, injections, syscalls;
+    unsigned long loaded_cr3;       /* shadow L4 last loaded for this vCPU */
     struct shadow_domain sh;        /* large: last */
 };
 
 static struct unmod_domain unmod_pool[MAX_UNMOD_DOMAINS];
+
+static unsigned long unmod_vcpu_cr3_cached(struct unmod_domain *um);
 
 static struct unmod_domain *um_of(const struct vcpu *v)
 {
@@ -93,6 +99,12 @@ static int mem_access(void *ctx, uint64_t va, void *buf, unsigned int n, unsigne
 static int mem_read(void *ctx, uint64_t va, void *buf, unsigned int n, unsigned int acc,
                     struct emu_fault *f)
 {
+    struct unmod_domain *um = ctx;
+    /* Fast path at virtual CPL 0: the loaded kernel-view shadow maps what
+     * the guest kernel may read, and coherently; only a miss walks. */
+    if (um->vu.cpl == 0 && um->vu.cs64 && read_cr3() == unmod_vcpu_cr3_cached(um) &&
+        guest_range_ok(va, n) && !raw_copy(buf, (const void *)va, n))
+        return 0;
     return mem_access(ctx, va, buf, n, acc, f, false);
 }
 
@@ -356,7 +368,14 @@ unsigned long unmod_vcpu_cr3(struct vcpu *v)
 {
     struct unmod_domain *um = um_of(v);
     unsigned long cr3 = shadow_cr3(&um->sh, &um->vu, view_of(um));
+    um->loaded_cr3 = cr3;
     return cr3 ? cr3 : idle_cr3();
+}
+
+/* The shadow L4 last handed to the CPU for this domain (0: none yet). */
+static unsigned long unmod_vcpu_cr3_cached(struct unmod_domain *um)
+{
+    return um->loaded_cr3 ? um->loaded_cr3 : ~0UL;
 }
 
 void unmod_load_segments(struct vcpu *v)
