@@ -98,8 +98,17 @@ static inline void sti(void) { __asm__ __volatile__("sti" ::: "memory"); }
 static inline void halt(void) { __asm__ __volatile__("hlt" ::: "memory"); }
 static inline void wrfsbase_msr(uint64_t v) { wrmsr(0xc0000100, v); }
 #else
+#ifdef LAMINA_HOST_CPU_HOOKS
+/* A host unit test that defines LAMINA_HOST_CPU_HOOKS supplies these itself
+ * (e.g. to count TLB flushes and CR3 loads); otherwise they do nothing. */
+void flush_tlb_local(void);
+void invlpg(unsigned long va);
+void write_cr3(unsigned long v);
+#else
 static inline void flush_tlb_local(void) { }
 static inline void invlpg(unsigned long va) { (void)va; }
+static inline void write_cr3(unsigned long v) { (void)v; }
+#endif
 #endif
 
 /* Page-table entry bits (Intel SDM vol. 3, 4.5). */
