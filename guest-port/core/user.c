@@ -4,6 +4,8 @@
  * A process is one thread plus an address space holding a copy of the
  * built-in user program (user_prog.S) at USER_CODE_VA and one stack page
  * below USER_STACK_TOP.  The system-call ABI is in syscall_nr.h.
+ * user_bench_process_start() starts the program's benchmark entry with
+ * sample pages at USER_BENCH_DATA_VA (core/bench.c).
  * Runs in the guest kernel: process set-up in thread context, core_syscall
  * and core_page_fault on the current thread's kernel stack.
  */
