@@ -44,7 +44,7 @@ run_case() {  # run_case NAME STEPS CMDLINE...
 }
 
 run_case full 6
-run_case quick 3 workload=quick bench
+run_case quick 3 workload=quick
 
 # A user process that dies of a page fault must not take the kernel down.
 run_case user_fault 3 workload=quick test=user-fault

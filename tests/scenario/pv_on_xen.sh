@@ -52,7 +52,7 @@ run_case() {  # run_case NAME STEPS CMDLINE...
 }
 
 run_case full 6
-run_case quick 3 workload=quick bench
+run_case quick 3 workload=quick
 
 run_case user_fault 3 workload=quick test=user-fault
 log=$logdir/pv_on_xen_user_fault.log
