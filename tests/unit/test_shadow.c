@@ -292,12 +292,19 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static void destroy(void)
 {
-    (void)state;
     shadow_destroy(sd);
     assert_int_equal(nr_allocated, allocated_at_start);    /* every pool frame back */
     free(sd);
+    sd = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (sd)
+        destroy();
     return 0;
 }
 
@@ -456,6 +463,20 @@ static void test_views(void **state)
     assert_int_equal(flt.ec, PF_P | PF_U);
     assert_int_equal(fault(SH_VIEW_KERNEL, va, PF_U), SH_FIXED);
 
+    /* One guest L1 under two L2 entries, the second read-only: the shadow
+     * L1 is shared, so the read-only path must stay read-only above it. */
+    uint64_t va_a = 0x10000000UL, va_b = 0x10200000UL;
+    gmap(gl4, va_a, 114, _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY);
+    *gentry(gl4, va_b, 2) = (*gentry(gl4, va_a, 2) & PTE_ADDR_MASK) | _PAGE_PRESENT | _PAGE_USER;
+    assert_int_equal(fault(SH_VIEW_KERNEL, va_b, PF_U), SH_FIXED);
+    assert_int_equal(fault(SH_VIEW_KERNEL, va_a, PF_W | PF_U), SH_FIXED);
+    assert_int_equal(leaf_mfn(swalk(kcr3, va_a, &rw, NULL)), sd->p2m[114]);
+    assert_true(rw);
+    assert_int_equal(leaf_mfn(swalk(kcr3, va_b, &rw, NULL)), sd->p2m[114]);
+    assert_false(rw);
+    assert_int_equal(fault(SH_VIEW_KERNEL, va_b, PF_P | PF_W | PF_U), SH_INJECT);
+    assert_int_equal(flt.ec, PF_P | PF_W);
+
     uint64_t gpa;
     assert_int_equal(shadow_translate(sd, &vu, sup, 0, 3, &gpa, &flt), -1);
     assert_int_equal(flt.ec, PF_P | PF_U);
@@ -522,6 +543,12 @@ static void test_write_protect(void **state)
     assert_int_equal(sd->pt_writes, pw + 1);
     assert_int_equal(swalk(cr3, va, NULL, NULL), 0);
     assert_int_equal(fault(SH_VIEW_KERNEL, va, PF_U), SH_FIXED);
+    assert_int_equal(leaf_mfn(swalk(cr3, va, NULL, NULL)), sd->p2m[130]);
+
+    /* A write to an entry no shadow holds: nothing dropped, no flush. */
+    fl = tlb_flushes;
+    shadow_guest_write(sd, (l1 << PAGE_SHIFT) + 300 * 8, 8);
+    assert_int_equal(tlb_flushes, fl);
     assert_int_equal(leaf_mfn(swalk(cr3, va, NULL, NULL)), sd->p2m[130]);
 
     /* A write to a frame that is not a table changes nothing. */
@@ -773,6 +800,16 @@ static void test_init_destroy(void **state)
     free(s2);
     for (unsigned int i = 0; i < SH_POOL_PAGES; i++)
         assert_true(allocated[sd->pool[i].mfn]);
+
+    /* A used pool (with a reset behind it) goes back whole. */
+    for (unsigned int i = 0; i < 40; i++)
+        gmap2m(gl4, (1UL << 39) + i * 0x200000UL, 512, _PAGE_PRESENT | _PAGE_RW);
+    for (unsigned int i = 0; i < 40; i++)
+        assert_int_equal(fault(SH_VIEW_KERNEL, (1UL << 39) + i * 0x200000UL, PF_U), SH_FIXED);
+    shadow_reset(sd);
+    assert_int_equal(fault(SH_VIEW_KERNEL, 1UL << 39, PF_U), SH_FIXED);
+    assert_true(free_pool_pages() < SH_POOL_PAGES);
+    destroy();
 }
 
 int main(void)
