@@ -655,6 +655,11 @@ static void test_bad_frames(void **state)
     *gentry(gl4, va2, 3) = ((GUEST_PAGES + 1) << PAGE_SHIFT) | UPPER;
     assert_int_equal(fault(SH_VIEW_KERNEL, va2, PF_U), SH_BAD);
     assert_int_equal(shadow_translate(sd, &vu, va2, 0, 0, &gpa, &flt), -2);
+    /* A 1 GiB guest page (not modelled): refused, nothing mapped. */
+    uint64_t va3 = 0x30000000000UL;             /* L4 slot 6 */
+    *gentry(gl4, va3, 3) = (512UL << PAGE_SHIFT) | UPPER | _PAGE_PSE;
+    assert_int_equal(fault(SH_VIEW_KERNEL, va3 + PAGE_SIZE, PF_U), SH_BAD);
+    assert_int_equal(swalk(shadow_cr3(sd, &vu, SH_VIEW_KERNEL), va3 + PAGE_SIZE, NULL, NULL), 0);
     /* A CR3 outside RAM: no shadow, no fill. */
     vu.cr3 = (GUEST_PAGES + 2) << PAGE_SHIFT;
     assert_int_equal(shadow_cr3(sd, &vu, SH_VIEW_KERNEL), 0);
