@@ -111,8 +111,18 @@ syscall_entry:
         movq    %rsp, %rdi
         subq    $8, %rsp
         call    syscall_from_guest
+        call    exit_prepare
         addq    $8, %rsp
-        /* fall through */
+        testl   %eax, %eax
+        jz      1f
+        /* Fast return (a hypercall returning to where it was made): the
+         * frame's rcx/r11 already hold rip/rflags, as SYSRET wants. */
+        RESTORE_ALL
+        movq    32(%rsp), %rsp                  /* vector/err, rip, cs, rflags, rsp */
+        sysretq
+1:      RESTORE_ALL
+        addq    $8, %rsp
+        iretq
 
 /* Return to whichever vCPU the scheduler leaves in guest_frame. */
         .globl exit_to_guest

@@ -375,7 +375,19 @@ static bool canonical(uint64_t a)
     return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
-void exit_prepare(void)
+/* After exit_prepare() on the syscall path: may the frame be resumed with
+ * SYSRET instead of IRET?  Only when SYSRET would produce exactly the frame:
+ * 64-bit flat ring-3 CS/SS, rip in rcx and rflags in r11 (true when a
+ * hypercall returns to its caller; a bounce, an emulated syscall or a
+ * switch to another vCPU's frame normally breaks it and takes IRET). */
+static int r_sysret_ok(const struct cpu_regs *r)
+{
+    return r->cs == FLAT_RING3_CS64 && r->ss == FLAT_RING3_SS64 &&
+           r->rcx == r->rip && r->r11 == r->rflags && canonical(r->rip) &&
+           (r->rflags & 0x10100UL) == 0;     /* no TF/RF to honour */
+}
+
+int exit_prepare(void)
 {
     struct cpu_regs *regs = guest_frame;
 
@@ -396,6 +408,7 @@ void exit_prepare(void)
     regs->cs |= 3;
     regs->ss = FLAT_RING3_SS64;
     regs->rflags = (regs->rflags & ~0x3000UL) | X86_EFLAGS_IF_BIT | 2;
+    return r_sysret_ok(regs);
 }
 
 /* guest_access.h */

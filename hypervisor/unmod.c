@@ -34,6 +34,8 @@ struct unmod_domain {
     struct vuart uart;
     uint64_t traps, emulations, injections, syscalls;
     unsigned long loaded_cr3;       /* shadow L4 last loaded for this vCPU */
+    uint64_t loaded_key, loaded_pg; /* the guest CR3 and CR0.PG it was for */
+    unsigned int loaded_view;
     struct shadow_domain sh;        /* large: last */
 };
 
@@ -44,11 +46,6 @@ static unsigned long unmod_vcpu_cr3_cached(struct unmod_domain *um);
 static struct unmod_domain *um_of(const struct vcpu *v)
 {
     return v->domain->unmod;
-}
-
-bool is_unmod_vcpu(const struct vcpu *v)
-{
-    return v && v->domain->unmod;
 }
 
 static unsigned int view_of(const struct unmod_domain *um)
@@ -291,6 +288,62 @@ static void run_emulator(struct unmod_domain *um, struct vcpu *v, struct cpu_reg
     handle_events(um, v, &c);
 }
 
+/*
+ * The hottest privileged instructions of a 64-bit kernel at virtual CPL 0,
+ * done without the general decoder: cli, sti (not `sti; hlt`), and mov
+ * from/to CR0/CR2/CR3/CR4 with a legacy or REX.B register.  Returns false
+ * to let the full emulator handle it.
+ */
+static bool fast_privop(struct unmod_domain *um, struct cpu_regs *regs)
+{
+    uint8_t b[4];
+    struct vcpu_unmod *vu = &um->vu;
+
+    if (vu->cpl || !vu->cs64 || read_cr3() != um->loaded_cr3 ||
+        !guest_range_ok(regs->rip, sizeof(b)) || raw_copy(b, (const void *)regs->rip, sizeof(b)))
+        return false;
+    if (b[0] == 0xfa) {
+        vu->vif = false;
+        regs->rip += 1;
+        return true;
+    }
+    if (b[0] == 0xfb && b[1] != 0xf4) {
+        vu->vif = true;
+        vu->sti_shadow = true;
+        regs->rip += 1;
+        return true;
+    }
+    unsigned int rexb = 0, i = 0;
+    if (b[0] == 0x41) {
+        rexb = 8;
+        i = 1;
+    } else if (b[0] >= 0x40 && b[0] <= 0x4f) {
+        return false;
+    }
+    if (b[i] != 0x0f || (b[i + 1] != 0x20 && b[i + 1] != 0x22) || (b[i + 2] >> 6) != 3)
+        return false;
+    unsigned int cr = (b[i + 2] >> 3) & 7, gr = (b[i + 2] & 7) | rexb;
+    uint64_t *reg = gr == 4 ? &regs->rsp :
+        (uint64_t *[]){ &regs->rax, &regs->rcx, &regs->rdx, &regs->rbx, NULL, &regs->rbp,
+                        &regs->rsi, &regs->rdi, &regs->r8, &regs->r9, &regs->r10, &regs->r11,
+                        &regs->r12, &regs->r13, &regs->r14, &regs->r15 }[gr];
+    uint64_t *crp = cr == 0 ? &vu->cr0 : cr == 2 ? &vu->cr2 : cr == 3 ? &vu->cr3 :
+                    cr == 4 ? &vu->cr4 : NULL;
+    if (!crp)
+        return false;
+    if (b[i + 1] == 0x20) {
+        *reg = *crp;
+    } else if (cr == 3) {
+        vu->cr3 = *reg & 0x000ffffffffff000UL;
+    } else if (cr == 2) {
+        vu->cr2 = *reg;
+    } else {
+        return false;       /* CR0/CR4 writes may change the paging mode */
+    }
+    regs->rip += i + 3;
+    return true;
+}
+
 void unmod_trap(struct vcpu *v, struct cpu_regs *regs)
 {
     struct unmod_domain *um = um_of(v);
@@ -313,7 +366,8 @@ void unmod_trap(struct vcpu *v, struct cpu_regs *regs)
         return;
     }
     case 13:
-        run_emulator(um, v, regs);
+        if (!fast_privop(um, regs))
+            run_emulator(um, v, regs);
         return;
     case 2: case 18:
         return;
@@ -347,7 +401,8 @@ void unmod_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
 {
     struct unmod_domain *um = um_of(v);
 
-    if (um->vu.vif && !um->vu.sti_shadow && vpic_pending_vector(&um->pic) >= 0) {
+    if (um->vu.vif && !um->vu.sti_shadow && (um->pic.chip[0].irr | um->pic.chip[1].irr) &&
+        vpic_pending_vector(&um->pic) >= 0) {
         int vec = vpic_ack(&um->pic);
         if (vec >= 0)
             deliver(um, regs, (unsigned int)vec, false, 0, false);
@@ -367,8 +422,16 @@ void unmod_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
 unsigned long unmod_vcpu_cr3(struct vcpu *v)
 {
     struct unmod_domain *um = um_of(v);
+    /* The lookup scans the pool: reuse the last answer until CR3, the view
+     * or the shadows change. */
+    if (um->loaded_cr3 && !um->sh.reset_pending && um->loaded_key == um->vu.cr3 &&
+        um->loaded_view == view_of(um) && um->loaded_pg == (um->vu.cr0 & X86_CR0_PG))
+        return um->loaded_cr3;
     unsigned long cr3 = shadow_cr3(&um->sh, &um->vu, view_of(um));
     um->loaded_cr3 = cr3;
+    um->loaded_key = um->vu.cr3;
+    um->loaded_view = view_of(um);
+    um->loaded_pg = um->vu.cr0 & X86_CR0_PG;
     return cr3 ? cr3 : idle_cr3();
 }
 

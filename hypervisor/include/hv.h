@@ -36,7 +36,9 @@ void traps_init(void);
 void trap_from_guest(struct cpu_regs *regs);
 void trap_from_hv(struct cpu_regs *regs);
 void syscall_from_guest(struct cpu_regs *regs);
-void exit_prepare(void);
+/* Picks the vCPU to resume and prepares guest_frame for it; returns 1 when
+ * that frame can be resumed with SYSRET (entry.S's syscall path). */
+int exit_prepare(void);
 void continue_running(void) __attribute__((noreturn));
 /* Trap-bounce flags (Xen's TBF_*). */
 #define TBF_EXCEPTION_ERRCODE 2

@@ -106,6 +106,12 @@ struct domain {
 };
 
 extern struct domain *domain_list[MAX_DOMAINS];
+
+/* True when v belongs to an unmodified (trap-and-emulate) domain (unmod.h). */
+static inline bool is_unmod_vcpu(const struct vcpu *v)
+{
+    return v && v->domain->unmod;
+}
 extern struct vcpu *current;            /* the running vCPU; NULL when idle */
 
 /* Looks up a live domain by id; NULL if none. */

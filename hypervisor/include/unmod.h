@@ -166,8 +166,6 @@ uint64_t emu_guest_rflags(const struct emu_ctxt *c);
 /* ---- unmod.c: domains -------------------------------------------------- */
 
 #ifndef LAMINA_HOST_TEST
-/* True when v belongs to an unmodified (trap-and-emulate) domain. */
-bool is_unmod_vcpu(const struct vcpu *v);
 /*
  * Builds and starts an unmodified domain from a multiboot kernel image
  * (mb_build.h): nr_pages frames of guest-physical RAM, the kernel loaded as
