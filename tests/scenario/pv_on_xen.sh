@@ -2,7 +2,7 @@
 # pv_on_xen.sh - Lamina's PV guest kernel (build/guest-pv.elf) as dom0 on
 # Debian's real Xen 4.17 under QEMU TCG (tools/xen-boot).  Xen is the oracle
 # for the port: the lines checked are those native_boot.sh checks for the
-# native build.  Cases: full workload; workload=quick bench;
+# native build.  Cases: full workload; workload=quick;
 # test=user-fault (a user process killed by a page fault, the kernel
 # survives); test=kernel-fault (fatal report, SHUTDOWN_crash).  Each clean
 # case must end in SHUTDOWN_poweroff ("Hardware Dom0 halted").
