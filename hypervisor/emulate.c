@@ -47,6 +47,12 @@ static int ud(struct emu_ctxt *c)
     return EMU_FAULT;
 }
 
+static int np(struct emu_ctxt *c, uint32_t ec)
+{
+    c->fault = (struct emu_fault){ .vector = 11, .has_ec = true, .ec = ec };
+    return EMU_FAULT;
+}
+
 static int unhandled(struct emu_ctxt *c, const char *why)
 {
     c->why = why;
@@ -89,7 +95,7 @@ static void set_gpr(struct cpu_regs *r, unsigned int n, unsigned int size, uint6
     }
 }
 
-static uint64_t trunc(uint64_t v, unsigned int size)
+static uint64_t opsize_trunc(uint64_t v, unsigned int size)
 {
     return size >= 8 ? v : v & ((1UL << (size * 8)) - 1);
 }
@@ -263,7 +269,9 @@ static int write_cr(struct emu_ctxt *c, unsigned int n, uint64_t v)
         bool pg_on = (v & X86_CR0_PG) && !(u->cr0 & X86_CR0_PG);
         bool pg_off = !(v & X86_CR0_PG) && (u->cr0 & X86_CR0_PG);
         if (pg_on) {
-            if (!(u->efer & X86_EFER_LME) || !(u->cr4 & X86_CR4_PAE))
+            if ((u->efer & X86_EFER_LME) && !(u->cr4 & X86_CR4_PAE))
+                return gp(c, 0);
+            if (!(u->efer & X86_EFER_LME))
                 return unhandled(c, "paging without long mode (legacy/PAE paging)");
             u->efer |= X86_EFER_LMA;
         }
@@ -310,12 +318,15 @@ static uint64_t read_cr(struct emu_ctxt *c, unsigned int n)
 static int do_ltr(struct emu_ctxt *c, uint16_t sel)
 {
     uint64_t d[2];
-    if (!(sel & ~3u) || (sel & 4) || (sel | 15) > c->vu->gdtr_limit)
+    if (!(sel & ~3u) || (sel & 4) || (sel & ~7u) + 15 > c->vu->gdtr_limit)
         return gp(c, sel & ~3u);
     if (rd(c, c->vu->gdtr_base + (sel & ~7u), d, 16, EMU_ACC_SYS))
         return EMU_FAULT;
     if (((d[0] >> 40) & 0x1f) != 9 || !desc_present(d[0]))
         return gp(c, sel & ~3u);
+    uint8_t busy = (uint8_t)(d[0] >> 40) | 2;
+    if (wr(c, c->vu->gdtr_base + (sel & ~7u) + 5, &busy, 1, EMU_ACC_SYS))
+        return EMU_FAULT;
     c->vu->tr = sel;
     c->vu->tr_base = desc_base32(d[0]) | (d[1] << 32);
     return EMU_OK;
@@ -339,8 +350,10 @@ static int do_iretq(struct emu_ctxt *c)
         return unhandled(c, "iretq to ring 1 or 2");
     if (read_desc(c, cs, &d))
         return EMU_FAULT;
-    if (!desc_present(d) || !desc_code(d) || desc_dpl(d) != rpl)
+    if (!desc_code(d) || desc_dpl(d) != rpl)
         return gp(c, cs & ~3u);
+    if (!desc_present(d))
+        return np(c, cs & ~3u);
     if (!canonical(w[0]) || !canonical(w[3]))
         return gp(c, 0);
     c->regs->rip = w[0];
@@ -435,7 +448,7 @@ static int do_io(struct emu_ctxt *c, bool in, unsigned int port, unsigned int si
         set_gpr(c->regs, 0, size == 4 ? 4 : size,
                 c->ops->io_in(c->ctx, port & 0xffff, size));
     else
-        c->ops->io_out(c->ctx, port & 0xffff, size, (uint32_t)trunc(c->regs->rax, size));
+        c->ops->io_out(c->ctx, port & 0xffff, size, (uint32_t)opsize_trunc(c->regs->rax, size));
     return EMU_OK;
 }
 
@@ -443,7 +456,7 @@ static int do_io(struct emu_ctxt *c, bool in, unsigned int port, unsigned int si
 static void logic_flags(struct emu_ctxt *c, uint64_t r, unsigned int size)
 {
     uint64_t f = c->regs->rflags & ~0x8d5UL;    /* CF PF AF ZF SF OF */
-    r = trunc(r, size);
+    r = opsize_trunc(r, size);
     if (!r)
         f |= 0x40;
     if (r >> (size * 8 - 1))
@@ -451,6 +464,45 @@ static void logic_flags(struct emu_ctxt *c, uint64_t r, unsigned int size)
     if (!(__builtin_popcount((unsigned int)(r & 0xff)) & 1))
         f |= 0x04;
     c->regs->rflags = f;
+}
+
+/* ModRM.reg operand of insn i: in a byte form without REX, 4-7 are AH CH DH BH. */
+static bool high_byte(const struct x86_insn *i, unsigned int reg, unsigned int sz)
+{
+    return sz == 1 && !i->rex && reg >= 4 && reg < 8;
+}
+
+static uint64_t reg_get(struct cpu_regs *r, const struct x86_insn *i, unsigned int reg,
+                        unsigned int sz)
+{
+    return high_byte(i, reg, sz) ? *gpr(r, reg - 4) >> 8 : *gpr(r, reg);
+}
+
+static void reg_set(struct cpu_regs *r, const struct x86_insn *i, unsigned int reg,
+                    unsigned int sz, uint64_t v)
+{
+    if (high_byte(i, reg, sz)) {
+        uint64_t *p = gpr(r, reg - 4);
+        *p = (*p & ~0xff00UL) | ((v & 0xff) << 8);
+    } else {
+        set_gpr(r, reg, sz, v);
+    }
+}
+
+/* Flags of CMP a, b (a - b) at size bytes: CF PF AF ZF SF OF. */
+static void sub_flags(struct emu_ctxt *c, uint64_t a, uint64_t b, unsigned int size)
+{
+    unsigned int top = size * 8 - 1;
+    a = opsize_trunc(a, size);
+    b = opsize_trunc(b, size);
+    uint64_t res = opsize_trunc(a - b, size);
+    logic_flags(c, res, size);
+    if (a < b)
+        c->regs->rflags |= 0x01;
+    if ((a ^ b ^ res) & 0x10)
+        c->regs->rflags |= 0x10;
+    if ((((a ^ b) & (a ^ res)) >> top) & 1)
+        c->regs->rflags |= 0x800;
 }
 
 /* The memory-writing instructions a kernel uses on its page tables, when
@@ -486,8 +538,7 @@ static int emulate_mem_write(struct emu_ctxt *c, const struct x86_insn *i)
     if (i->map == X86_MAP_1B) {
         switch (i->opcode) {
         case 0x88: case 0x89:                       /* mov r/m, r */
-            src = (sz == 1 && !i->rex && reg >= 4 && reg < 8) ?
-                  *gpr(r, reg - 4) >> 8 : *gpr(r, reg);
+            src = reg_get(r, i, reg, sz);
             if (wr(c, a, &src, sz, 0))
                 return EMU_FAULT;
             break;
@@ -501,10 +552,10 @@ static int emulate_mem_write(struct emu_ctxt *c, const struct x86_insn *i)
         case 0x86: case 0x87:                       /* xchg r/m, r */
             if (rd(c, a, &old, sz, 0))
                 return EMU_FAULT;
-            src = *gpr(r, reg);
+            src = reg_get(r, i, reg, sz);
             if (wr(c, a, &src, sz, 0))
                 return EMU_FAULT;
-            set_gpr(r, reg, sz, old);
+            reg_set(r, i, reg, sz, old);
             break;
         case 0x08: case 0x09: case 0x20: case 0x21: /* or/and r/m, r */
         case 0x80: case 0x81: case 0x83: {          /* group 1 imm: or (/1), and (/4) */
@@ -518,7 +569,7 @@ static int emulate_mem_write(struct emu_ctxt *c, const struct x86_insn *i)
                       (uint64_t)(int64_t)(int32_t)i->imm;
             } else {
                 is_and = i->opcode >= 0x20;
-                src = *gpr(r, reg);
+                src = reg_get(r, i, reg, sz);
             }
             if (rd(c, a, &old, sz, 0))
                 return EMU_FAULT;
@@ -535,16 +586,15 @@ static int emulate_mem_write(struct emu_ctxt *c, const struct x86_insn *i)
         /* cmpxchg r/m, r: compare with rax. */
         if (rd(c, a, &old, sz, 0))
             return EMU_FAULT;
-        uint64_t cmp = trunc(r->rax, sz);
+        uint64_t cmp = opsize_trunc(r->rax, sz);
         if (old == cmp) {
-            src = *gpr(r, reg);
+            src = reg_get(r, i, reg, sz);
             if (wr(c, a, &src, sz, 0))
                 return EMU_FAULT;
-            r->rflags |= 0x40;
         } else {
             set_gpr(r, 0, sz, old);
-            r->rflags &= ~0x40UL;
         }
+        sub_flags(c, cmp, old, sz);
     } else {
         return unhandled(c, "memory write by an unsupported instruction");
     }
@@ -563,6 +613,8 @@ static int emulate64(struct emu_ctxt *c, const uint8_t *b, unsigned int avail)
 
     if (rc == X86_DECODE_TRUNCATED)
         return unhandled(c, "instruction runs into an unreadable page");
+    if (rc == X86_DECODE_TOO_LONG)
+        return gp(c, 0);
     if (rc != X86_DECODE_OK)
         return ud(c);
     bool cpl0 = u->cpl == 0;
@@ -721,7 +773,9 @@ static int emulate64(struct emu_ctxt *c, const uint8_t *b, unsigned int avail)
         break;
     case X86_CLS_INT:
         r->rip += next;
-        return emu_deliver(c, (unsigned int)in.imm & 0xff, false, 0, true);
+        if ((rc = emu_deliver(c, (unsigned int)in.imm & 0xff, false, 0, true)) != EMU_OK)
+            r->rip -= next;
+        return rc;
     case X86_CLS_MOV_TO_SEG: {
         uint16_t sel;
         if (is_mem(&in)) {
@@ -949,10 +1003,12 @@ int emu_deliver(struct emu_ctxt *c, unsigned int vec, bool has_ec, uint32_t ec, 
     if (rd(c, u->idtr_base + vec * 16, g, 16, EMU_ACC_SYS))
         return EMU_FAULT;
     unsigned int type = (g[0] >> 40) & 0x1f, dpl = (g[0] >> 45) & 3;
-    if (!(g[0] & (1UL << 47)) || (type != 0xe && type != 0xf))
+    if (type != 0xe && type != 0xf)
         return gp(c, vec * 8 + 2);
     if (soft && dpl < u->cpl)
         return gp(c, vec * 8 + 2);
+    if (!(g[0] & (1UL << 47)))
+        return np(c, vec * 8 + 2);
     uint16_t cs = (g[0] >> 16) & 0xffff;
     uint64_t target = (g[0] & 0xffff) | ((g[0] >> 32) & 0xffff0000UL) | (g[1] << 32);
     unsigned int ist = (g[0] >> 32) & 7;

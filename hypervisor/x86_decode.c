@@ -127,7 +127,7 @@ static int fetch(struct cursor *c, unsigned int n, uint64_t *val)
     unsigned int i;
 
     if (c->pos + n > X86_MAX_INSN_LEN)
-        return X86_DECODE_INVALID;
+        return X86_DECODE_TOO_LONG;
     if (c->pos + n > c->avail)
         return X86_DECODE_TRUNCATED;
     for (i = 0; i < n; i++)

@@ -27,8 +27,9 @@
 
 /* x86_decode() results. */
 #define X86_DECODE_OK         0
-#define X86_DECODE_INVALID   -1  /* undefined in 64-bit mode: the CPU raises #UD (or #GP for > 15 bytes) */
+#define X86_DECODE_INVALID   -1  /* undefined in 64-bit mode: the CPU raises #UD */
 #define X86_DECODE_TRUNCATED -2  /* needs more bytes than were available */
+#define X86_DECODE_TOO_LONG  -3  /* longer than 15 bytes: the CPU raises #GP(0) */
 
 /* Legacy prefixes seen (struct x86_insn.prefixes); any order, any repeats. */
 #define X86_PFX_OPSIZE   (1u << 0)  /* 0x66 */
@@ -152,7 +153,8 @@ struct x86_insn {
  * X86_DECODE_INVALID for encodings that raise #UD/#GP in 64-bit mode (opcodes
  * invalid in long mode, VEX/EVEX/XOP (unsupported), LOCK on a non-lockable
  * instruction or a register destination, mov to/from CR1/CR5-7/CR9-15 or
- * DR8-15, mov to CS, undefined group members, over 15 bytes), and
+ * DR8-15, mov to CS, undefined group members), X86_DECODE_TOO_LONG when it
+ * would run past 15 bytes, and
  * X86_DECODE_TRUNCATED when the instruction needs more than avail bytes.
  * *out is undefined after an error.
  */

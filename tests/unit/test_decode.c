@@ -362,11 +362,11 @@ static const struct tcase cases[] = {
     { "salc (D6)", B(0xd6), .rc = -1 },
     { "ljmp ptr16:32 (EA)", B(0xea, 1, 2, 3, 4, 5, 6), .rc = -1 },
     { "15 prefixes + nop = 16 bytes", B(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
-      0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x90), .rc = -1 },
+      0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x90), .rc = -3 },
     { "15 prefixes, only 15 bytes available", B(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
-      0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66), .rc = -1 },
+      0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66), .rc = -3 },
     { "9 prefixes + 11-byte movq = 20 bytes", B(0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
-      0x2e, 0x2e, 0x48, 0xc7, 0x05, 0, 0, 0, 0, 1, 0, 0, 0), .rc = -1 },
+      0x2e, 0x2e, 0x48, 0xc7, 0x05, 0, 0, 0, 0, 1, 0, 0, 0), .rc = -3 },
     { "lock mov %eax,%eax", B(0xf0, 0x89, 0xc0), .rc = -1 },
     { "lock mov %eax,(%rax)", B(0xf0, 0x89, 0x00), .rc = -1 },
     { "lock add %eax,%eax (reg dest)", B(0xf0, 0x01, 0xc0), .rc = -1 },
@@ -502,9 +502,9 @@ static void test_limits(void **state)
     struct x86_insn x;
 
     memset(buf, 0x66, sizeof(buf));
-    assert_int_equal(x86_decode(buf, sizeof(buf), &x), X86_DECODE_INVALID);
+    assert_int_equal(x86_decode(buf, sizeof(buf), &x), X86_DECODE_TOO_LONG);
     assert_int_equal(x86_decode(buf, 14, &x), X86_DECODE_TRUNCATED);
-    assert_int_equal(x86_decode(buf, 15, &x), X86_DECODE_INVALID);
+    assert_int_equal(x86_decode(buf, 15, &x), X86_DECODE_TOO_LONG);
     assert_int_equal(x86_decode(NULL, 0, &x), X86_DECODE_TRUNCATED);
 }
 

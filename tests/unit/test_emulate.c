@@ -31,11 +31,7 @@
 #include <cmocka.h>
 
 #include "../../hypervisor/x86_decode.c"
-/* emulate.c names a helper trunc(), which collides with the C library's
- * built-in on the host (the hypervisor builds freestanding). */
-#define trunc emu_trunc
 #include "../../hypervisor/emulate.c"
-#undef trunc
 
 /* ---- the fake guest ------------------------------------------------------ */
 
