@@ -13,20 +13,7 @@
 #include "sched.h"
 #include "x86_decode.h"
 #include "unmod.h"
-
-#define MSR_EFER            0xc0000080
-#define MSR_STAR            0xc0000081
-#define MSR_LSTAR           0xc0000082
-#define MSR_CSTAR           0xc0000083
-#define MSR_SFMASK          0xc0000084
-#define MSR_FS_BASE         0xc0000100
-#define MSR_GS_BASE         0xc0000101
-#define MSR_KERNEL_GS_BASE  0xc0000102
-#define MSR_TSC_AUX         0xc0000103
-#define MSR_APIC_BASE       0x1b
-#define MSR_TSC_DEADLINE    0x6e0
-#define MSR_PAT             0x277
-#define MSR_MISC_ENABLE     0x1a0
+#include "cpu.h"
 
 #define VEC_UD 6
 #define VEC_GP 13
@@ -200,7 +187,7 @@ static int do_rdmsr(struct emu_ctxt *c, uint32_t msr, uint64_t *v)
     case MSR_SFMASK: *v = u->sfmask; break;
     case MSR_FS_BASE: *v = u->fs_base; break;
     case MSR_GS_BASE: *v = u->gs_base; break;
-    case MSR_KERNEL_GS_BASE: *v = u->kernel_gs_base; break;
+    case MSR_SHADOW_GS_BASE: *v = u->kernel_gs_base; break;
     case MSR_APIC_BASE: *v = u->apic_base; break;
     case MSR_TSC_DEADLINE: *v = u->tsc_deadline; break;
     case MSR_PAT: *v = u->pat; break;
@@ -238,7 +225,7 @@ static int do_wrmsr(struct emu_ctxt *c, uint32_t msr, uint64_t v)
         *(msr == MSR_LSTAR ? &u->lstar : &u->cstar) = v;
         break;
     case MSR_SFMASK: u->sfmask = (uint32_t)v; break;
-    case MSR_FS_BASE: case MSR_GS_BASE: case MSR_KERNEL_GS_BASE:
+    case MSR_FS_BASE: case MSR_GS_BASE: case MSR_SHADOW_GS_BASE:
         if (!canonical(v))
             return -1;
         if (msr == MSR_FS_BASE)

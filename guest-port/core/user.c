@@ -61,7 +61,11 @@ static void user_proc_free(struct user_proc *p)
     kfree(p);
 }
 
-struct user_proc *user_process_start(bool faulting)
+/* A process running the built-in user program from `entry_off` bytes into
+ * it, with data_pages frames from data_pfn mapped writable at
+ * USER_BENCH_DATA_VA (none when data_pages is 0).  NULL when out of memory. */
+static struct user_proc *process_start(uint64_t entry_off, uint64_t data_pfn,
+                                       size_t data_pages, const char *name)
 {
     size_t pages = user_code_pages();
     if (pages > USER_MAX_CODE_PAGES)
@@ -69,46 +73,7 @@ struct user_proc *user_process_start(bool faulting)
     struct user_proc *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
-    p->entry = USER_CODE_VA;
-    if (faulting)
-        p->entry += (uint64_t)(user_prog_fault_entry - user_prog_start);
-    p->as = arch_aspace_create();
-    if (!p->as)
-        goto fail;
-    size_t size = (size_t)(user_prog_end - user_prog_start);
-    for (size_t i = 0; i < pages; i++) {
-        uint64_t pfn = core_alloc_frame();
-        if (!pfn)
-            goto fail;
-        p->code_pfn[p->code_pages++] = pfn;
-        size_t off = i * GPAGE_SIZE;
-        size_t n = size - off < GPAGE_SIZE ? size - off : GPAGE_SIZE;
-        memcpy(arch_pfn_to_virt(pfn), user_prog_start + off, n);
-        if (arch_aspace_map(p->as, USER_CODE_VA + off, pfn, false))
-            goto fail;
-    }
-    p->stack_pfn = core_alloc_frame();
-    if (!p->stack_pfn ||
-        arch_aspace_map(p->as, USER_STACK_TOP - GPAGE_SIZE, p->stack_pfn, true))
-        goto fail;
-    p->thread = thread_create("user", user_thread, p);
-    if (!p->thread)
-        goto fail;
-    return p;
-fail:
-    user_proc_free(p);
-    return NULL;
-}
-
-struct user_proc *user_bench_process_start(uint64_t data_pfn, size_t data_pages)
-{
-    size_t pages = user_code_pages();
-    if (pages > USER_MAX_CODE_PAGES)
-        panic("user: program too large (%lu pages)", (unsigned long)pages);
-    struct user_proc *p = kzalloc(sizeof(*p));
-    if (!p)
-        return NULL;
-    p->entry = USER_CODE_VA + (uint64_t)(user_prog_bench_entry - user_prog_start);
+    p->entry = USER_CODE_VA + entry_off;
     p->as = arch_aspace_create();
     if (!p->as)
         goto fail;
@@ -131,13 +96,25 @@ struct user_proc *user_bench_process_start(uint64_t data_pfn, size_t data_pages)
     for (size_t i = 0; i < data_pages; i++)
         if (arch_aspace_map(p->as, USER_BENCH_DATA_VA + i * GPAGE_SIZE, data_pfn + i, true))
             goto fail;
-    p->thread = thread_create("user-bench", user_thread, p);
+    p->thread = thread_create(name, user_thread, p);
     if (!p->thread)
         goto fail;
     return p;
 fail:
     user_proc_free(p);
     return NULL;
+}
+
+struct user_proc *user_process_start(bool faulting)
+{
+    return process_start(faulting ? (uint64_t)(user_prog_fault_entry - user_prog_start) : 0,
+                         0, 0, "user");
+}
+
+struct user_proc *user_bench_process_start(uint64_t data_pfn, size_t data_pages)
+{
+    return process_start((uint64_t)(user_prog_bench_entry - user_prog_start), data_pfn,
+                         data_pages, "user-bench");
 }
 
 int user_process_pid(const struct user_proc *p)

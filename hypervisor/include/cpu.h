@@ -137,5 +137,8 @@ static inline void write_cr3(unsigned long v) { (void)v; }
 #define MSR_SHADOW_GS_BASE 0xc0000102
 #define MSR_APIC_BASE   0x1b
 #define MSR_TSC_DEADLINE 0x6e0
+#define MSR_TSC_AUX     0xc0000103
+#define MSR_PAT         0x277
+#define MSR_MISC_ENABLE 0x1a0
 
 #endif
