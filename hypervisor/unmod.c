@@ -41,7 +41,12 @@ struct unmod_domain {
 
 static struct unmod_domain unmod_pool[MAX_UNMOD_DOMAINS];
 
-static unsigned long unmod_vcpu_cr3_cached(struct unmod_domain *um);
+/* True when the CPU is on this vCPU's kernel-view shadow, so guest-kernel
+ * addresses can be read directly (with fault fixup) instead of walked. */
+static bool kernel_view_loaded(const struct unmod_domain *um)
+{
+    return um->vu.cpl == 0 && um->vu.cs64 && um->loaded_cr3 && read_cr3() == um->loaded_cr3;
+}
 
 static struct unmod_domain *um_of(const struct vcpu *v)
 {
@@ -99,8 +104,7 @@ static int mem_read(void *ctx, uint64_t va, void *buf, unsigned int n, unsigned 
     struct unmod_domain *um = ctx;
     /* Fast path at virtual CPL 0: the loaded kernel-view shadow maps what
      * the guest kernel may read, and coherently; only a miss walks. */
-    if (um->vu.cpl == 0 && um->vu.cs64 && read_cr3() == unmod_vcpu_cr3_cached(um) &&
-        guest_range_ok(va, n) && !raw_copy(buf, (const void *)va, n))
+    if (kernel_view_loaded(um) && guest_range_ok(va, n) && !raw_copy(buf, (const void *)va, n))
         return 0;
     return mem_access(ctx, va, buf, n, acc, f, false);
 }
@@ -299,8 +303,8 @@ static bool fast_privop(struct unmod_domain *um, struct cpu_regs *regs)
     uint8_t b[4];
     struct vcpu_unmod *vu = &um->vu;
 
-    if (vu->cpl || !vu->cs64 || read_cr3() != um->loaded_cr3 ||
-        !guest_range_ok(regs->rip, sizeof(b)) || raw_copy(b, (const void *)regs->rip, sizeof(b)))
+    if (!kernel_view_loaded(um) || !guest_range_ok(regs->rip, sizeof(b)) ||
+        raw_copy(b, (const void *)regs->rip, sizeof(b)))
         return false;
     if (b[0] == 0xfa) {
         vu->vif = false;
@@ -433,12 +437,6 @@ unsigned long unmod_vcpu_cr3(struct vcpu *v)
     um->loaded_view = view_of(um);
     um->loaded_pg = um->vu.cr0 & X86_CR0_PG;
     return cr3 ? cr3 : idle_cr3();
-}
-
-/* The shadow L4 last handed to the CPU for this domain (0: none yet). */
-static unsigned long unmod_vcpu_cr3_cached(struct unmod_domain *um)
-{
-    return um->loaded_cr3 ? um->loaded_cr3 : ~0UL;
 }
 
 void unmod_load_segments(struct vcpu *v)
