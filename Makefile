@@ -35,10 +35,22 @@ G_NATIVE := $(sort $(wildcard guest-port/native/*.c guest-port/native/*.S))
 G_PV     := $(sort $(wildcard guest-port/pv/*.c guest-port/pv/*.S))
 PVLIB    := $(sort $(wildcard pv-abi/lib/*.c pv-abi/lib/*.S))
 T_HOSTILE:= $(sort $(wildcard tests/hostile/*.c tests/hostile/*.S))
+# dom0's control plane, linked into the PV kernel only: the shared domain
+# builder, the libxenctrl subset, the agent and the back-end drivers.
+G_DOM0   := $(sort $(wildcard toolstack/builder/*.c toolstack/libxc/*.c toolstack/agent/*.c \
+                              backend-drivers/*/*.c))
+G_CFLAGS += -Itoolstack/builder -Itoolstack/libxc -Itoolstack/agent \
+            -Ibackend-drivers/xenstore -Ibackend-drivers/console
 
 gobjs = $(patsubst %,$(B)/g/%.o,$(1))
 
+CLI_SRCS := $(sort $(wildcard toolstack/cli/*.c))
+CTL_SRCS := $(wildcard toolstack/*/*.[ch] backend-drivers/*/*.[ch])
+
 TARGETS  := $(B)/lamina.elf $(B)/guest-pv.elf $(B)/guest-native.elf
+ifneq ($(CLI_SRCS),)
+TARGETS  += $(B)/lamina
+endif
 ifneq ($(T_HOSTILE),)
 TARGETS  += $(B)/hostile-pv.elf
 endif
@@ -81,16 +93,21 @@ $(B)/guest-native.elf64: $(call gobjs,$(G_CORE) $(G_NATIVE)) guest-port/native/n
 	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/native/native.ld -o $@ $(call gobjs,$(G_CORE) $(G_NATIVE))
 $(B)/guest-native.elf: $(B)/guest-native.elf64
 	objcopy -O elf32-i386 $< $@
-$(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB)) guest-port/pv/pv.ld
-	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB))
+$(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0)) guest-port/pv/pv.ld
+	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0))
 $(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
 	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
 
-$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h) $(HV_SRCS)
+$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h) $(HV_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
 	gcc $(HOST_CFLAGS) $< -o $@ -lcmocka
 
 unit: $(UNIT_BINS)
+
+# ---- the host CLI `lamina` (toolstack/cli), a host program ---------------
+$(B)/lamina: $(CLI_SRCS) $(wildcard toolstack/cli/*.h) $(DEPS)
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O2 -g $(WARN) -Itoolstack/cli -Ipv-abi/include -I$(XEN_INC) -o $@ $(CLI_SRCS)
 
 # ---- running --------------------------------------------------------------
 run: all
