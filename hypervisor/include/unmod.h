@@ -195,6 +195,13 @@ uint64_t unmod_timer_deadline(struct vcpu *v);
 void unmod_interrupted(struct vcpu *v);
 /* Frees everything unmod.c/shadow.c hold for d (domain destroy). */
 void unmod_domain_destroy(struct domain *d);
+/*
+ * Records gpfn -> mfn in unmodified domain d's P2M, for
+ * XENMEM_populate_physmap issued by dom0 on d's behalf (mm_hcall.c).
+ * Returns 0; -XEN_EINVAL if d is not unmodified or gpfn is beyond its P2M
+ * (UNMOD_MAX_PAGES).  Implemented in unmod.c.
+ */
+int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn);
 #endif
 
 #endif
