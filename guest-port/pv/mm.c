@@ -295,3 +295,54 @@ void arch_aspace_switch(struct arch_aspace *as)
         pv_die("MMUEXT_NEW_BASEPTR", rc);
     current_as = as;
 }
+
+/* ---- foreign-mapping window (dom0's libxenctrl) -------------------------- */
+
+static unsigned long foreign_nr_l1;
+static uint64_t foreign_l1_mfn[PV_FOREIGN_MAX_PAGES / 512];
+
+int pv_foreign_window_init(unsigned long nr_pages)
+{
+    unsigned long nl1 = (nr_pages + 511) / 512;
+    uint64_t l2, l1_pfn[PV_FOREIGN_MAX_PAGES / 512];
+    int rc = -XEN_ENOMEM;
+
+    if (nr_pages > PV_FOREIGN_MAX_PAGES)
+        return -XEN_EINVAL;
+    if (foreign_nr_l1)
+        return nl1 <= foreign_nr_l1 ? 0 : -XEN_EINVAL;
+    for (unsigned long i = 0; i < nl1; i++)
+        l1_pfn[i] = 0;
+    /* L1s: empty, read-only.  L2: filled while still writable. */
+    for (unsigned long i = 0; i < nl1; i++)
+        if (!(l1_pfn[i] = table_alloc()))
+            goto fail;
+    if (!(l2 = core_alloc_frame()))
+        goto fail;
+    uint64_t *l2v = arch_pfn_to_virt(l2);
+    for (unsigned long i = 0; i < nl1; i++)
+        l2v[i] = (pv_pfn_to_mfn(l1_pfn[i]) << 12) | PTE_TABLE;
+    if ((rc = remap_dmap(l2, false))) {
+        core_free_frame(l2);
+        goto fail;
+    }
+    if ((rc = pt_write(image_pfn(dmap_l3), 511, (pv_pfn_to_mfn(l2) << 12) | PTE_TABLE))) {
+        table_free(l2);
+        goto fail;
+    }
+    for (unsigned long i = 0; i < nl1; i++)
+        foreign_l1_mfn[i] = pv_pfn_to_mfn(l1_pfn[i]);
+    foreign_nr_l1 = nl1;
+    return 0;
+
+fail:
+    for (unsigned long i = 0; i < nl1; i++)
+        if (l1_pfn[i])
+            table_free(l1_pfn[i]);
+    return rc;
+}
+
+uint64_t pv_foreign_pte_maddr(unsigned long i)
+{
+    return (foreign_l1_mfn[i / 512] << 12) + (i % 512) * 8;
+}

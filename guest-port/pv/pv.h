@@ -37,6 +37,21 @@ extern uint64_t pv_first_free_pfn;
 /* mm.c: builds the direct map and trims Xen's initial mapping; returns the
  * number of pfns mapped (<= nr_pages).  Panics (poweroff) on failure. */
 uint64_t pv_mm_init(start_info_t *si, uint64_t first_free_pfn);
+/* mm.c: the foreign-mapping window, PV_FOREIGN_BASE up to
+ * PV_FOREIGN_MAX_PAGES pages: an L2 in slot 511 of the direct map's L3
+ * (shared by every kernel address space) and its own read-only L1s, whose
+ * entries dom0's libxenctrl (toolstack/libxc/xc_foreign.c) writes with
+ * mmu_update to map other domains' frames. */
+#define PV_FOREIGN_BASE      (PV_DMAP_BASE + (511UL << 30))
+#define PV_FOREIGN_MAX_PAGES (64UL * 512)     /* 128 MiB */
+/* Builds the window's first nr_pages pages (rounded up to 512), all not
+ * present.  Once only: a second call returns 0 if the window is at least
+ * that large.  0, -XEN_EINVAL (too large), -XEN_ENOMEM, or the hypervisor's
+ * error when hooking the tables in. */
+int pv_foreign_window_init(unsigned long nr_pages);
+/* Machine address of the L1 entry that maps window page i (< the size
+ * pv_foreign_window_init built). */
+uint64_t pv_foreign_pte_maddr(unsigned long i);
 /* time.c: binds VIRQ_TIMER, stops the periodic timer, samples t0. */
 void pv_time_init(void);
 /* boot.c: prints and crashes the domain. */
