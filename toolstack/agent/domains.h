@@ -1,0 +1,61 @@
+/*
+ * domains.h - the agent's registry of the domains it created: the saved
+ * configuration (for reboot and on_crash=restart), the kernel image kept
+ * in dom0 memory, and the console back-end / xenstore state.
+ *
+ * Runs in dom0 (toolstack agent thread only; no locking).
+ */
+#ifndef AGENT_DOMAINS_H
+#define AGENT_DOMAINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DOM_NAME_MAX    64      /* bytes including the NUL */
+#define DOM_CMDLINE_MAX 1024
+#define DOM_MAX         64      /* registry slots */
+
+enum dom_on_crash { ON_CRASH_DESTROY, ON_CRASH_RESTART, ON_CRASH_PRESERVE };
+
+/* What `create` was given; enough to build the domain again. */
+struct dom_config {
+    char name[DOM_NAME_MAX];
+    bool unmodified;                /* type=unmodified (else pv) */
+    uint64_t memory_mib;
+    char cmdline[DOM_CMDLINE_MAX];
+    enum dom_on_crash on_crash;
+};
+
+struct consback;
+
+struct dom_entry {
+    bool used;
+    uint32_t domid;
+    struct dom_config cfg;
+    void *image;                    /* kmalloc'd copy of the kernel image */
+    size_t image_len;
+    struct consback *cons;          /* NULL when no console back-end */
+    bool xs_added;                  /* xs_dom0_add_domain done */
+    bool attached;                  /* console output forwarded as C lines */
+    bool preserved;                 /* crashed, kept (on_crash=preserve) */
+    uint64_t started_ns;            /* arch_now_ns() at the last (re)start */
+    unsigned int quick_restarts;    /* restarts soon after a start in a row */
+};
+
+/* A free slot (zeroed, used = true), or NULL when the registry is full. */
+struct dom_entry *dom_alloc(void);
+/* Releases the slot; frees the image (console/xenstore state must be gone). */
+void dom_free(struct dom_entry *d);
+/* The entry of domid, or NULL. */
+struct dom_entry *dom_by_id(uint32_t domid);
+/* The entry named name (exact), or NULL. */
+struct dom_entry *dom_by_name(const char *name);
+/* Iteration: the used entry after d (NULL: the first), or NULL. */
+struct dom_entry *dom_next(struct dom_entry *d);
+
+/* True when name is acceptable for a domain: 1..63 bytes of
+ * [A-Za-z0-9_.-], not all digits (those address ids), not "Domain-0". */
+bool dom_name_valid(const char *name);
+
+#endif /* AGENT_DOMAINS_H */
