@@ -250,6 +250,20 @@ int xc_vcpu_getcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
     return vcpucontext(XEN_DOMCTL_getvcpucontext, domid, vcpu, ctxt);
 }
 
+int xc_domain_hypercall_init(xc_interface *xch, uint32_t domid, unsigned long gmfn)
+{
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_hypercall_init, .domain = (domid_t)domid };
+
+    d.u.hypercall_init.gmfn = gmfn;
+    return do_domctl(&d) < 0 ? -1 : 0;
+}
+
+int xc_mmuext_op(xc_interface *xch, struct mmuext_op *op, unsigned int nr_ops,
+                 uint32_t dom)
+{
+    return xc_result(HYPERVISOR_mmuext_op(op, nr_ops, NULL, (domid_t)dom)) < 0 ? -1 : 0;
+}
+
 /* ---- event channels, console log, physinfo, HVM params ---------------------- */
 
 int xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom, uint32_t remote_dom)

@@ -174,6 +174,15 @@ int xc_set_hvm_param(xc_interface *xch, uint32_t dom, int param, unsigned long v
 /* HVMOP_get_param; *value gets it.  0 or -1. */
 int xc_get_hvm_param(xc_interface *xch, uint32_t dom, int param, unsigned long *value);
 
+/* XEN_DOMCTL_hypercall_init: the hypervisor writes its hypercall page
+ * into frame gmfn (an MFN for PV) of domid.  libxc does this inside its
+ * domain builder; exported here for dom_build.  0 or -1. */
+int xc_domain_hypercall_init(xc_interface *xch, uint32_t domid, unsigned long gmfn);
+/* mmuext_op on behalf of domain dom (foreigndom): e.g. MMUEXT_PIN_L4_TABLE
+ * of a new domain's L4.  0 or -1. */
+int xc_mmuext_op(xc_interface *xch, struct mmuext_op *op, unsigned int nr_ops,
+                 uint32_t dom);
+
 /* ---- foreign memory (xc_foreign.c) ----------------------------------------- */
 
 /* Maps size bytes (rounded up to pages) of machine frames mfn, mfn+1, ...
