@@ -142,11 +142,23 @@ static void unshare_xen_frame(unsigned long mfn)
 void free_xen_frame(unsigned long mfn)
 {
     struct page_info *pg;
+    unsigned long refs;
 
     if (!mfn_valid(mfn))
         return;
     pg = mfn_to_page(mfn);
     BUG_ON(!(pg->count_info & PGC_xen_heap));
+    refs = pg->count_info & PGC_count_mask;
+    if (pg->owner && (pg->count_info & PGC_allocated) && refs > 1) {
+        /* A shared frame another domain still maps (dom0 mapping a dying
+         * domain's shared_info): drop the allocation reference and the
+         * permanent writable type reference; the last put_page() of the
+         * mapping frees the frame (free_domain_frame with no owner). */
+        pg->owner = NULL;
+        pg->count_info = refs - 1;
+        pg->type_info -= 1;
+        return;
+    }
     if (pg->owner)
         unshare_xen_frame(mfn);
     free_list_push(mfn);
@@ -335,23 +347,38 @@ static void put_page_and_type(unsigned long mfn)
 
 /* ---- page-table entries ---------------------------------------------------- */
 
+/* Machine frames the hypervisor drives itself: its local APIC and the
+ * I/O APIC (Xen denies dom0 these too). */
+#define LAPIC_MFN           0xfee00UL
+#define IOAPIC_MFN          0xfec00UL
+
 /*
- * References for one present L1 entry owned by d (Xen's get_page_from_l1e).
- * -EINVAL: disallowed flag bits; -EPERM: not RAM (MMIO); -EBUSY: a frame d
- * does not own, or a frame that cannot be mapped writable.
+ * References for one present L1 entry of a table owned by l1e_owner that
+ * maps a frame of pg_owner (Xen's get_page_from_l1e; pg_owner is
+ * l1e_owner unless mmu_update named a foreign domain).  A frame beyond the
+ * frame table (device memory such as a PCI BAR) takes no reference and may
+ * be mapped only when both domains are privileged.  -EINVAL: disallowed
+ * flag bits; -EPERM: non-RAM frame for an unprivileged domain (or one the
+ * hypervisor keeps); -EBUSY: a frame pg_owner does not own, or a frame
+ * that cannot be mapped writable (a page table or descriptor page).
  */
-static int get_page_from_l1e(uint64_t l1e, struct domain *d)
+static int get_page_from_l1e(uint64_t l1e, struct domain *l1e_owner,
+                             struct domain *pg_owner)
 {
     unsigned long mfn = pte_mfn(l1e);
     uint64_t allowed = (PTE_BASE_ALLOWED | _PAGE_GLOBAL) & ~PTE_GNTTAB;
 
-    if (d->is_privileged)
+    if (l1e_owner->is_privileged)
         allowed |= PTE_CACHE_ATTRS;
     if (l1e & PTE_FLAGS_MASK & ~allowed)
         return -XEN_EINVAL;
-    if (!mfn_valid(mfn))
-        return -XEN_EPERM;
-    if (!get_page(mfn, d))
+    if (!mfn_valid(mfn)) {
+        if (!pg_owner->is_privileged || !l1e_owner->is_privileged ||
+            mfn == LAPIC_MFN || mfn == IOAPIC_MFN)
+            return -XEN_EPERM;
+        return 0;                           /* device memory: no references */
+    }
+    if (!get_page(mfn, pg_owner))
         return -XEN_EBUSY;
     if ((l1e & _PAGE_RW) && get_page_type(mfn, PGT_writable_page)) {
         put_page(mfn);
@@ -360,14 +387,20 @@ static int get_page_from_l1e(uint64_t l1e, struct domain *d)
     return 0;
 }
 
+/* Drops what get_page_from_l1e() took: the general reference and, for a
+ * writable entry, the PGT_writable_page type reference.  The owner is the
+ * frame's own (refs are per frame), so a foreign mapping needs no record of
+ * whose frame it was; device memory holds nothing. */
 static void put_page_from_l1e(uint64_t l1e)
 {
-    if (!pte_present(l1e))
+    unsigned long mfn = pte_mfn(l1e);
+
+    if (!pte_present(l1e) || !mfn_valid(mfn))
         return;
     if (l1e & _PAGE_RW)
-        put_page_and_type(pte_mfn(l1e));
+        put_page_and_type(mfn);
     else
-        put_page(pte_mfn(l1e));
+        put_page(mfn);
 }
 
 /* References for one present L2/L3/L4 entry: it must point to a table of
@@ -384,10 +417,12 @@ static int get_page_from_lNe(uint64_t e, unsigned int level, struct domain *d)
     return get_page_and_type(pte_mfn(e), d, lower[level]);
 }
 
-/* Takes the references one present entry of a level-`level` table needs. */
-static int get_page_from_entry(uint64_t e, unsigned int level, struct domain *d)
+/* Takes the references one present entry of a level-`level` table owned by
+ * d needs; an L1 entry maps a frame of pg_owner. */
+static int get_page_from_entry(uint64_t e, unsigned int level, struct domain *d,
+                               struct domain *pg_owner)
 {
-    return level == 1 ? get_page_from_l1e(e, d) : get_page_from_lNe(e, level, d);
+    return level == 1 ? get_page_from_l1e(e, d, pg_owner) : get_page_from_lNe(e, level, d);
 }
 
 static void put_page_from_entry(uint64_t e, unsigned int level)
@@ -442,7 +477,7 @@ static int validate_page(unsigned long mfn, unsigned long type)
             continue;
         if (!pte_present(t[i]))
             continue;
-        rc = get_page_from_entry(t[i], level, d);
+        rc = get_page_from_entry(t[i], level, d, d);
         if (rc)
             goto fail;
         t[i] = adjust_guest_entry(t[i], level);
@@ -481,20 +516,20 @@ static void devalidate_page(unsigned long mfn, unsigned long type)
  * those of the old one are dropped; nothing changes on error.  -EINVAL for
  * an L4 hypervisor slot, else get_page_from_entry()'s errors.
  */
-int mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_t nval,
-                 unsigned int level)
+int mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx, uint64_t nval,
+                         unsigned int level, struct domain *pg_owner)
 {
     struct domain *d = mfn_to_page(table_mfn)->owner;
     uint64_t *t = mfn_to_virt(table_mfn);
     uint64_t old;
     int rc;
 
-    if (idx >= 512 || level < 1 || level > 4)
+    if (idx >= 512 || level < 1 || level > 4 || !d)
         return -XEN_EINVAL;
     if (level == 4 && is_hv_l4_slot(idx))
         return -XEN_EINVAL;
     if (pte_present(nval)) {
-        rc = get_page_from_entry(nval, level, d);
+        rc = get_page_from_entry(nval, level, d, pg_owner ? pg_owner : d);
         if (rc)
             return rc;
         nval = adjust_guest_entry(nval, level);
@@ -503,6 +538,12 @@ int mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_t nval,
     t[idx] = nval;
     put_page_from_entry(old, level);
     return 0;
+}
+
+int mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_t nval,
+                 unsigned int level)
+{
+    return mm_mod_entry_foreign(table_mfn, idx, nval, level, NULL);
 }
 
 int mm_pin_l4(struct domain *d, unsigned long mfn)
@@ -580,12 +621,25 @@ void mm_relinquish_domain(struct domain *d)
             put_page(mfn);
         }
     }
+    /* The shared_info frame: back to the hypervisor unless another domain
+     * still maps it (free_xen_frame() then hands it to the last put). */
     if (mfn_valid(d->shared_info_mfn) &&
         mfn_to_page(d->shared_info_mfn)->owner == d &&
-        (mfn_to_page(d->shared_info_mfn)->count_info & PGC_xen_heap))
+        (mfn_to_page(d->shared_info_mfn)->count_info & PGC_xen_heap) &&
+        (mfn_to_page(d->shared_info_mfn)->count_info & PGC_count_mask) <= 1)
         unshare_xen_frame(d->shared_info_mfn);
-    for (mfn = d->page_list_head; mfn != INVALID_MFN; mfn = mfn_to_page(mfn)->next)
+    /* Frames still referenced (mapped by dom0 through foreign mmu_update)
+     * outlive d: they leave its list with no owner, so nothing points at
+     * the (reusable) struct domain, and the last put_page() frees them. */
+    for (mfn = d->page_list_head; mfn != INVALID_MFN; mfn = next) {
+        struct page_info *pg = mfn_to_page(mfn);
+
+        next = pg->next;
+        page_list_del(d, mfn);
+        pg->owner = NULL;
+        d->tot_pages--;
         left++;
+    }
     if (left)
         printk("mm: d%d: %lu frames still referenced after relinquish\n",
                d->domain_id, left);

@@ -16,6 +16,12 @@
 #include "sched.h"
 #include "cpu.h"
 #include "guest_access.h"
+#include "unmod.h"
+
+#ifdef LAMINA_HOST_TEST
+/* unmod.h keeps this to the hypervisor build; the unit test stubs it. */
+int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn);
+#endif
 
 /* memory_op's cmd: the op in the low bits, the continuation's start extent
  * above (Xen's values; public/memory.h keeps them to __XEN__). */
@@ -75,26 +81,36 @@ int mm_set_baseptr(struct vcpu *v, unsigned long mfn, bool user)
 }
 
 /*
- * The domain named by a foreigndom argument (Xen's get_pg_owner()):
- * DOMID_SELF is the caller.  -ESRCH: the caller's own id or no such domain;
- * -EPERM: another domain and the caller is not privileged; -ENOSYS: foreign
- * page ownership (dom0) is not implemented yet.
+ * The domain whose frames a foreigndom argument names (Xen's get_pg_owner()
+ * followed by the XSM_TARGET check): DOMID_SELF is the caller; DOMID_IO
+ * (device memory) is the caller too, for privileged callers.  NULL with
+ * *rc = -ESRCH: the caller's own id, a reserved id or no such domain;
+ * -EPERM: another domain and the caller is not privileged.
  */
-static int check_pg_owner(unsigned int foreigndom)
+static struct domain *get_pg_owner(unsigned int foreigndom, int *rc)
 {
     struct domain *cd = current->domain;
     struct domain *fd;
 
+    *rc = 0;
     if (foreigndom == DOMID_SELF)
-        return 0;
+        return cd;
+    *rc = -XEN_ESRCH;
     if (foreigndom == cd->domain_id)
-        return -XEN_ESRCH;
-    if (foreigndom >= DOMID_FIRST_RESERVED)
-        return cd->is_privileged ? -XEN_ENOSYS : -XEN_EPERM;
-    fd = domain_lookup((domid_t)foreigndom);
-    if (!fd)
-        return -XEN_ESRCH;
-    return cd->is_privileged ? -XEN_ENOSYS : -XEN_EPERM;
+        return NULL;
+    if (foreigndom == DOMID_IO)
+        fd = cd;
+    else if (foreigndom >= DOMID_FIRST_RESERVED)
+        fd = NULL;
+    else
+        fd = domain_lookup((domid_t)foreigndom);
+    if (!cd->is_privileged && (fd || foreigndom == DOMID_IO)) {
+        *rc = -XEN_EPERM;
+        return NULL;
+    }
+    if (fd)
+        *rc = 0;
+    return fd;
 }
 
 static void report_done(uint64_t pdone, unsigned int done)
@@ -104,8 +120,10 @@ static void report_done(uint64_t pdone, unsigned int done)
         return;
 }
 
-/* One MMU_NORMAL_PT_UPDATE on behalf of d. */
-static int mmu_normal_update(struct domain *d, uint64_t ptr, uint64_t val)
+/* One MMU_NORMAL_PT_UPDATE on a table of d; a new L1 entry maps a frame of
+ * pg_owner (d itself unless foreigndom named another domain). */
+static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t ptr,
+                             uint64_t val)
 {
     unsigned long mfn = ptr >> PAGE_SHIFT;
     unsigned int idx = (ptr & (PAGE_SIZE - 1)) >> 3;
@@ -118,7 +136,8 @@ static int mmu_normal_update(struct domain *d, uint64_t ptr, uint64_t val)
     if ((ti & PGT_type_mask) >= PGT_l1_page_table &&
         (ti & PGT_type_mask) <= PGT_l4_page_table &&
         (ti & PGT_count_mask) && (ti & PGT_validated)) {
-        rc = mm_mod_entry(mfn, idx, val, (unsigned int)((ti & PGT_type_mask) >> 60));
+        rc = mm_mod_entry_foreign(mfn, idx, val, (unsigned int)((ti & PGT_type_mask) >> 60),
+                                  pg_owner);
     } else if (get_page_type(mfn, PGT_writable_page) == 0) {
         /* Not a table in use: a plain write, as Xen does. */
         ((uint64_t *)mfn_to_virt(mfn))[idx] = val;
@@ -131,7 +150,7 @@ static int mmu_normal_update(struct domain *d, uint64_t ptr, uint64_t val)
 
 long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned int foreigndom)
 {
-    struct domain *d = current->domain;
+    struct domain *d = current->domain, *pg_owner;
     unsigned int i, pt_dom = foreigndom >> 16;
     struct mmu_update req;
     int rc = 0;
@@ -139,12 +158,13 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
     if (!guest_range_ok(ureqs, (size_t)count * sizeof(req)))
         return -XEN_EFAULT;
     if (pt_dom && pt_dom - 1 != d->domain_id) {
+        /* Page tables of another domain: not supported (Lamina). */
         if (!domain_lookup((domid_t)(pt_dom - 1)))
             return -XEN_ESRCH;
         return d->is_privileged ? -XEN_ENOSYS : -XEN_EPERM;
     }
-    rc = check_pg_owner(foreigndom & 0xffff);
-    if (rc)
+    pg_owner = get_pg_owner(foreigndom & 0xffff, &rc);
+    if (!pg_owner)
         return rc;
 
     for (i = 0; i < count; i++) {
@@ -156,12 +176,13 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
         case MMU_NORMAL_PT_UPDATE:
         case MMU_PT_UPDATE_PRESERVE_AD:
         case MMU_PT_UPDATE_NO_TRANSLATE:
-            rc = mmu_normal_update(d, req.ptr & ~7ULL, req.val);
+            rc = mmu_normal_update(d, pg_owner, req.ptr & ~7ULL, req.val);
             break;
         case MMU_MACHPHYS_UPDATE: {
             unsigned long mfn = req.ptr >> PAGE_SHIFT;
 
-            if (!get_page(mfn, d)) {
+            /* As Xen: the frame is pg_owner's (dom0 sets a guest's M2P). */
+            if (!get_page(mfn, pg_owner)) {
                 rc = -XEN_EINVAL;
                 break;
             }
@@ -203,21 +224,44 @@ static int mmuext_copy_page(struct domain *d, unsigned long dst, unsigned long s
     return 0;
 }
 
-/* One mmuext_op on behalf of current (pg_owner == caller). */
-static int mmuext_one(const struct mmuext_op *op)
+/*
+ * One mmuext_op on behalf of current.  Pin/unpin, clear and copy act on
+ * pg_owner's frames (a page table is validated against its own owner, so
+ * dom0 may pin a new domain's L4 as libxc does); every other op with a
+ * foreign pg_owner is -EPERM, as in Xen.
+ */
+static int mmuext_one(const struct mmuext_op *op, struct domain *pg_owner)
 {
     struct vcpu *v = current;
     struct domain *d = v->domain;
+    bool foreign = pg_owner != d;
 
     switch (op->cmd) {
     case MMUEXT_PIN_L1_TABLE:
     case MMUEXT_PIN_L2_TABLE:
     case MMUEXT_PIN_L3_TABLE:
     case MMUEXT_PIN_L4_TABLE:
-        return mm_pin_table(d, op->arg1.mfn,
+        return mm_pin_table(pg_owner, op->arg1.mfn,
                             PGT_l1_page_table + ((unsigned long)(op->cmd - MMUEXT_PIN_L1_TABLE) << 60));
     case MMUEXT_UNPIN_TABLE:
-        return mm_unpin_table(d, op->arg1.mfn);
+        return mm_unpin_table(pg_owner, op->arg1.mfn);
+    case MMUEXT_CLEAR_PAGE:
+        if (!get_page(op->arg1.mfn, pg_owner))
+            return -XEN_EINVAL;
+        if (get_page_type(op->arg1.mfn, PGT_writable_page)) {
+            put_page(op->arg1.mfn);
+            return -XEN_EINVAL;
+        }
+        memset(mfn_to_virt(op->arg1.mfn), 0, PAGE_SIZE);
+        put_page_type(op->arg1.mfn);
+        put_page(op->arg1.mfn);
+        return 0;
+    case MMUEXT_COPY_PAGE:
+        return mmuext_copy_page(pg_owner, op->arg1.mfn, op->arg2.src_mfn);
+    }
+    if (foreign)
+        return op->cmd <= MMUEXT_MARK_SUPER ? -XEN_EPERM : -XEN_ENOSYS;
+    switch (op->cmd) {
     case MMUEXT_NEW_BASEPTR:
         return mm_set_baseptr(v, op->arg1.mfn, false);
     case MMUEXT_NEW_USER_BASEPTR:
@@ -238,19 +282,6 @@ static int mmuext_one(const struct mmuext_op *op)
     case MMUEXT_SET_LDT:
         /* Only "no LDT" for now (what PV Linux asks for at boot). */
         return op->arg2.nr_ents == 0 ? 0 : -XEN_ENOSYS;
-    case MMUEXT_CLEAR_PAGE:
-        if (!get_page(op->arg1.mfn, d))
-            return -XEN_EINVAL;
-        if (get_page_type(op->arg1.mfn, PGT_writable_page)) {
-            put_page(op->arg1.mfn);
-            return -XEN_EINVAL;
-        }
-        memset(mfn_to_virt(op->arg1.mfn), 0, PAGE_SIZE);
-        put_page_type(op->arg1.mfn);
-        put_page(op->arg1.mfn);
-        return 0;
-    case MMUEXT_COPY_PAGE:
-        return mmuext_copy_page(d, op->arg1.mfn, op->arg2.src_mfn);
     default:
         return -XEN_ENOSYS;
     }
@@ -258,21 +289,24 @@ static int mmuext_one(const struct mmuext_op *op)
 
 long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone, unsigned int foreigndom)
 {
+    struct domain *pg_owner;
     struct mmuext_op op;
     unsigned int i;
     int rc;
 
     if (!guest_range_ok(uops, (size_t)count * sizeof(op)))
         return -XEN_EFAULT;
-    rc = check_pg_owner(foreigndom);
-    if (rc)
+    pg_owner = get_pg_owner(foreigndom, &rc);
+    if (!pg_owner)
         return rc;
+    if (pg_owner->unmod)
+        return -XEN_EINVAL;                 /* as Xen: PV page owners only */
     for (i = 0; i < count; i++) {
         if (copy_from_guest(&op, uops + (uint64_t)i * sizeof(op), sizeof(op))) {
             rc = -XEN_EFAULT;
             break;
         }
-        rc = mmuext_one(&op);
+        rc = mmuext_one(&op, pg_owner);
         if (rc)
             break;
     }
@@ -365,12 +399,20 @@ static struct domain *memop_domain(domid_t domid, int *rc)
     return d;
 }
 
-/* XENMEM_{increase,decrease}_reservation / XENMEM_populate_physmap for the
- * caller, extents of order 0 from `start`.  Returns the number of extents
- * done (Xen reports partial success only through this count). */
+/*
+ * XENMEM_{increase,decrease}_reservation / XENMEM_populate_physmap for the
+ * caller or, for a privileged caller, another domain (r.domid, as the
+ * toolstack's domain builder does), extents of order 0 from `start`.
+ * populate_physmap: in = guest PFN; the new frame's M2P entry is set to it,
+ * an unmodified domain's P2M too (unmod_set_p2m), and for a PV domain the
+ * MFN is written back into the list.  decrease_reservation: in = MFN (PV).
+ * Returns the number of extents done (Xen reports partial success, such as
+ * reaching max_pages, only through this count), or -EPERM when an
+ * unprivileged caller names another domain (Xen's XSM_TARGET refusal).
+ */
 static long memop_reservation(unsigned int op, uint64_t arg, unsigned long start)
 {
-    struct domain *cd = current->domain;
+    struct domain *cd = current->domain, *d = cd;
     struct xen_memory_reservation r;
     uint64_t list;
     unsigned long i;
@@ -380,12 +422,14 @@ static long memop_reservation(unsigned int op, uint64_t arg, unsigned long start
     if (r.nr_extents > (UINT32_MAX >> MEMOP_EXTENT_SHIFT) || start >= r.nr_extents)
         return start;
     if (r.domid != DOMID_SELF && r.domid != cd->domain_id) {
-        if (!domain_lookup(r.domid) || !cd->is_privileged)
-            return start;                   /* Xen: no domain / XSM refusal */
-        return -XEN_ENOSYS;                 /* dom0 on others: not yet */
+        d = domain_lookup(r.domid);
+        if (!d)
+            return start;                   /* Xen: no such domain */
+        if (!cd->is_privileged)
+            return -XEN_EPERM;
     }
     if (r.extent_order != 0)
-        return start;
+        return start;                       /* Lamina: order 0 only */
     list = (uint64_t)(uintptr_t)r.extent_start.p;
     if (!guest_range_ok(list + start * sizeof(xen_pfn_t),
                         (r.nr_extents - start) * sizeof(xen_pfn_t)))
@@ -393,7 +437,7 @@ static long memop_reservation(unsigned int op, uint64_t arg, unsigned long start
 
     for (i = start; i < r.nr_extents; i++) {
         uint64_t slot = list + i * sizeof(xen_pfn_t);
-        xen_pfn_t pfn;
+        xen_pfn_t pfn = 0;
         unsigned long mfn;
 
         if (op != XENMEM_increase_reservation &&
@@ -407,7 +451,7 @@ static long memop_reservation(unsigned int op, uint64_t arg, unsigned long start
                 break;
             pg = mfn_to_page(mfn);
             /* Lamina refuses frames still in use (Xen would defer the free). */
-            if (pg->owner != cd || !(pg->count_info & PGC_allocated) ||
+            if (pg->owner != d || !(pg->count_info & PGC_allocated) ||
                 (pg->count_info & PGC_xen_heap) ||
                 (pg->count_info & PGC_count_mask) != 1 || (pg->type_info & PGT_count_mask))
                 break;
@@ -415,13 +459,23 @@ static long memop_reservation(unsigned int op, uint64_t arg, unsigned long start
             put_page(mfn);
             continue;
         }
-        if (alloc_domain_frame(cd, &mfn))
+        if (alloc_domain_frame(d, &mfn))
             break;
-        xen_pfn_t out = mfn;
-        if (copy_to_guest(slot, &out, sizeof(out))) {
-            mfn_to_page(mfn)->count_info &= ~PGC_allocated;
-            put_page(mfn);
-            break;
+        if (op == XENMEM_populate_physmap && d->unmod) {
+            /* A translated domain: the list keeps its PFNs, as in Xen. */
+            if (unmod_set_p2m(d, pfn, mfn)) {
+                mfn_to_page(mfn)->count_info &= ~PGC_allocated;
+                put_page(mfn);
+                break;
+            }
+        } else {
+            xen_pfn_t out = mfn;
+
+            if (copy_to_guest(slot, &out, sizeof(out))) {
+                mfn_to_page(mfn)->count_info &= ~PGC_allocated;
+                put_page(mfn);
+                break;
+            }
         }
         if (op == XENMEM_populate_physmap)
             m2p_table[mfn] = pfn;

@@ -78,7 +78,9 @@ void mm_init(const struct mem_range *ranges, unsigned int n,
              uint64_t reserved_start, uint64_t reserved_end);
 
 /* Hypervisor frames (zeroed, PGC_xen_heap, owner NULL).  Returns an MFN or
- * INVALID_MFN when memory is exhausted. */
+ * INVALID_MFN when memory is exhausted.  free_xen_frame() of a frame shared
+ * with a guest that another domain still maps defers the free to the last
+ * put_page(). */
 unsigned long alloc_xen_frame(void);
 void free_xen_frame(unsigned long mfn);
 /* Number of free frames. */
@@ -91,7 +93,9 @@ unsigned long mm_free_frames(void);
  */
 int __must_check alloc_domain_frame(struct domain *d, unsigned long *mfn);
 /* Drops the allocation reference of every frame d owns (domain destroy);
- * frames whose references all go return to the free pool. */
+ * frames whose references all go return to the free pool.  Frames another
+ * domain still maps (dom0's foreign mappings) leave d's list ownerless and
+ * are freed by the last put_page(); d may then be reused. */
 void mm_relinquish_domain(struct domain *d);
 /* Gives a hypervisor frame (e.g. shared_info) to d as a writable-mappable
  * shared page: owner d, PGC_allocated, not on d's tot_pages. */
@@ -128,10 +132,21 @@ int __must_check mm_unpin_table(struct domain *d, unsigned long mfn);
  * bits (_PAGE_USER) are added.  Nothing changes on error: -EINVAL (L4 slots
  * 256-271, bad flag bits, lower table of the wrong type, superpage),
  * -EBUSY (L1 maps a frame not owned, or writable a frame that cannot be
- * PGT_writable_page), -EPERM (L1 maps a non-RAM MFN).
+ * PGT_writable_page), -EPERM (L1 maps a non-RAM MFN and the domain is not
+ * privileged; a privileged domain maps it unreferenced).
  */
 int __must_check mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_t nval,
                               unsigned int level);
+/*
+ * mm_mod_entry() where a new L1 entry maps a frame of pg_owner (Xen's
+ * pg_owner of mmu_update with foreigndom; NULL: the table's owner).  The
+ * general and (writable) type references are taken on pg_owner's frame and
+ * dropped when the entry is later replaced.  Frames beyond the frame table
+ * (mfn >= max_mfn: device memory) map with no reference when both the
+ * table's owner and pg_owner are privileged, else -EPERM.
+ */
+int __must_check mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx, uint64_t nval,
+                                      unsigned int level, struct domain *pg_owner);
 
 /* Base pointer switching on behalf of v: takes type+general refs on the new
  * L4, drops those of the old one.  user selects guest_table_user. */

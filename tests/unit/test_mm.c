@@ -110,6 +110,23 @@ struct domain *domain_lookup(domid_t id)
     return id < MAX_DOMAINS ? domain_list[id] : NULL;
 }
 
+/* unmod.c's P2M setter: records the calls; gpfn >= 65536 fails as unmod.c's
+ * does beyond UNMOD_MAX_PAGES. */
+static unsigned int p2m_calls;
+static unsigned long p2m_last_gpfn, p2m_last_mfn;
+static struct domain *p2m_last_d;
+
+int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn)
+{
+    if (!d->unmod || gpfn >= 65536)
+        return -XEN_EINVAL;
+    p2m_calls++;
+    p2m_last_d = d;
+    p2m_last_gpfn = gpfn;
+    p2m_last_mfn = mfn;
+    return 0;
+}
+
 /* ---- fixtures -------------------------------------------------------------- */
 
 static struct domain *dom[2];
@@ -151,6 +168,7 @@ static int setup(void **state)
     dom[1] = new_domain(1, 256);
     current = dom[0]->vcpu[0];
     mm_host_cr3 = 0;
+    p2m_calls = 0;
     return 0;
 }
 
@@ -582,8 +600,10 @@ static void test_mmu_update_l4_slots_and_faults(void **state)
     assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, 9), -XEN_ESRCH);
     assert_int_equal(do_mmuext_op((uintptr_t)&ok, 1, 0, 1), -XEN_EPERM);
     d->is_privileged = true;
-    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, 1), -XEN_ENOSYS);
+    /* page tables of another domain (pt_dom = 1 + 1): not supported */
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, (2u << 16) | DOMID_SELF), -XEN_ENOSYS);
     d->is_privileged = false;
+    assert_int_equal(do_mmu_update((uintptr_t)&ok, 1, 0, (2u << 16) | DOMID_SELF), -XEN_EPERM);
     /* count 0: nothing to do, pdone 0 */
     done = 5;
     assert_int_equal(do_mmu_update(BAD_VA, 0, (uintptr_t)&done, DOMID_SELF), 0);
@@ -808,8 +828,13 @@ static void test_memory_op(void **state)
     set_xen_guest_handle(r.extent_start, theirs);
     r.nr_extents = 1;
     assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), 0);
-    /* foreign domid, bad list pointer, bad reservation pointer: 0 done */
+    /* foreign domid from an unprivileged caller: -EPERM (Xen's XSM);
+     * no such domain, bad list pointer, bad reservation pointer: 0 done */
     r.domid = 1;
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), -XEN_EPERM);
+    assert_int_equal(do_memory_op(XENMEM_increase_reservation, (uintptr_t)&r), -XEN_EPERM);
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), -XEN_EPERM);
+    r.domid = 9;
     assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 0);
     r.domid = DOMID_SELF;
     set_xen_guest_handle(r.extent_start, (xen_pfn_t *)BAD_VA);
@@ -853,6 +878,309 @@ static void test_shared_frame_and_relinquish(void **state)
     assert_int_equal(mm_free_frames(), free_at_start);
 }
 
+/* ---- foreign memory (dom0 acting on another domain) ------------------------ */
+
+static long ext1_foreign(unsigned int cmd, unsigned long arg, unsigned int foreigndom)
+{
+    struct mmuext_op op = { .cmd = cmd, .arg1.mfn = arg };
+
+    return do_mmuext_op((uintptr_t)&op, 1, 0, foreigndom);
+}
+
+static long upd1(unsigned long table, unsigned int idx, uint64_t val, unsigned int foreigndom)
+{
+    struct mmu_update u = { (table << PAGE_SHIFT) + 8 * idx, val };
+
+    return do_mmu_update((uintptr_t)&u, 1, 0, foreigndom);
+}
+
+static void test_foreign_populate(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    xen_pfn_t list[5] = { 10, 11, 12, 13, 14 };
+    struct xen_memory_reservation r = { .nr_extents = 5, .extent_order = 0, .domid = 1 };
+    unsigned long before = mm_free_frames();
+    unsigned int i;
+
+    d0->is_privileged = true;
+    n->max_pages = 3;
+    set_xen_guest_handle(r.extent_start, list);
+    /* max_pages 3: three done, the count says so */
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 3);
+    assert_int_equal(n->tot_pages, 3);
+    assert_int_equal(d0->tot_pages, 0);
+    assert_int_equal(mm_free_frames(), before - 3);
+    for (i = 0; i < 3; i++) {
+        assert_ptr_equal(frame_table[list[i]].owner, n);       /* MFN written back */
+        assert_int_equal(m2p_table[list[i]], 10 + i);
+        assert_int_equal(count_of(list[i]), 1);
+    }
+    assert_int_equal(list[3], 13);
+    assert_int_equal(list[4], 14);
+    /* continuing at extent 3: nothing more fits */
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap | (3 << 6), (uintptr_t)&r), 3);
+    /* order 1 is refused (Lamina: order 0 only): none done */
+    n->max_pages = 16;
+    r.extent_order = 1;
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap | (3 << 6), (uintptr_t)&r), 3);
+    r.extent_order = 0;
+    /* decrease_reservation on N's frames (MFNs), from dom0 */
+    xen_pfn_t back[2] = { list[0], list[1] };
+    r.nr_extents = 2;
+    set_xen_guest_handle(r.extent_start, back);
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), 2);
+    assert_int_equal(n->tot_pages, 1);
+    /* dom0's own frame named with domid N: stops there */
+    xen_pfn_t mine[1] = { alloc(d0) };
+    set_xen_guest_handle(r.extent_start, mine);
+    r.nr_extents = 1;
+    assert_int_equal(do_memory_op(XENMEM_decrease_reservation, (uintptr_t)&r), 0);
+    assert_ptr_equal(frame_table[mine[0]].owner, d0);
+
+    /* unprivileged caller: -EPERM, nothing allocated */
+    d0->is_privileged = false;
+    before = mm_free_frames();
+    set_xen_guest_handle(r.extent_start, list);
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), -XEN_EPERM);
+    assert_int_equal(mm_free_frames(), before);
+    assert_int_equal(n->tot_pages, 1);
+
+    mm_relinquish_domain(n);
+    mm_relinquish_domain(d0);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+static void test_foreign_populate_unmodified(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    static char dummy_unmod;
+    xen_pfn_t list[3] = { 0x100, 0x101, 0x10000 };
+    struct xen_memory_reservation r = { .nr_extents = 3, .extent_order = 0, .domid = 1 };
+    unsigned long before = mm_free_frames();
+
+    d0->is_privileged = true;
+    n->unmod = (struct unmod_domain *)&dummy_unmod;
+    set_xen_guest_handle(r.extent_start, list);
+    /* the third PFN is beyond the P2M: two done, its frame given back */
+    assert_int_equal(do_memory_op(XENMEM_populate_physmap, (uintptr_t)&r), 2);
+    assert_int_equal(n->tot_pages, 2);
+    assert_int_equal(mm_free_frames(), before - 2);
+    assert_int_equal(p2m_calls, 2);
+    assert_ptr_equal(p2m_last_d, n);
+    assert_int_equal(p2m_last_gpfn, 0x101);
+    /* a translated domain's list keeps its PFNs; M2P maps the frame back */
+    assert_int_equal(list[0], 0x100);
+    assert_int_equal(list[1], 0x101);
+    assert_ptr_equal(frame_table[p2m_last_mfn].owner, n);
+    assert_int_equal(m2p_table[p2m_last_mfn], 0x101);
+    /* mmuext_op on an unmodified page owner: -EINVAL as Xen (PV only) */
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L1_TABLE, p2m_last_mfn, 1), -XEN_EINVAL);
+    n->unmod = NULL;
+    mm_relinquish_domain(n);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+static void test_foreign_owner_checks(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    struct tree t = build_tree(d0);
+    unsigned long f = alloc(n);
+
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), 0);
+    /* unprivileged: another domain is -EPERM, unknown/self -ESRCH */
+    assert_int_equal(upd1(t.l1, 30, pte(f, P), 1), -XEN_EPERM);
+    assert_int_equal(upd1(t.l1, 30, pte(f, P), DOMID_IO), -XEN_EPERM);
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L1_TABLE, f, 1), -XEN_EPERM);
+    assert_int_equal(upd1(t.l1, 30, pte(f, P), 9), -XEN_ESRCH);
+    assert_int_equal(upd1(t.l1, 30, pte(f, P), 0), -XEN_ESRCH);
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L1_TABLE, f, 0), -XEN_ESRCH);
+    assert_int_equal(count_of(f), 1);
+    assert_int_equal(tab(t.l1)[30], 0);
+
+    d0->is_privileged = true;
+    assert_int_equal(upd1(t.l1, 30, pte(f, P), 9), -XEN_ESRCH);
+    assert_int_equal(upd1(t.l1, 30, pte(f, P), DOMID_XEN), -XEN_ESRCH);
+    /* N's frame named without foreigndom: not the caller's, -EBUSY */
+    assert_int_equal(upd1(t.l1, 30, pte(f, P | RW), DOMID_SELF), -XEN_EBUSY);
+    /* a frame of dom0 named with foreigndom = N: -EBUSY too */
+    assert_int_equal(upd1(t.l1, 30, pte(t.data, P), 1), -XEN_EBUSY);
+    /* the table being written must still be the caller's */
+    assert_int_equal(upd1(f, 0, 0, 1), -XEN_EINVAL);
+    /* M2P of N's frame with foreigndom = N */
+    struct mmu_update mp = { (f << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE, 77 };
+    assert_int_equal(do_mmu_update((uintptr_t)&mp, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(do_mmu_update((uintptr_t)&mp, 1, 0, 1), 0);
+    assert_int_equal(m2p_table[f], 77);
+    /* base pointers, flushes, LDT are the caller's business: -EPERM */
+    assert_int_equal(ext1_foreign(MMUEXT_NEW_BASEPTR, f, 1), -XEN_EPERM);
+    assert_int_equal(ext1_foreign(MMUEXT_TLB_FLUSH_LOCAL, 0, 1), -XEN_EPERM);
+    assert_int_equal(mm_unpin_table(d0, t.l1), 0);
+    mm_relinquish_domain(n);
+    mm_relinquish_domain(d0);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+static void test_foreign_mapping_refcounts(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    struct tree t = build_tree(d0);
+    unsigned long f = alloc(n);
+
+    d0->is_privileged = true;
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), 0);
+    /* dom0 maps N's frame writable: general + writable type ref on f */
+    assert_int_equal(upd1(t.l1, 40, pte(f, P | RW), 1), 0);
+    assert_int_equal(pte_mfn(tab(t.l1)[40]), f);
+    assert_int_equal(count_of(f), 2);
+    assert_int_equal(type_of(f), PGT_writable_page);
+    assert_int_equal(tcount_of(f), 1);
+    /* so N's frame cannot become a table while mapped writable */
+    tab(f)[0] = 0;
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L1_TABLE, f, 1), -XEN_EINVAL);
+    assert_int_equal(count_of(f), 2);
+    /* dom0 clears its PTE: the refs go back to N's frame */
+    assert_int_equal(upd1(t.l1, 40, 0, DOMID_SELF), 0);
+    assert_int_equal(count_of(f), 1);
+    assert_int_equal(tcount_of(f), 0);
+    /* now it pins, validated against N */
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L1_TABLE, f, 1), 0);
+    assert_int_equal(type_of(f), PGT_l1_page_table);
+    assert_true(frame_table[f].type_info & PGT_pinned);
+    /* a pinned table: writable mapping refused, read-only fine */
+    assert_int_equal(upd1(t.l1, 41, pte(f, P | RW), 1), -XEN_EBUSY);
+    assert_int_equal(upd1(t.l1, 41, pte(f, P), 1), 0);
+    assert_int_equal(count_of(f), 3);
+    /* overwriting the mapping with a dom0 frame drops f's ref */
+    assert_int_equal(upd1(t.l1, 41, pte(t.data, P), DOMID_SELF), 0);
+    assert_int_equal(count_of(f), 2);
+    assert_int_equal(ext1_foreign(MMUEXT_UNPIN_TABLE, f, 1), 0);
+    assert_int_equal(count_of(f), 1);
+    assert_int_equal(ext1_foreign(MMUEXT_UNPIN_TABLE, f, 1), -XEN_EINVAL);
+    assert_int_equal(mm_unpin_table(d0, t.l1), 0);
+    mm_relinquish_domain(n);
+    mm_relinquish_domain(d0);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+/* The toolstack's sequence: dom0 builds N's tables as plain pages it maps
+ * writable, unmaps them, pins N's L4 with foreigndom = N. */
+static void test_foreign_pin_l4(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    struct tree mine = build_tree(d0);
+    struct tree t = build_tree(n);
+    unsigned int i;
+
+    d0->is_privileged = true;
+    assert_int_equal(mm_pin_table(d0, mine.l1, PGT_l1_page_table), 0);
+    assert_int_equal(upd1(mine.l1, 50, pte(t.l4, P | RW), 1), 0);
+    /* mapped writable by dom0: cannot become N's L4 */
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L4_TABLE, t.l4, 1), -XEN_EINVAL);
+    assert_int_equal(upd1(mine.l1, 50, 0, DOMID_SELF), 0);
+    /* the tree's L1 maps itself read-only, as in build_tree() */
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L4_TABLE, t.l4, 1), 0);
+    assert_int_equal(type_of(t.l4), PGT_l4_page_table);
+    assert_int_equal(type_of(t.l1), PGT_l1_page_table);
+    assert_int_equal(type_of(t.data), PGT_writable_page);
+    for (i = HV_FIRST_L4_SLOT + 1; i <= HV_LAST_L4_SLOT; i++)
+        assert_int_equal(tab(t.l4)[i], idle_pg_table[i]);
+    /* dom0 pinning its own table via foreigndom = N: not N's, -EINVAL */
+    assert_int_equal(ext1_foreign(MMUEXT_PIN_L1_TABLE, mine.data, 1), -XEN_EINVAL);
+    /* an L4 of dom0 is not N's L3 */
+    assert_int_equal(ext1_foreign(MMUEXT_UNPIN_TABLE, t.l4, 1), 0);
+    assert_int_equal(tcount_of(t.l1), 0);
+    assert_int_equal(mm_unpin_table(d0, mine.l1), 0);
+    mm_relinquish_domain(n);
+    mm_relinquish_domain(d0);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+/* N destroyed while dom0 still maps its frames (and its shared_info): the
+ * frames outlive N without an owner and return to the pool exactly when
+ * dom0 unmaps them. */
+static void test_foreign_teardown(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    struct tree t = build_tree(d0);
+    unsigned long f = alloc(n), g = alloc(n), si = alloc_xen_frame();
+    unsigned long before;
+
+    share_xen_frame_with_guest(si, n);
+    n->shared_info_mfn = si;
+    d0->is_privileged = true;
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), 0);
+    assert_int_equal(upd1(t.l1, 60, pte(f, P | RW), 1), 0);
+    assert_int_equal(upd1(t.l1, 61, pte(si, P | RW), 1), 0);
+    assert_int_equal(count_of(si), 2);
+    before = mm_free_frames();
+
+    mm_relinquish_domain(n);
+    free_xen_frame(si);
+    assert_int_equal(n->tot_pages, 0);
+    assert_int_equal(n->page_list_head, INVALID_MFN);
+    assert_null(frame_table[f].owner);
+    assert_null(frame_table[si].owner);
+    assert_int_equal(mm_free_frames(), before + 1);     /* only g */
+    (void)g;
+    /* N's struct may be reused at once: nothing refers to it any more */
+    struct vcpu *nv = n->vcpu[0];
+    memset(n, 0x5a, sizeof(*n));
+    n->page_list_head = INVALID_MFN;
+    n->tot_pages = 0;
+    n->vcpu[0] = nv;
+    assert_int_equal(upd1(t.l1, 60, 0, DOMID_SELF), 0);
+    assert_int_equal(mm_free_frames(), before + 2);
+    assert_int_equal(upd1(t.l1, 61, 0, DOMID_SELF), 0);
+    assert_int_equal(mm_free_frames(), before + 3);
+    assert_int_equal(n->tot_pages, 0);
+    assert_int_equal(mm_unpin_table(d0, t.l1), 0);
+    mm_relinquish_domain(d0);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
+/* Device memory beyond the frame table (the ivshmem BAR at 0xe0000000). */
+#define BAR_MFN 0xe0000UL
+
+static void test_device_memory(void **state)
+{
+    struct domain *d0 = dom[0], *n = dom[1];
+    struct tree t = build_tree(d0);
+    const uint64_t UC = _PAGE_PCD | _PAGE_PWT;
+
+    assert_true(BAR_MFN >= max_mfn);
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), 0);
+    /* unprivileged: -EPERM */
+    assert_int_equal(upd1(t.l1, 70, pte(BAR_MFN, P | RW), DOMID_SELF), -XEN_EPERM);
+    assert_int_equal(tab(t.l1)[70], 0);
+
+    d0->is_privileged = true;
+    assert_int_equal(upd1(t.l1, 70, pte(BAR_MFN, P | RW | UC), DOMID_SELF), 0);
+    assert_int_equal(upd1(t.l1, 71, pte(BAR_MFN + 1, P | RW), DOMID_IO), 0);
+    assert_int_equal(pte_mfn(tab(t.l1)[70]), BAR_MFN);
+    assert_true(tab(t.l1)[70] & _PAGE_PCD);
+    /* the hypervisor's LAPIC / IOAPIC stay out of reach */
+    assert_int_equal(upd1(t.l1, 72, pte(0xfee00, P | RW), DOMID_SELF), -XEN_EPERM);
+    assert_int_equal(upd1(t.l1, 72, pte(0xfec00, P), DOMID_SELF), -XEN_EPERM);
+    /* pg_owner N (unprivileged) cannot hand out device memory */
+    assert_int_equal(upd1(t.l1, 72, pte(BAR_MFN, P), 1), -XEN_EPERM);
+    /* overwrite one (no put on a frame-table entry), keep the other */
+    assert_int_equal(upd1(t.l1, 70, pte(BAR_MFN + 2, P | RW), DOMID_SELF), 0);
+    assert_int_equal(upd1(t.l1, 70, 0, DOMID_SELF), 0);
+    /* unpin devalidates the table: the device entry is skipped */
+    assert_int_equal(mm_unpin_table(d0, t.l1), 0);
+    /* revalidation of an L1 holding a device entry: fine for dom0 only */
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), 0);
+    assert_int_equal(mm_unpin_table(d0, t.l1), 0);
+    d0->is_privileged = false;
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), -XEN_EPERM);
+    d0->is_privileged = true;
+    assert_int_equal(mm_pin_table(d0, t.l1, PGT_l1_page_table), 0);
+    /* teardown with the device entry still there */
+    (void)n;
+    mm_relinquish_domain(d0);
+    assert_int_equal(mm_free_frames(), free_at_start);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +1197,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_va_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_frame_and_relinquish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_populate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_populate_unmodified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_owner_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_mapping_refcounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_pin_l4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_teardown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_memory, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
