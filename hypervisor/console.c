@@ -3,7 +3,8 @@
  *
  * Runs in ring 0 with interrupts off.  Hypervisor lines carry "(XEN) ";
  * each domain's console_io output is collected into whole lines and printed
- * with "(dN) ", so lines from different domains never tear.
+ * with "(dN) ", so lines from different domains never tear.  Everything
+ * printed is also kept in the log ring (conring.c, XEN_SYSCTL_readconsole).
  */
 #include "lib.h"
 #include "cpu.h"
@@ -29,6 +30,8 @@ static void serial_putc(char c)
 {
     if (c == '\n')
         serial_putc('\r');
+    if (c != '\r')
+        conring_putc(c);
     for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
         ;
     outb(COM1, (uint8_t)c);

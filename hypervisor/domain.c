@@ -78,8 +78,59 @@ static void drop_table_ref(unsigned long *mfn)
     }
 }
 
+/* dom0 hears (VIRQ_DOM_EXC) that d shut down, crashed or was destroyed. */
+static void notify_dom_exc(struct domain *d)
+{
+    struct domain *d0 = domain_list[0];
+
+    if (d0 && d0 != d && !d0->is_dying && d0->vcpu[0])
+        send_guest_virq(d0->vcpu[0], VIRQ_DOM_EXC);
+}
+
+/*
+ * After mm_relinquish_domain(): frames someone else (dom0's mappings) still
+ * references stay allocated but belong to nobody, so that their last
+ * put_page() frees them without touching d, whose slot may be reused.  The
+ * shared_info frame, if still mapped, becomes such a frame too.
+ */
+static void detach_leftover_frames(struct domain *d)
+{
+    unsigned long mfn, next, n = 0;
+
+    for (mfn = d->page_list_head; mfn != INVALID_MFN; mfn = next) {
+        struct page_info *pg = mfn_to_page(mfn);
+        next = pg->next;
+        pg->owner = NULL;
+        pg->next = pg->prev = INVALID_MFN;
+        n++;
+    }
+    d->page_list_head = INVALID_MFN;
+    d->tot_pages = 0;
+    if (n)
+        printk("d%u: %lu frames still mapped elsewhere: freed when unmapped\n",
+               d->domain_id, n);
+}
+
+/* True (and the frame handed over to its last users) when d's shared_info
+ * is still mapped by another domain: the caller must not free it. */
+static bool detach_shared_info(struct domain *d)
+{
+    struct page_info *pg = mfn_to_page(d->shared_info_mfn);
+
+    if ((pg->count_info & PGC_count_mask) <= 1 || pg->owner != d)
+        return false;
+    /* Drop the sharing references (allocation + its writable type ref);
+     * it is an ordinary frame now, freed by the last put_page(). */
+    pg->count_info = (pg->count_info & PGC_count_mask) - 1;
+    pg->type_info -= 1;
+    pg->owner = NULL;
+    return true;
+}
+
 void domain_destroy(struct domain *d)
 {
+    if (d->is_dying)
+        return;
     d->is_dying = true;
     domain_console_flush(d);
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
@@ -99,17 +150,43 @@ void domain_destroy(struct domain *d)
     }
     evtchn_destroy(d);
     unmod_domain_destroy(d);
+    bool si_kept = detach_shared_info(d);
     mm_relinquish_domain(d);
-    free_xen_frame(d->shared_info_mfn);
+    detach_leftover_frames(d);
+    if (!si_kept)
+        free_xen_frame(d->shared_info_mfn);
     domain_list[d->domain_id] = NULL;
     printk("domain %u destroyed, %lu frames free\n", d->domain_id, mm_free_frames());
+    notify_dom_exc(d);
+}
+
+/*
+ * A toolstack domain stops where it is: its vCPU never runs again (the
+ * scheduler skips shut-down domains), its memory stays until
+ * XEN_DOMCTL_destroydomain, dom0 gets VIRQ_DOM_EXC.
+ */
+static void domain_stop(struct domain *d, unsigned int reason)
+{
+    d->shutdown_code = reason;
+    d->is_shutting_down = true;
+    domain_console_flush(d);
+    for (unsigned int i = 0; i < d->max_vcpus; i++) {
+        struct vcpu *v = d->vcpu[i];
+        if (v && v == current) {
+            v->regs = *guest_frame;
+            v->cpu_time_ns += NOW() - v->last_run_ns;
+            current = NULL;
+            write_cr3(idle_cr3());
+        }
+    }
+    notify_dom_exc(d);
 }
 
 void domain_crash(struct domain *d, const char *why)
 {
     bool was_current = current && current->domain == d;
 
-    if (d->is_dying) {
+    if (d->is_dying || d->is_shutting_down) {
         if (was_current)
             continue_running();
         return;
@@ -117,7 +194,10 @@ void domain_crash(struct domain *d, const char *why)
     printk("domain %u crashed: %s\n", d->domain_id, why);
     if (d->domain_id == 0)
         dom0_exit_code = POWEROFF_CRASH;
-    domain_destroy(d);
+    if (d->is_toolstack)
+        domain_stop(d, SHUTDOWN_crash);
+    else
+        domain_destroy(d);
     if (was_current)
         continue_running();
 }
@@ -127,20 +207,52 @@ void domain_shutdown(struct domain *d, unsigned int reason)
     static const char *const names[] = { "poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset" };
     bool was_current = current && current->domain == d;
 
+    if (d->is_shutting_down || d->is_dying) {
+        if (was_current)
+            continue_running();
+        return;
+    }
     printk("domain %u shut down: %s\n", d->domain_id,
            reason < ARRAY_SIZE(names) ? names[reason] : "unknown");
     if (d->domain_id == 0) {
         dom0_exit_code = (reason == SHUTDOWN_poweroff || reason == SHUTDOWN_reboot)
                          ? POWEROFF_CLEAN : POWEROFF_CRASH;
+        /* dom0's toolstack domains cannot outlive it. */
+        for (unsigned int i = 1; i < MAX_DOMAINS; i++)
+            if (domain_list[i] && domain_list[i]->is_toolstack)
+                domain_destroy(domain_list[i]);
         if (domain_count() > 1)
             printk("dom0 is down; powering off when the other %u domain(s) end\n",
                    domain_count() - 1);
     }
-    d->shutdown_code = reason;
-    d->is_shutting_down = true;
-    domain_destroy(d);
+    if (d->is_toolstack) {
+        domain_stop(d, reason);
+    } else {
+        d->shutdown_code = reason;
+        d->is_shutting_down = true;
+        domain_destroy(d);
+    }
     if (was_current)
         continue_running();
+}
+
+int domain_pause_by_toolstack(struct domain *d)
+{
+    if (d->domain_id == 0 || (current && current->domain == d))
+        return -XEN_EINVAL;
+    d->pause_count++;
+    return 0;
+}
+
+int domain_unpause_by_toolstack(struct domain *d)
+{
+    if (d->domain_id == 0 || (current && current->domain == d))
+        return -XEN_EINVAL;
+    if (!d->pause_count)
+        return -XEN_EINVAL;
+    if (--d->pause_count == 0)
+        need_resched = true;
+    return 0;
 }
 
 void machine_poweroff(int code)

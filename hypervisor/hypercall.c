@@ -358,6 +358,9 @@ static const hypercall_fn hypercall_table[64] = {
     HC(__HYPERVISOR_callback_op, do_callback_op),
     HC(__HYPERVISOR_event_channel_op, do_event_channel_op),
     HC(__HYPERVISOR_physdev_op, do_physdev_op),
+    HC(__HYPERVISOR_hvm_op, do_hvm_op),
+    HC(__HYPERVISOR_sysctl, do_sysctl),
+    HC(__HYPERVISOR_domctl, do_domctl),
 };
 
 static long do_multicall(uint64_t list, uint64_t nr)

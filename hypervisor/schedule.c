@@ -53,7 +53,8 @@ static struct vcpu *pick_next(struct vcpu *prev)
             start = i + 1;
     for (unsigned int k = 0; k < nr_runq; k++) {
         struct vcpu *v = runq[(start + k) % nr_runq];
-        if (v->state == VCPU_RUNNABLE && !v->domain->is_paused && !v->domain->is_dying)
+        if (v->state == VCPU_RUNNABLE && !v->domain->pause_count && !v->domain->is_dying &&
+            !v->domain->is_shutting_down)
             return v;
     }
     return NULL;

@@ -19,6 +19,7 @@ struct mb_module { uint32_t start, end, string, rsvd; };
 struct mb_mmap { uint32_t size; uint64_t addr, len; uint32_t type; } __attribute__((packed));
 
 extern char _end[];
+unsigned long total_pages;
 #define PHYS_OF(p) ((uint64_t)(p) - XEN_VIRT_START)
 #define MB_VIRT(pa) ((void *)(DIRECTMAP_VIRT_START + (uint64_t)(pa)))
 
@@ -85,6 +86,8 @@ void start_hv(uint32_t mbi_phys)
             reserved_end = mods[i].end;
     reserved_end = (reserved_end + PAGE_SIZE - 1) & PAGE_MASK;
 
+    for (unsigned int i = 0; i < nr; i++)
+        total_pages += (ranges[i].end >> PAGE_SHIFT) - (ranges[i].start >> PAGE_SHIFT);
     mm_init(ranges, nr, 0, reserved_end);
     printk("memory: %lu free frames (%lu MiB)\n", mm_free_frames(), mm_free_frames() >> 8);
     traps_init();

@@ -15,6 +15,7 @@
 #include "vdev.h"
 #include "mb_build.h"
 #include "guest_access.h"
+#include <xen/hvm/params.h>
 
 size_t raw_copy(void *dst, const void *src, size_t n);
 
@@ -36,6 +37,11 @@ struct unmod_domain {
     unsigned long loaded_cr3;       /* shadow L4 last loaded for this vCPU */
     uint64_t loaded_key, loaded_pg; /* the guest CR3 and CR0.PG it was for */
     unsigned int loaded_view;
+    bool sh_ready;                  /* the shadow pool is allocated */
+    /* HVM_PARAM_CONSOLE_PFN / _EVTCHN: COM1 also feeds this xencons ring. */
+    bool con_pfn_set, con_evtchn_set;
+    uint64_t con_pfn;
+    uint32_t con_evtchn;
     struct shadow_domain sh;        /* large: last */
 };
 
@@ -115,11 +121,66 @@ static int mem_write(void *ctx, uint64_t va, const void *buf, unsigned int n, un
     return mem_access(ctx, va, (void *)buf, n, acc, f, true);
 }
 
+/* Notifies dom0 through the console event channel, if one is set; an
+ * error (port closed or not yet bound) is ignored as Xen's would be. */
+static void con_notify(struct unmod_domain *um)
+{
+    if (um->con_evtchn_set) {
+        int rc = evtchn_send(um->d, um->con_evtchn);
+        (void)rc;
+    }
+}
+
+/* The guest's xencons_interface page, or NULL when none is set up. */
+static struct xencons_interface *con_intf(struct unmod_domain *um)
+{
+    if (!um->con_pfn_set || um->con_pfn >= um->sh.nr_pages)
+        return NULL;
+    return mfn_to_virt(um->sh.p2m[um->con_pfn]);
+}
+
 static void uart_putc(void *ctx, char ch)
 {
     struct unmod_domain *um = ctx;
+    struct xencons_interface *intf = con_intf(um);
+
     if (ch != '\r')
         domain_console_write(um->d, &ch, 1);
+    if (!intf)
+        return;
+    /* io/console.h discipline; a full ring drops the byte (never blocks). */
+    XENCONS_RING_IDX prod = intf->out_prod, cons = intf->out_cons;
+    xen_mb();
+    if (prod - cons >= sizeof(intf->out))
+        return;
+    intf->out[MASK_XENCONS_IDX(prod, intf->out)] = ch;
+    xen_wmb();
+    intf->out_prod = prod + 1;
+    con_notify(um);
+}
+
+/* Moves what dom0 wrote to the ring's `in` into the UART's receive FIFO
+ * (as much as it holds). */
+static void con_pull(struct unmod_domain *um)
+{
+    struct xencons_interface *intf = con_intf(um);
+    bool took = false;
+
+    if (!intf)
+        return;
+    XENCONS_RING_IDX cons = intf->in_cons, prod = intf->in_prod;
+    xen_rmb();
+    while (cons != prod && prod - cons <= sizeof(intf->in) &&
+           um->uart.rx_count < VUART_RX_FIFO) {
+        vuart_receive(&um->uart, intf->in[MASK_XENCONS_IDX(cons, intf->in)]);
+        cons++;
+        took = true;
+    }
+    if (took) {
+        xen_mb();
+        intf->in_cons = cons;
+        con_notify(um);
+    }
 }
 
 static void timers_changed(struct unmod_domain *um);
@@ -135,8 +196,10 @@ static uint8_t io_in8(struct unmod_domain *um, unsigned int port)
     case 0x61:
         return vpit_port61_read(&um->pit, now);
     default:
-        if (port >= 0x3f8 && port <= 0x3ff)
+        if (port >= 0x3f8 && port <= 0x3ff) {
+            con_pull(um);
             return vuart_read(&um->uart, port - 0x3f8);
+        }
         return 0xff;                    /* nothing on the bus */
     }
 }
@@ -217,6 +280,10 @@ void unmod_timer_tick(struct vcpu *v, uint64_t now)
         vpic_set_irq(&um->pic, 0, true);
         vpic_set_irq(&um->pic, 0, false);
     }
+    /* Console input is polled here: a byte raises IRQ4 if the guest
+     * enabled the receive interrupt. */
+    con_pull(um);
+    vpic_set_irq(&um->pic, 4, vuart_irq(&um->uart));
     if (vpic_pending_vector(&um->pic) >= 0 && um->vu.vif)
         vcpu_kick(v);
 }
@@ -454,53 +521,24 @@ static void *map_pfn(void *ctx, uint64_t pfn)
     return mfn_to_virt(um->sh.p2m[pfn]);
 }
 
-struct domain *build_unmod_domain(unsigned int id, const void *image, unsigned long size,
-                                  const char *cmdline, unsigned long nr_pages)
+int unmod_domain_create(struct domain *d)
 {
     struct unmod_domain *um = NULL;
-    struct mb_build_result r;
-    const char *why = "";
-    int rc;
 
     for (unsigned int i = 0; i < MAX_UNMOD_DOMAINS; i++)
         if (!unmod_pool[i].d) {
             um = &unmod_pool[i];
             break;
         }
-    if (!um) {
-        printk("d%u: no room for another unmodified domain (at most %u)\n", id,
-               MAX_UNMOD_DOMAINS);
-        return NULL;
-    }
-    if (nr_pages > UNMOD_MAX_PAGES)
-        nr_pages = UNMOD_MAX_PAGES;
-    struct domain *d = domain_create(id, false, nr_pages);
-    if (!d) {
-        printk("d%u: cannot create domain\n", id);
-        return NULL;
-    }
+    if (!um)
+        return -XEN_ENOMEM;
     memset(um, 0, offsetof(struct unmod_domain, sh));
+    memset(um->sh.p2m, 0, sizeof(um->sh.p2m));
+    if (shadow_init(&um->sh, 0))
+        return -XEN_ENOMEM;
+    um->sh_ready = true;
     um->d = d;
     d->unmod = um;
-    if (shadow_init(&um->sh, nr_pages)) {
-        printk("d%u: no memory for the shadow page-table pool\n", id);
-        goto fail;
-    }
-    for (unsigned long pfn = 0; pfn < nr_pages; pfn++) {
-        unsigned long mfn;
-        if (alloc_domain_frame(d, &mfn)) {
-            printk("d%u: out of memory after %lu of %lu frames\n", id, pfn, nr_pages);
-            goto fail;
-        }
-        um->sh.p2m[pfn] = mfn;
-        m2p_table[mfn] = pfn;
-    }
-    struct mb_build_params p = { .nr_pages = nr_pages, .cmdline = cmdline };
-    struct mb_build_ops ops = { .map_pfn = map_pfn, .ctx = um };
-    if ((rc = mb_build(image, size, &p, &ops, &r, &why))) {
-        printk("d%u: cannot load the kernel (%d): %s\n", id, rc, why);
-        goto fail;
-    }
 
     struct vcpu_unmod *vu = &um->vu;
     vu->cr0 = X86_CR0_PE | X86_CR0_ET;
@@ -510,18 +548,106 @@ struct domain *build_unmod_domain(unsigned int id, const void *image, unsigned l
     vpic_init(&um->pic);
     vpit_init(&um->pit);
     vuart_init(&um->uart);
+    return 0;
+}
 
-    struct vcpu *v = d->vcpu[0];
+int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn)
+{
+    struct unmod_domain *um = d->unmod;
+
+    if (!um || gpfn >= UNMOD_MAX_PAGES || um->sh.p2m[gpfn] || !mfn || mfn > UINT32_MAX)
+        return -XEN_EINVAL;
+    um->sh.p2m[gpfn] = (uint32_t)mfn;
+    /* Guest RAM is the populated run from PFN 0: a hole never maps MFN 0. */
+    while (um->sh.nr_pages < UNMOD_MAX_PAGES && um->sh.p2m[um->sh.nr_pages])
+        um->sh.nr_pages++;
+    return 0;
+}
+
+void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx)
+{
     memset(&v->regs, 0, sizeof(v->regs));
-    v->regs.rip = r.entry;
-    v->regs.rax = MB_LOADER_MAGIC;
-    v->regs.rbx = r.mbi_paddr;
+    v->regs.rip = entry;
+    v->regs.rax = eax;
+    v->regs.rbx = ebx;
     v->regs.cs = FLAT_RING3_CS32;
     v->regs.ss = FLAT_RING3_DS32;
     v->regs.rflags = 0x202;
     v->kernel_mode = true;
-    strncpy(d->cmdline, cmdline ? cmdline : "", sizeof(d->cmdline) - 1);
     v->state = VCPU_RUNNABLE;
+}
+
+int unmod_hvm_param(struct domain *d, uint32_t index, uint64_t *value, bool set)
+{
+    struct unmod_domain *um = d->unmod;
+
+    if (!um)
+        return -XEN_EINVAL;
+    switch (index) {
+    case HVM_PARAM_CONSOLE_PFN:
+        if (set) {
+            if (*value >= UNMOD_MAX_PAGES)
+                return -XEN_EINVAL;
+            um->con_pfn = *value;
+            um->con_pfn_set = true;
+        } else {
+            *value = um->con_pfn_set ? um->con_pfn : 0;
+        }
+        return 0;
+    case HVM_PARAM_CONSOLE_EVTCHN:
+        if (set) {
+            if (*value == 0 || *value >= EVTCHN_MAX_PORTS)
+                return -XEN_EINVAL;
+            um->con_evtchn = (uint32_t)*value;
+            um->con_evtchn_set = true;
+        } else {
+            *value = um->con_evtchn_set ? um->con_evtchn : 0;
+        }
+        return 0;
+    default:
+        return -XEN_EINVAL;
+    }
+}
+
+struct domain *build_unmod_domain(unsigned int id, const void *image, unsigned long size,
+                                  const char *cmdline, unsigned long nr_pages)
+{
+    struct unmod_domain *um;
+    struct mb_build_result r;
+    const char *why = "";
+    int rc;
+
+    if (nr_pages > UNMOD_MAX_PAGES)
+        nr_pages = UNMOD_MAX_PAGES;
+    struct domain *d = domain_create(id, false, nr_pages);
+    if (!d) {
+        printk("d%u: cannot create domain\n", id);
+        return NULL;
+    }
+    if (unmod_domain_create(d)) {
+        printk("d%u: no room or no shadow memory for another unmodified domain "
+               "(at most %u)\n", id, MAX_UNMOD_DOMAINS);
+        goto fail;
+    }
+    um = d->unmod;
+    for (unsigned long pfn = 0; pfn < nr_pages; pfn++) {
+        unsigned long mfn;
+        if (alloc_domain_frame(d, &mfn)) {
+            printk("d%u: out of memory after %lu of %lu frames\n", id, pfn, nr_pages);
+            goto fail;
+        }
+        m2p_table[mfn] = pfn;
+        if (unmod_set_p2m(d, pfn, mfn))
+            goto fail;
+    }
+    struct mb_build_params p = { .nr_pages = nr_pages, .cmdline = cmdline };
+    struct mb_build_ops ops = { .map_pfn = map_pfn, .ctx = um };
+    if ((rc = mb_build(image, size, &p, &ops, &r, &why))) {
+        printk("d%u: cannot load the kernel (%d): %s\n", id, rc, why);
+        goto fail;
+    }
+    strncpy(d->cmdline, cmdline ? cmdline : "", sizeof(d->cmdline) - 1);
+    unmod_vcpu_start(d->vcpu[0], (uint32_t)r.entry, MB_LOADER_MAGIC, (uint32_t)r.mbi_paddr);
     printk("d%u: unmodified (trap-and-emulate, shadow paging) kernel, %lu MiB, "
            "multiboot entry %lx, cmdline \"%s\"\n", id, nr_pages >> 8,
            (unsigned long)r.entry, d->cmdline);
@@ -541,8 +667,9 @@ void unmod_domain_destroy(struct domain *d)
            "%lu page-table writes, %lu guest #PF, %lu resets\n", d->domain_id,
            um->traps, um->emulations, um->injections, um->syscalls, um->sh.fills,
            um->sh.pt_writes, um->sh.injected_pf, um->sh.resets);
-    if (um->sh.nr_pages)
+    if (um->sh_ready)
         shadow_destroy(&um->sh);
+    um->sh_ready = false;
     um->sh.nr_pages = 0;
     um->d = NULL;
     d->unmod = NULL;

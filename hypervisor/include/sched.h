@@ -79,9 +79,12 @@ struct domain {
     domid_t domain_id;
     bool is_privileged;             /* dom0 */
     bool is_dying;
-    bool is_shutting_down;
+    bool is_shutting_down;          /* shut down or crashed, vCPUs stopped */
     unsigned int shutdown_code;     /* SHUTDOWN_* */
-    bool is_paused;
+    unsigned int pause_count;       /* XEN_DOMCTL_pausedomain nesting; runs at 0 */
+    bool is_toolstack;              /* made by XEN_DOMCTL_createdomain: kept at
+                                     * shutdown until XEN_DOMCTL_destroydomain */
+    xen_domain_handle_t handle;     /* XEN_DOMCTL_setdomainhandle (a UUID) */
     struct vcpu *vcpu[MAX_VCPUS_PER_DOM];
     unsigned int max_vcpus;
 
@@ -119,8 +122,9 @@ struct domain *domain_lookup(domid_t id);
 
 /* Makes v runnable if it is blocked/polling (an event or timer arrived). */
 void vcpu_kick(struct vcpu *v);
-/* Kills d (SHUTDOWN_crash): prints why, tears it down and schedules away if
- * it was current.  Never returns if d == current->domain. */
+/* Kills d (SHUTDOWN_crash): prints why, tears it down (a toolstack domain
+ * is only stopped, as domain_shutdown() does) and schedules away if it was
+ * current.  Never returns if d == current->domain. */
 void domain_crash(struct domain *d, const char *why);
 
 /* System time in ns since boot (TSC based); what vcpu_time_info describes. */

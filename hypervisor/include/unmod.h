@@ -198,10 +198,27 @@ void unmod_domain_destroy(struct domain *d);
 /*
  * Records gpfn -> mfn in unmodified domain d's P2M, for
  * XENMEM_populate_physmap issued by dom0 on d's behalf (mm_hcall.c).
- * Returns 0; -XEN_EINVAL if d is not unmodified or gpfn is beyond its P2M
- * (UNMOD_MAX_PAGES).  Implemented in unmod.c.
+ * Returns 0; -XEN_EINVAL if d is not unmodified, gpfn is beyond its P2M
+ * (UNMOD_MAX_PAGES) or already populated, or mfn is 0 or >= 2^32.  The
+ * guest sees RAM [0, n) where n is the first unpopulated PFN.  Implemented
+ * in unmod.c.
  */
 int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn);
+/* Attaches the unmodified-domain state (virtual CPU at power-on, PIC, PIT,
+ * UART, an empty P2M and the shadow pool) to a fresh domain d; its RAM is
+ * the populated run of P2M entries from PFN 0 (unmod_set_p2m).  0, or
+ * -XEN_ENOMEM (no free slot or no hypervisor memory; nothing kept). */
+int unmod_domain_create(struct domain *d);
+/* Starts v as a multiboot loader leaves the CPU: 32-bit protected mode,
+ * paging off, flat segments, EIP = entry, EAX/EBX as given; v becomes
+ * runnable (it runs once its domain is unpaused). */
+void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx);
+/* HVMOP_set_param (set) / HVMOP_get_param on unmodified domain d:
+ * HVM_PARAM_CONSOLE_PFN (guest frame of a xencons_interface that COM1
+ * output is copied to and input read from) and HVM_PARAM_CONSOLE_EVTCHN (d's
+ * port, notified when output is added or input consumed).  0; -XEN_EINVAL
+ * for another index, a bad value, or a PV domain. */
+int unmod_hvm_param(struct domain *d, uint32_t index, uint64_t *value, bool set);
 #endif
 
 #endif
