@@ -677,6 +677,91 @@ static void test_hypercall_faults(void **state)
     bad_write_addr = 0x0bad0000;
 }
 
+/*
+ * The toolstack's flow: dom0 allocates a port in a new domain N for itself
+ * (EVTCHNOP_alloc_unbound with dom = N, remote_dom = 0), binds to it, and
+ * later destroys N (domain_destroy: is_dying, evtchn_destroy, slot freed).
+ * dom0's port must then be an unbound port waiting for N, as in Xen, and
+ * every later operation on it must leave N's (freed) struct alone.
+ */
+static void test_dom0_port_in_destroyed_domain(void **state)
+{
+    struct domain *n = make_domain(2, false);
+    struct evtchn_alloc_unbound au = { .dom = 2, .remote_dom = 0 };
+
+    current = dom[0]->vcpu[0];
+    assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au), 0);
+    assert_int_equal(n->evtchn.port[au.port].state, ECS_UNBOUND);
+    assert_int_equal(n->evtchn.port[au.port].remote_domid, 0);
+    /* another unprivileged domain may not do that */
+    struct evtchn_alloc_unbound au1 = { .dom = 2, .remote_dom = 1 };
+    current = dom[1]->vcpu[0];
+    assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au1), -XEN_EPERM);
+    /* nor bind to N's port reserved for dom0 */
+    struct evtchn_bind_interdomain b1 = { .remote_dom = 2, .remote_port = au.port };
+    assert_int_equal(do_event_channel_op(EVTCHNOP_bind_interdomain, (uintptr_t)&b1), -XEN_EINVAL);
+
+    current = dom[0]->vcpu[0];
+    struct evtchn_bind_interdomain bind = { .remote_dom = 2, .remote_port = au.port };
+    assert_int_equal(do_event_channel_op(EVTCHNOP_bind_interdomain, (uintptr_t)&bind), 0);
+    unsigned int p0 = bind.local_port;
+    guest_ack_all(dom[0]);
+    guest_ack_all(n);
+    /* both directions deliver */
+    struct evtchn_send send = { .port = p0 };
+    assert_int_equal(do_event_channel_op(EVTCHNOP_send, (uintptr_t)&send), 0);
+    assert_true(pending(n, au.port));
+    assert_int_equal(evtchn_send(n, au.port), 0);
+    assert_true(pending(dom[0], p0));
+    guest_ack_all(dom[0]);
+
+    /* N is destroyed, as domain_destroy() does it */
+    n->is_dying = true;
+    evtchn_destroy(n);
+    domain_list[2] = NULL;
+    free(n->shared_info);
+    free(n->vcpu[0]);
+    free(n);                            /* ASan: any later use of N fails */
+
+    struct evtchn_status st = status_of(dom[0], DOMID_SELF, p0);
+    assert_int_equal(st.status, EVTCHNSTAT_unbound);
+    assert_int_equal(st.u.unbound.dom, 2);
+    /* a send on it is dropped; closing it works */
+    assert_int_equal(do_event_channel_op(EVTCHNOP_send, (uintptr_t)&send), 0);
+    assert_false(pending(dom[0], p0));
+    struct evtchn_close cl = { .port = p0 };
+    assert_int_equal(do_event_channel_op(EVTCHNOP_close, (uintptr_t)&cl), 0);
+    assert_int_equal(dom[0]->evtchn.port[p0].state, ECS_FREE);
+    /* N is gone: allocating in it is -ESRCH */
+    assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au), -XEN_ESRCH);
+}
+
+/* The other order: dom0 closes its end first; N's port waits for dom0
+ * again, and N's destruction then touches nothing of dom0's. */
+static void test_dom0_closes_first(void **state)
+{
+    struct domain *n = make_domain(2, false);
+    struct evtchn_alloc_unbound au = { .dom = 2, .remote_dom = 0 };
+
+    assert_int_equal(evtchn_alloc_unbound(dom[0], &au), 0);
+    struct evtchn_bind_interdomain bind = { .remote_dom = 2, .remote_port = au.port };
+    assert_int_equal(evtchn_bind_interdomain(dom[0], &bind), 0);
+    assert_int_equal(evtchn_close(dom[0], bind.local_port), 0);
+    assert_int_equal(n->evtchn.port[au.port].state, ECS_UNBOUND);
+    assert_int_equal(n->evtchn.port[au.port].remote_domid, 0);
+    /* dom0's freed port gets reused by something else */
+    unsigned int other = alloc_unbound(dom[0], 1);
+    assert_int_equal(other, bind.local_port);
+    n->is_dying = true;
+    evtchn_destroy(n);
+    assert_int_equal(dom[0]->evtchn.port[other].state, ECS_UNBOUND);
+    assert_int_equal(dom[0]->evtchn.port[other].remote_domid, 1);
+    domain_list[2] = NULL;
+    free(n->shared_info);
+    free(n->vcpu[0]);
+    free(n);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -699,6 +784,8 @@ int main(void)
         T(test_ipi_and_bind_vcpu),
         T(test_hypercall_path),
         T(test_hypercall_faults),
+        T(test_dom0_port_in_destroyed_domain),
+        T(test_dom0_closes_first),
     };
 
     return cmocka_run_group_tests_name("evtchn", tests, NULL, NULL);
