@@ -172,6 +172,12 @@ long do_set_timer_op(uint64_t timeout_ns)
 { return stub_hit(__HYPERVISOR_set_timer_op, timeout_ns, 0, 0, 0); }
 long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
 { return stub_hit(__HYPERVISOR_vcpu_op, (uint64_t)cmd, vcpuid, arg, 0); }
+long do_hvm_op(unsigned long op, uint64_t arg)
+{ return stub_hit(__HYPERVISOR_hvm_op, op, arg, 0, 0); }
+long do_sysctl(uint64_t arg)
+{ return stub_hit(__HYPERVISOR_sysctl, arg, 0, 0, 0); }
+long do_domctl(uint64_t arg)
+{ return stub_hit(__HYPERVISOR_domctl, arg, 0, 0, 0); }
 
 /* ---- fixture -------------------------------------------------------------- */
 
@@ -253,6 +259,7 @@ static void test_dispatch_args(void **state)
         __HYPERVISOR_set_gdt, __HYPERVISOR_update_descriptor, __HYPERVISOR_memory_op,
         __HYPERVISOR_update_va_mapping, __HYPERVISOR_set_timer_op, __HYPERVISOR_vcpu_op,
         __HYPERVISOR_mmuext_op, __HYPERVISOR_sched_op, __HYPERVISOR_event_channel_op,
+        __HYPERVISOR_hvm_op, __HYPERVISOR_sysctl, __HYPERVISOR_domctl,
     };
     for (unsigned int i = 0; i < ARRAY_SIZE(wired); i++) {
         assert_int_equal(hc(wired[i], 1, 2, 3, 4), SENTINEL(wired[i]));
