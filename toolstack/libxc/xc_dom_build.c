@@ -43,7 +43,9 @@ static int fail_xc(const char *what)
 struct build_mem {
     xc_interface *xch;
     uint32_t domid;
-    const xen_pfn_t *p2m;       /* p2m[pfn] = MFN */
+    const xen_pfn_t *p2m;       /* p2m[pfn] = frame to map: the MFN (PV), or
+                                   pfn itself (unmodified: populate_physmap
+                                   leaves a translated domain's list as is) */
     unsigned long nr;           /* entries of p2m */
     int map_err;                /* negative errno of the first failed map */
 };

@@ -30,7 +30,10 @@ struct dom_build_args {
 struct dom_build_info {
     bool unmodified;
     uint64_t store_mfn;       /* xenstore ring (PV); 0 for unmodified */
-    uint64_t console_mfn;     /* console ring (xencons_interface) */
+    uint64_t console_mfn;     /* console ring (xencons_interface): an MFN
+                                 for PV, the guest frame number (nr_pages)
+                                 for unmodified, i.e. what
+                                 xc_map_foreign_range takes for that domain */
     uint32_t store_evtchn;    /* ports in the new domain, unbound for dom0; */
     uint32_t console_evtchn;  /* store_evtchn is 0 for unmodified */
 };

@@ -145,8 +145,7 @@ void *xc_map_foreign_pages(xc_interface *xch, uint32_t dom, int prot,
     long first;
     int rc;
 
-    if (num <= 0 || num > WINDOW_PAGES || !(prot & (XC_PROT_READ | XC_PROT_WRITE)) ||
-        dom == DOMID_SELF) {
+    if (num <= 0 || num > WINDOW_PAGES || !(prot & (XC_PROT_READ | XC_PROT_WRITE))) {
         errno = XEN_EINVAL;
         return NULL;
     }

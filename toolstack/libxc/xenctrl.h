@@ -185,10 +185,12 @@ int xc_mmuext_op(xc_interface *xch, struct mmuext_op *op, unsigned int nr_ops,
 
 /* ---- foreign memory (xc_foreign.c) ----------------------------------------- */
 
-/* Maps size bytes (rounded up to pages) of machine frames mfn, mfn+1, ...
- * of domain dom into dom0's foreign window, readable, writable if prot has
- * XC_PROT_WRITE.  dom = DOMID_IO maps device memory (frames beyond RAM,
- * e.g. a PCI BAR).  Returns the address, or NULL with errno (ENOMEM: window
+/* Maps size bytes (rounded up to pages) of frames mfn, mfn+1, ... of
+ * domain dom into dom0's foreign window, readable, writable if prot has
+ * XC_PROT_WRITE.  As in Xen, the frame numbers are MFNs for a PV domain and
+ * guest frame numbers (PFNs) for an unmodified (translated) one: the
+ * hypervisor's mmu_update translates them through that domain's P2M.
+ * dom = DOMID_IO maps device memory (frames beyond RAM, e.g. a PCI BAR).  Returns the address, or NULL with errno (ENOMEM: window
  * full; the hypervisor's errno, e.g. EPERM/EINVAL, if a frame is refused:
  * nothing stays mapped then). */
 void *xc_map_foreign_range(xc_interface *xch, uint32_t dom, int size, int prot,
