@@ -10,6 +10,12 @@
  * `test=ud` and `test=bad-pte` run the isolation self-tests of
  * core/selftest.c; `test=kernel-fault` makes init touch an unmapped kernel address (the
  * kernel must report it and power off with a crash code).
+ * `agent` in a privileged (PV dom0) kernel runs the toolstack agent
+ * (toolstack/agent) instead of the workload; `test=build` first runs the
+ * libxc self-test (toolstack/libxc); `service` runs core/service.c (a
+ * long-running domain) instead of the workload.  The agent and libxc are
+ * linked into the PV kernel only: they are weak here, and a build
+ * without them says so and carries on.
  *
  * Lines meant to be compared between runs and hypervisors (order between
  * threads may differ):
@@ -33,6 +39,10 @@
 /* Unmapped in every kernel address space (L4 slot 402: neither the
  * image, the direct map nor the hypervisor's range). */
 #define KERNEL_FAULT_VA 0xffffc90000000000UL
+
+/* Provided by toolstack/agent and toolstack/libxc in the PV kernel only. */
+void agent_main(const struct arch_boot_info *bi) __attribute__((weak, noreturn));
+void libxc_selftest(const struct arch_boot_info *bi) __attribute__((weak));
 
 static int worker_steps;
 
@@ -72,9 +82,27 @@ void kernel_main(const struct arch_boot_info *bi)
                                                                : STEPS_FULL;
     sched_init();
     arch_irq_enable();
+    if (arch_services_start)
+        arch_services_start();
+    if (cmdline_has(bi->cmdline, "agent")) {
+        bool privileged = arch_privileged && arch_privileged();
+
+        if (privileged && agent_main)
+            agent_main(bi);
+        kprintf("init: agent: %s, running the workload\n",
+                privileged ? "not in this build" : "needs a privileged (PV dom0) kernel");
+    }
     if (cmdline_has(bi->cmdline, "bench"))
         bench_main(bi);
+    if (cmdline_has(bi->cmdline, "test=build")) {
+        if (libxc_selftest)
+            libxc_selftest(bi);
+        else
+            kprintf("init: test=build: no libxc in this build\n");
+    }
     selftest_run(bi);
+    if (cmdline_has(bi->cmdline, "service"))
+        service_main(bi);
     uint64_t t0 = arch_now_ns();
 
     struct thread *w[NR_WORKERS];

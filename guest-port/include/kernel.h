@@ -117,4 +117,30 @@ int user_process_wait(struct user_proc *p);
 /* Runs the self-tests the command line selects (test=ud, test=bad-pte). */
 void selftest_run(const struct arch_boot_info *bi);
 
+/* ---- console input, service mode, domain services ------------------------ */
+
+/* Arch layer: copies up to n bytes of pending console input into buf
+ * without waiting; returns the count (0: none).  pv: the domU console
+ * ring (0 for domains without one); native: COM1's receive register,
+ * polled.  Weak: a build without it has no console input. */
+size_t arch_console_read(char *buf, size_t n) __attribute__((weak));
+/* Core (core/service.c): console input for threads.  console_read copies
+ * up to n bytes without waiting and returns the count. */
+size_t console_read(char *buf, size_t n);
+/* Sleeps the calling thread until console input is there or timeout_ns
+ * has passed (it polls every CONSOLE_POLL_NS).  Returns true when
+ * console_read() will return data.  Thread context, interrupts enabled. */
+#define CONSOLE_POLL_NS 10000000ULL     /* 10 ms */
+bool console_wait_input(uint64_t timeout_ns);
+/* Arch layer, weak: true in the control domain (pv: SIF_PRIVILEGED in
+ * start_info).  Absent (native): false. */
+bool arch_privileged(void) __attribute__((weak));
+/* Arch layer, weak: starts the domain's background services once the
+ * scheduler runs (pv domU with a store ring: a thread that connects
+ * xenbus and watches control/shutdown).  Absent (native): nothing. */
+void arch_services_start(void) __attribute__((weak));
+/* Service mode (core/service.c, command line `service`): heartbeat every
+ * second, echoes console input lines, `crash` faults.  Never returns. */
+void service_main(const struct arch_boot_info *bi) __attribute__((noreturn));
+
 #endif

@@ -14,6 +14,7 @@
 #define UART_LCR    3
 #define UART_MCR    4
 #define UART_LSR    5
+#define LSR_DR      0x01    /* receiver data ready */
 #define LSR_THRE    0x20    /* transmitter holding register empty */
 
 /* QEMU: -device isa-debug-exit,iobase=0x501,iosize=2 exits with status
@@ -48,6 +49,16 @@ void arch_console_write(const char *s, size_t n)
             serial_putc('\r');
         serial_putc(s[i]);
     }
+}
+
+/* Console input (kernel.h): polls COM1's receive register; no interrupt. */
+size_t arch_console_read(char *buf, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n && (inb(COM1 + UART_LSR) & LSR_DR))
+        buf[got++] = (char)inb(COM1 + UART_THR);    /* RBR: same offset */
+    return got;
 }
 
 void native_puts(const char *s)

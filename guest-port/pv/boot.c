@@ -1,14 +1,22 @@
 /*
  * boot.c - PV start of day: shared_info, trap table, callbacks, memory,
- * timer, then the portable core; console and power-off.
+ * timer, then the portable core; console (hypervisor console, or a domU's
+ * console ring), power-off, and a domU's control services (xenbus client
+ * watching control/shutdown).
  *
  * Runs in the guest kernel (ring 3 under x86-64 PV), entered from head.S on
  * the boot stack with events masked and rsi = start_info.
  */
 #include "pv.h"
+#include "kernel.h"
 #include <pv/console.h>
 #include <pv/irq.h>
 #include <pv/mm.h>
+#include <pv/xenbus.h>
+
+/* How often the control thread looks at the store ring for watch events. */
+#define XENBUS_POLL_NS   20000000ULL    /* 20 ms */
+#define XENBUS_WAIT_NS   1000000ULL     /* 1 ms between looks at a reply */
 
 start_info_t *pv_start_info;
 uint64_t pv_nr_pfns;
@@ -18,9 +26,136 @@ uint64_t pv_first_free_pfn;
 static char shared_info_page[4096] __attribute__((aligned(4096), section(".bss.page_aligned")));
 static char cmdline_copy[MAX_GUEST_CMDLINE];
 
+/* A domU with a console ring writes there once it is connected (after
+ * the direct map exists); dom0, boot-module domUs and early output use
+ * CONSOLEIO_write. */
 void arch_console_write(const char *s, size_t n)
 {
-    (void)pv_console_write(s, n);
+    if (pv_cons_ring_active())
+        (void)pv_cons_ring_write(s, n);
+    else
+        (void)pv_console_write(s, n);
+}
+
+size_t arch_console_read(char *buf, size_t n)
+{
+    return pv_cons_ring_read(buf, n);
+}
+
+bool arch_privileged(void)
+{
+    return (pv_start_info->flags & SIF_PRIVILEGED) != 0;
+}
+
+/* Kernel VA (direct map) of one of our own frames given by MFN, or NULL
+ * when no pfn of ours is backed by it.  A linear P2M scan: boot only. */
+static void *own_mfn_to_virt(uint64_t mfn)
+{
+    for (uint64_t pfn = 0; pfn < pv_nr_pfns; pfn++)
+        if (pv_pfn_to_mfn(pfn) == mfn)
+            return arch_pfn_to_virt(pfn);
+    return NULL;
+}
+
+/* Switches console output to the domU console ring, if we have one. */
+static void console_ring_connect(const start_info_t *si)
+{
+    void *va;
+    int rc;
+
+    if ((si->flags & SIF_INITDOMAIN) || si->console.domU.mfn == 0 ||
+        si->console.domU.evtchn == 0)
+        return;
+    va = own_mfn_to_virt(si->console.domU.mfn);
+    if (!va) {
+        pv_puts("pv: console ring MFN is not ours, keeping console_io\n");
+        return;
+    }
+    pv_puts("pv: console moves to the ring (evtchn ");
+    pv_puthex(si->console.domU.evtchn);
+    pv_puts(")\n");
+    rc = pv_cons_ring_init(va, si->console.domU.evtchn);
+    if (rc)
+        pv_die("console ring", rc);
+}
+
+/* ---- control services: xenbus and control/shutdown ------------------------- */
+
+static void xenbus_wait(void *opaque)
+{
+    (void)opaque;
+    thread_sleep_ns(XENBUS_WAIT_NS);
+}
+
+/* Watch callback: acts on control/shutdown as Linux does: acknowledge by
+ * writing "" back, then power off or reboot. */
+static void shutdown_watch(const char *path, const char *token, void *opaque)
+{
+    char req[32];
+    int rc = xenbus_read("control/shutdown", req, sizeof(req));
+
+    (void)path;
+    (void)token;
+    (void)opaque;
+    if (rc <= 0)
+        return;                         /* absent or empty: nothing asked */
+    if (strncmp(req, "poweroff", 9) == 0 || strncmp(req, "halt", 5) == 0) {
+        (void)xenbus_write("control/shutdown", "");
+        kprintf("xenbus: control/shutdown \"%s\": powering off\n", req);
+        arch_poweroff(0);
+    }
+    if (strncmp(req, "reboot", 7) == 0) {
+        struct sched_shutdown op = { .reason = SHUTDOWN_reboot };
+
+        (void)xenbus_write("control/shutdown", "");
+        kprintf("xenbus: control/shutdown \"reboot\": rebooting\n");
+        for (;;)
+            (void)HYPERVISOR_sched_op(SCHEDOP_shutdown, &op);
+    }
+    kprintf("xenbus: control/shutdown \"%s\" not supported\n", req);
+}
+
+static void control_thread(void *arg)
+{
+    int rc;
+
+    (void)arg;
+    rc = xenbus_watch("control/shutdown", "shutdown", shutdown_watch, NULL);
+    if (rc) {
+        kprintf("xenbus: cannot watch control/shutdown (%d)\n", rc);
+        thread_exit(rc);
+    }
+    for (;;) {
+        rc = xenbus_poll();
+        if (rc < 0) {
+            kprintf("xenbus: store ring broken (%d), control/shutdown ignored\n", rc);
+            thread_exit(rc);
+        }
+        thread_sleep_ns(XENBUS_POLL_NS);
+    }
+}
+
+void arch_services_start(void)
+{
+    const start_info_t *si = pv_start_info;
+    void *va;
+    int rc;
+
+    if ((si->flags & SIF_INITDOMAIN) || si->store_mfn == 0 || si->store_evtchn == 0)
+        return;                         /* dom0, or a boot-module domU */
+    va = own_mfn_to_virt(si->store_mfn);
+    if (!va) {
+        kprintf("xenbus: store ring MFN %lx is not ours, no xenbus\n",
+                (unsigned long)si->store_mfn);
+        return;
+    }
+    rc = xenbus_init(va, si->store_evtchn, xenbus_wait, NULL);
+    if (rc) {
+        kprintf("xenbus: init failed (%d)\n", rc);
+        return;
+    }
+    if (!thread_create("xenbus", control_thread, NULL))
+        kprintf("xenbus: no memory for the control thread\n");
 }
 
 void pv_puts(const char *s)
@@ -138,6 +273,7 @@ void pv_start(start_info_t *si)
     pv_nr_pfns = pv_mm_init(si, first_free);
 
     pv_time_init();
+    console_ring_connect(si);
 
     for (size_t i = 0; i + 1 < sizeof(cmdline_copy) && si->cmd_line[i]; i++)
         cmdline_copy[i] = (char)si->cmd_line[i];

@@ -1,0 +1,186 @@
+/*
+ * consback.c - console back-end in dom0: consumes a domU's console ring
+ * `out` into a history buffer and a sink, produces console input into
+ * `in` (io/console.h).
+ *
+ * Runs in dom0 (the Lamina PV guest kernel, ring 3 under x86-64 PV),
+ * thread context; cons_event() runs in the event upcall and only sets a
+ * flag.  Ring discipline: read the producer index, read barrier, read the
+ * bytes, full barrier, publish the consumer index; as producer, write the
+ * bytes, write barrier, publish the producer index.
+ */
+#include "consback.h"
+#include "kernel.h"
+
+#include <pv/evtchn.h>
+
+#define OUT_SIZE sizeof(((struct xencons_interface *)0)->out)
+#define IN_SIZE  sizeof(((struct xencons_interface *)0)->in)
+
+struct consback {
+    xc_interface *xch;
+    uint32_t domid;
+    volatile struct xencons_interface *intf;
+    evtchn_port_t port;             /* our end */
+    volatile bool pending;          /* the guest notified */
+    consback_sink_fn sink;
+    void *sink_opaque;
+    uint64_t bytes;                 /* received in total */
+    uint64_t resyncs;               /* broken-ring recoveries */
+    char hist[CONSBACK_HISTORY];
+    size_t hist_head;               /* next byte goes here */
+    size_t hist_len;
+    char tmp[OUT_SIZE];             /* one poll's worth, copied out */
+};
+
+static void cons_event(evtchn_port_t port, void *data)
+{
+    struct consback *c = data;
+
+    (void)port;
+    c->pending = true;
+}
+
+struct consback *consback_attach(xc_interface *xch, uint32_t domid, uint64_t ring_mfn,
+                                 uint32_t remote_port)
+{
+    struct consback *c = kzalloc(sizeof(*c));
+    int rc;
+
+    if (!c) {
+        errno = XEN_ENOMEM;
+        return NULL;
+    }
+    c->xch = xch;
+    c->domid = domid;
+    c->intf = xc_map_foreign_range(xch, domid, XC_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                                   (unsigned long)ring_mfn);
+    if (!c->intf) {
+        kfree(c);
+        return NULL;                /* errno from the mapping */
+    }
+    rc = pv_evtchn_bind_interdomain((domid_t)domid, remote_port, &c->port);
+    if (rc == 0)
+        rc = pv_evtchn_set_handler(c->port, cons_event, c);
+    if (rc) {
+        if (c->port)
+            (void)pv_evtchn_close(c->port);
+        (void)xc_unmap_foreign(xch, (void *)c->intf, XC_PAGE_SIZE);
+        kfree(c);
+        errno = -rc;
+        return NULL;
+    }
+    c->pending = true;              /* pick up what is already there */
+    pv_evtchn_unmask(c->port);
+    return c;
+}
+
+void consback_detach(struct consback *c)
+{
+    if (!c)
+        return;
+    pv_evtchn_mask(c->port);
+    (void)pv_evtchn_set_handler(c->port, NULL, NULL);
+    (void)pv_evtchn_close(c->port);
+    (void)xc_unmap_foreign(c->xch, (void *)c->intf, XC_PAGE_SIZE);
+    kfree(c);
+}
+
+static void hist_append(struct consback *c, const char *buf, size_t n)
+{
+    if (n >= CONSBACK_HISTORY) {
+        buf += n - CONSBACK_HISTORY;
+        n = CONSBACK_HISTORY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        c->hist[c->hist_head] = buf[i];
+        c->hist_head = (c->hist_head + 1) % CONSBACK_HISTORY;
+    }
+    c->hist_len += n;
+    if (c->hist_len > CONSBACK_HISTORY)
+        c->hist_len = CONSBACK_HISTORY;
+}
+
+size_t consback_poll(struct consback *c)
+{
+    volatile struct xencons_interface *r = c->intf;
+    XENCONS_RING_IDX cons, prod, avail;
+    size_t n = 0;
+
+    c->pending = false;
+    cons = r->out_cons;
+    prod = r->out_prod;
+    xen_rmb();                      /* bytes after the producer index */
+    avail = prod - cons;
+    if (avail > OUT_SIZE) {         /* guest broke the ring: drop it all */
+        c->resyncs++;
+        xen_mb();
+        r->out_cons = prod;
+        (void)pv_evtchn_send(c->port);
+        return 0;
+    }
+    while (n < avail) {
+        c->tmp[n++] = r->out[MASK_XENCONS_IDX(cons, r->out)];
+        cons++;
+    }
+    if (n == 0)
+        return 0;
+    xen_mb();                       /* bytes read before the space is freed */
+    r->out_cons = cons;
+    (void)pv_evtchn_send(c->port);
+    c->bytes += n;
+    hist_append(c, c->tmp, n);
+    if (c->sink)
+        c->sink(c->sink_opaque, c->domid, c->tmp, n);
+    return n;
+}
+
+size_t consback_write_input(struct consback *c, const void *buf, size_t n)
+{
+    volatile struct xencons_interface *r = c->intf;
+    const char *p = buf;
+    XENCONS_RING_IDX cons = r->in_cons, prod = r->in_prod;
+    XENCONS_RING_IDX used = prod - cons;
+    size_t done = 0;
+
+    xen_mb();                       /* consumer index before our writes */
+    if (used > IN_SIZE)
+        return 0;                   /* guest broke the ring */
+    while (done < n && used < IN_SIZE) {
+        r->in[MASK_XENCONS_IDX(prod, r->in)] = p[done++];
+        prod++;
+        used++;
+    }
+    if (done == 0)
+        return 0;
+    xen_wmb();                      /* bytes before the producer index */
+    r->in_prod = prod;
+    (void)pv_evtchn_send(c->port);
+    return done;
+}
+
+size_t consback_history(struct consback *c, char *buf, size_t n)
+{
+    size_t take = n < c->hist_len ? n : c->hist_len;
+    size_t start = (c->hist_head + CONSBACK_HISTORY - take) % CONSBACK_HISTORY;
+
+    for (size_t i = 0; i < take; i++)
+        buf[i] = c->hist[(start + i) % CONSBACK_HISTORY];
+    return take;
+}
+
+void consback_set_sink(struct consback *c, consback_sink_fn sink, void *opaque)
+{
+    c->sink_opaque = opaque;
+    c->sink = sink;
+}
+
+uint64_t consback_bytes(const struct consback *c)
+{
+    return c->bytes;
+}
+
+bool consback_pending(const struct consback *c)
+{
+    return c->pending;
+}

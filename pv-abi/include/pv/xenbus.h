@@ -1,0 +1,72 @@
+/*
+ * pv/xenbus.h - xenbus client of a PV domU: requests to xenstore over the
+ * store ring (start_info->store_mfn / store_evtchn; io/xs_wire.h).
+ *
+ * Runs in a PV guest kernel, in thread context (never in an event
+ * handler).  One request is outstanding at a time: each call writes a
+ * struct xsd_sockmsg plus its body into `req`, notifies, and waits for the
+ * reply with the same req_id in `rsp`.  Watch events (XS_WATCH_EVENT) that
+ * arrive meanwhile are queued and handed to their callbacks by
+ * xenbus_poll(), never from inside another request.  Waiting is the
+ * caller's: the wait function given to xenbus_init() runs whenever the
+ * ring has made no progress (e.g. a thread sleep of a millisecond); the
+ * event handler only records that the ring moved, so a lost event costs
+ * one wait period, never a hang.
+ *
+ * Errors are negative Xen errno values: the xenstore error strings of a
+ * XS_ERROR reply ("ENOENT", "EACCES", ...) are mapped to XEN_E*; -XEN_EIO
+ * for a malformed reply, -XEN_ETIMEDOUT when no reply came within
+ * XENBUS_TIMEOUT_NS, -XEN_ENODEV before xenbus_init(), -XEN_EBUSY if a
+ * request is already outstanding, -XEN_E2BIG for a request or reply larger
+ * than XENSTORE_PAYLOAD_MAX.
+ */
+#ifndef PV_XENBUS_H
+#define PV_XENBUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pv/hypercall.h>
+#include <xen/io/xs_wire.h>
+
+/* How long a request waits for its reply. */
+#define XENBUS_TIMEOUT_NS 5000000000ULL     /* 5 s */
+/* Watches one client can hold; watch events queued between polls. */
+#define XENBUS_MAX_WATCHES 8
+#define XENBUS_MAX_EVENTS  8
+
+/* Called while waiting for the ring (thread context, events enabled). */
+typedef void (*xenbus_wait_fn)(void *opaque);
+/* Called by xenbus_poll() for a watch event: path is the node that
+ * changed (NUL-terminated), token the watch's token. */
+typedef void (*xenbus_watch_fn)(const char *path, const char *token, void *opaque);
+
+/* Connects to the store ring: intf is the ring page mapped writable,
+ * port the guest's end of the store event channel.  wait (NULL: yield the
+ * vCPU with SCHEDOP_yield) is called with opaque whenever progress stalls.
+ * Installs the event handler and unmasks the port.  0 or -XEN_EINVAL. */
+int xenbus_init(struct xenstore_domain_interface *intf, evtchn_port_t port,
+                xenbus_wait_fn wait, void *opaque);
+/* True once xenbus_init() succeeded. */
+bool xenbus_ready(void);
+
+/* XS_READ of path: copies the value into buf (at most len-1 bytes, then a
+ * NUL) and returns its full length (>= len means it was cut), or a
+ * negative errno (-XEN_ENOENT when the node does not exist). */
+int xenbus_read(const char *path, char *buf, size_t len);
+/* XS_WRITE of the NUL-terminated value to path.  0 or a negative errno. */
+int xenbus_write(const char *path, const char *value);
+/* XS_WATCH path with token; cb(path, token, opaque) runs from
+ * xenbus_poll() for each event, including the one xenstore sends at once
+ * when the watch is set.  0, -XEN_ENOSPC (no free slot), or the errno. */
+int xenbus_watch(const char *path, const char *token, xenbus_watch_fn cb, void *opaque);
+/* XS_UNWATCH; drops the local slot even if xenstore refused.  0 or errno. */
+int xenbus_unwatch(const char *path, const char *token);
+/* Reads whatever the ring holds (watch events) without waiting and runs
+ * the callbacks of queued events.  Returns the number of callbacks run, or
+ * a negative errno (ring broken, not connected). */
+int xenbus_poll(void);
+/* Number of times the event handler ran (progress indicator for waiters). */
+uint64_t xenbus_events(void);
+
+#endif /* PV_XENBUS_H */
