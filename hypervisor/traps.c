@@ -2,12 +2,18 @@
  * traps.c - GDT/TSS/IDT, exceptions and interrupts from guests and from the
  * hypervisor itself, guest system calls, and the bounce frames that deliver
  * exceptions, system calls and events to a PV guest kernel (Xen's x86-64
- * create_bounce_frame semantics).  Runs in ring 0 with interrupts off.
+ * create_bounce_frame semantics), and in/out emulation for guests with a
+ * virtual IOPL.  Runs in ring 0 with interrupts off.  Under LAMINA_HOST_TEST
+ * only the I/O emulation is compiled (tests/unit/test_traps.c).
  */
 #include "hv.h"
 #include "cpu.h"
 #include "guest_access.h"
 #include "unmod.h"
+
+#ifndef LAMINA_HOST_TEST
+/* (Under LAMINA_HOST_TEST only the I/O-port emulation below is compiled,
+ * for tests/unit/test_traps.c.) */
 
 struct tss64 {
     uint32_t rsvd0;
@@ -219,8 +225,13 @@ static bool emulate_soft_int(struct vcpu *v, struct cpu_regs *regs)
     return true;
 }
 
+#endif /* !LAMINA_HOST_TEST */
+
 /* Ports the hypervisor drives itself; no guest may touch them (as Xen denies
- * dom0 the PIC, PIT and its serial console). */
+ * dom0 the PIC, PIT and its serial console): PIC 0x20-0x21 and 0xa0-0xa1,
+ * PIT 0x40-0x43, port B 0x61, COM1 0x3f8-0x3ff, QEMU's debug exit
+ * 0x501-0x502, ACPI PM1a 0x604-0x605.  True when any byte of the access
+ * [port, port + size) falls in one of them. */
 static bool io_port_reserved(unsigned int port, unsigned int size)
 {
     static const uint16_t ranges[][2] = {
@@ -233,22 +244,53 @@ static bool io_port_reserved(unsigned int port, unsigned int size)
     return false;
 }
 
-/* in/out from a guest whose virtual IOPL (PHYSDEVOP_set_iopl) allows it:
- * the guest kernel counts as ring 1, its user mode as ring 3.  Handles the
- * imm8 and %dx forms of in/out with byte, word (0x66) and dword sizes. */
+#ifdef LAMINA_HOST_TEST
+/* The unit test (tests/unit/test_traps.c) plays the devices. */
+uint32_t io_in(unsigned int port, unsigned int size);
+void io_out(unsigned int port, unsigned int size, uint32_t val);
+#else
+/* One port read of size 1, 2 or 4 bytes. */
+static uint32_t io_in(unsigned int port, unsigned int size)
+{
+    return size == 1 ? inb((uint16_t)port) : size == 2 ? inw((uint16_t)port)
+                                                       : inl((uint16_t)port);
+}
+
+/* One port write of size 1, 2 or 4 bytes (the low bytes of val). */
+static void io_out(unsigned int port, unsigned int size, uint32_t val)
+{
+    if (size == 1)
+        outb((uint16_t)port, (uint8_t)val);
+    else if (size == 2)
+        outw((uint16_t)port, (uint16_t)val);
+    else
+        outl((uint16_t)port, val);
+}
+#endif
+
+/*
+ * in/out at regs->rip from a PV guest whose virtual IOPL (PHYSDEVOP_set_iopl)
+ * allows it: the guest kernel counts as ring 1, its user mode as ring 3.
+ * Handles `in`/`out` with an imm8 port (e4-e7) or %dx (ec-ef), byte, word
+ * (0x66 prefix) and dword sizes; a 32-bit `in` zero-extends into %rax as the
+ * CPU does, 8/16-bit ones keep the rest of %rax.  Returns false (the caller
+ * gives the guest #GP) for any other instruction, an unreadable one, an
+ * IOPL too low, or a port range touching io_port_reserved().
+ */
 static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
 {
     uint8_t b[3];
     unsigned int i = 0, size, port, len;
+    uint8_t op;
 
-    if (v->iopl < (v->kernel_mode ? 1u : 3u) || copy_from_guest(b, regs->rip, 2))
+    if (v->iopl < (v->kernel_mode ? 1u : 3u) || copy_from_guest(b, regs->rip, 1))
         return false;
     if (b[0] == 0x66) {
-        if (copy_from_guest(b, regs->rip, 3))
+        if (copy_from_guest(b, regs->rip, 2))
             return false;
         i = 1;
     }
-    uint8_t op = b[i];
+    op = b[i];
     size = (op & 1) ? (i ? 2 : 4) : 1;
     switch (op) {
     case 0xe4: case 0xe5: case 0xe6: case 0xe7:
@@ -267,23 +309,22 @@ static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
     if (io_port_reserved(port, size))
         return false;
     if (op & 2) {                       /* out */
-        if (size == 1)
-            outb(port, (uint8_t)regs->rax);
-        else if (size == 2)
-            outw(port, (uint16_t)regs->rax);
-        else
-            outl(port, (uint32_t)regs->rax);
-    } else if (size == 1) {
-        regs->rax = (regs->rax & ~0xffUL) | inb(port);
-    } else if (size == 2) {
-        regs->rax = (regs->rax & ~0xffffUL) | inw(port);
+        io_out(port, size, (uint32_t)regs->rax);
     } else {
-        regs->rax = inl(port);          /* 32-bit results zero-extend */
+        uint32_t val = io_in(port, size);
+
+        if (size == 4)
+            regs->rax = val;            /* 32-bit results zero-extend */
+        else if (size == 2)
+            regs->rax = (regs->rax & ~0xffffUL) | (val & 0xffff);
+        else
+            regs->rax = (regs->rax & ~0xffUL) | (val & 0xff);
     }
     regs->rip += len;
     return true;
 }
 
+#ifndef LAMINA_HOST_TEST
 void trap_from_guest(struct cpu_regs *regs)
 {
     unsigned int vec = regs->entry_vector & 0xff;
@@ -438,3 +479,4 @@ int copy_to_guest(uint64_t dst, const void *src, size_t len)
         return -XEN_EFAULT;
     return raw_copy((void *)dst, src, len) ? -XEN_EFAULT : 0;
 }
+#endif /* !LAMINA_HOST_TEST */

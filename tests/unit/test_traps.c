@@ -1,0 +1,244 @@
+/*
+ * test_traps.c - host unit tests (cmocka) for the I/O-port emulation of
+ * hypervisor/traps.c: in/out from a PV guest with a virtual IOPL (8, 16 and
+ * 32 bit, imm8 and %dx forms), the IOPL check, and the ports the hypervisor
+ * keeps for itself (the guest gets #GP: emulate_io() returns false and
+ * leaves the registers alone).
+ *
+ * Runs on the host: compiles the hypervisor's own traps.c, of which
+ * LAMINA_HOST_TEST keeps only the I/O emulation.  Ports are a recording
+ * fake (io_in/io_out); guest memory is host memory, except the page at
+ * BAD_VA, which faults.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../hypervisor/traps.c"
+
+/* ---- guest memory and ports ------------------------------------------------- */
+
+#define BAD_VA 0x0000000dead0000UL
+static uint64_t fault_va = BAD_VA;      /* [fault_va, +4096) faults */
+
+int copy_from_guest(void *dst, uint64_t src, size_t len)
+{
+    if (src < fault_va + 4096 && src + len > fault_va)
+        return -XEN_EFAULT;
+    memcpy(dst, (const void *)(uintptr_t)src, len);
+    return 0;
+}
+
+/* Every port access, in order. */
+struct io_rec { bool out; unsigned int port, size; uint32_t val; };
+static struct io_rec io_log[8];
+static unsigned int io_n;
+
+uint32_t io_in(unsigned int port, unsigned int size)
+{
+    assert_true(io_n < 8);
+    io_log[io_n++] = (struct io_rec){ false, port, size, 0 };
+    return 0x87654321u;                 /* wider than the access: must be cut */
+}
+
+void io_out(unsigned int port, unsigned int size, uint32_t val)
+{
+    assert_true(io_n < 8);
+    io_log[io_n++] = (struct io_rec){ true, port, size, val };
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static struct vcpu vcpu;
+static uint8_t code[16];
+
+/* Runs emulate_io() on the instruction bytes given, with rax/rdx preset. */
+static bool run(const uint8_t *insn, unsigned int n, uint64_t rax, uint64_t rdx,
+                struct cpu_regs *r)
+{
+    memset(code, 0x90, sizeof(code));
+    memcpy(code, insn, n);
+    memset(r, 0, sizeof(*r));
+    r->rip = (uint64_t)(uintptr_t)code;
+    r->rax = rax;
+    r->rdx = rdx;
+    io_n = 0;
+    return emulate_io(&vcpu, r);
+}
+
+static int setup(void **state)
+{
+    memset(&vcpu, 0, sizeof(vcpu));
+    vcpu.kernel_mode = true;
+    vcpu.iopl = 1;
+    io_n = 0;
+    fault_va = BAD_VA;
+    return 0;
+}
+
+#define RAX0 0x1111222233334444UL
+
+/* ---- tests --------------------------------------------------------------------- */
+
+static void test_widths_dx(void **state)
+{
+    struct cpu_regs r;
+
+    /* in %dx,%al / %ax / %eax: 0xcfc, PCI config data */
+    assert_true(run((uint8_t[]){ 0xec }, 1, RAX0, 0xabcd0cfc, &r));
+    assert_int_equal(io_n, 1);
+    assert_int_equal(io_log[0].port, 0xcfc);
+    assert_int_equal(io_log[0].size, 1);
+    assert_false(io_log[0].out);
+    assert_int_equal(r.rax, 0x1111222233334421UL);
+    assert_int_equal(r.rip, (uintptr_t)code + 1);
+
+    assert_true(run((uint8_t[]){ 0x66, 0xed }, 2, RAX0, 0xcfc, &r));
+    assert_int_equal(io_log[0].size, 2);
+    assert_int_equal(r.rax, 0x1111222233334321UL);
+    assert_int_equal(r.rip, (uintptr_t)code + 2);
+
+    assert_true(run((uint8_t[]){ 0xed }, 1, RAX0, 0xcfc, &r));
+    assert_int_equal(io_log[0].size, 4);
+    assert_int_equal(r.rax, 0x87654321UL);          /* zero-extended */
+
+    /* out %eax,%dx to 0xcf8 (PCI config address), %ax, %al */
+    assert_true(run((uint8_t[]){ 0xef }, 1, 0xdead80001810UL, 0xcf8, &r));
+    assert_int_equal(io_n, 1);
+    assert_true(io_log[0].out);
+    assert_int_equal(io_log[0].port, 0xcf8);
+    assert_int_equal(io_log[0].size, 4);
+    assert_int_equal(io_log[0].val, 0x80001810u);
+    assert_int_equal(r.rax, 0xdead80001810UL);      /* out leaves rax */
+    assert_int_equal(r.rip, (uintptr_t)code + 1);
+    assert_true(run((uint8_t[]){ 0x66, 0xef }, 2, 0x12345678, 0x2f8, &r));
+    assert_int_equal(io_log[0].size, 2);
+    assert_int_equal(io_log[0].port, 0x2f8);
+    assert_int_equal(io_log[0].val & 0xffff, 0x5678);
+    assert_true(run((uint8_t[]){ 0xee }, 1, 0x12345678, 0x2f8, &r));
+    assert_int_equal(io_log[0].size, 1);
+    assert_int_equal(io_log[0].val & 0xff, 0x78);
+}
+
+static void test_widths_imm8(void **state)
+{
+    struct cpu_regs r;
+
+    assert_true(run((uint8_t[]){ 0xe4, 0x71 }, 2, RAX0, 0, &r));       /* in $0x71,%al */
+    assert_int_equal(io_log[0].port, 0x71);
+    assert_int_equal(io_log[0].size, 1);
+    assert_int_equal(r.rax, 0x1111222233334421UL);
+    assert_int_equal(r.rip, (uintptr_t)code + 2);
+    assert_true(run((uint8_t[]){ 0x66, 0xe5, 0x80 }, 3, RAX0, 0, &r)); /* in $0x80,%ax */
+    assert_int_equal(io_log[0].size, 2);
+    assert_int_equal(r.rax, 0x1111222233334321UL);
+    assert_int_equal(r.rip, (uintptr_t)code + 3);
+    assert_true(run((uint8_t[]){ 0xe5, 0x80 }, 2, RAX0, 0, &r));       /* in $0x80,%eax */
+    assert_int_equal(io_log[0].size, 4);
+    assert_int_equal(r.rax, 0x87654321UL);
+    assert_true(run((uint8_t[]){ 0xe6, 0x70 }, 2, 0x8f, 0, &r));       /* out %al,$0x70 */
+    assert_true(io_log[0].out);
+    assert_int_equal(io_log[0].port, 0x70);
+    assert_int_equal(io_log[0].val & 0xff, 0x8f);
+    assert_true(run((uint8_t[]){ 0xe7, 0x80 }, 2, 0xcafef00d, 0, &r)); /* out %eax,$0x80 */
+    assert_int_equal(io_log[0].size, 4);
+    assert_int_equal(io_log[0].val, 0xcafef00d);
+    /* the %dx forms use only dx, not the upper bits of rdx */
+    assert_true(run((uint8_t[]){ 0xec }, 1, 0, 0xffffffff00010080UL, &r));
+    assert_int_equal(io_log[0].port, 0x80);
+}
+
+/* Every hypervisor port, every width, both forms: #GP, no access. */
+static void test_deny_list(void **state)
+{
+    static const unsigned int denied[] = {
+        0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61,
+        0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+        0x501, 0x502, 0x604, 0x605,
+    };
+    struct cpu_regs r;
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(denied); i++) {
+        unsigned int p = denied[i];
+
+        assert_false(run((uint8_t[]){ 0xec }, 1, RAX0, p, &r));
+        assert_false(run((uint8_t[]){ 0xee }, 1, RAX0, p, &r));
+        assert_false(run((uint8_t[]){ 0x66, 0xed }, 2, RAX0, p, &r));
+        assert_false(run((uint8_t[]){ 0xef }, 1, RAX0, p, &r));
+        if (p < 0x100) {
+            assert_false(run((uint8_t[]){ 0xe4, (uint8_t)p }, 2, RAX0, 0, &r));
+            assert_false(run((uint8_t[]){ 0xe7, (uint8_t)p }, 2, RAX0, 0, &r));
+        }
+        assert_int_equal(io_n, 0);
+        assert_int_equal(r.rax, RAX0);
+        assert_int_equal(r.rip, (uintptr_t)code);
+    }
+    /* ranges that only overlap a reserved port are denied too */
+    assert_false(run((uint8_t[]){ 0x66, 0xed }, 2, RAX0, 0x1f, &r));      /* 0x1f-0x20 */
+    assert_false(run((uint8_t[]){ 0xed }, 1, RAX0, 0x3f5, &r));           /* 0x3f5-0x3f8 */
+    assert_false(run((uint8_t[]){ 0xef }, 1, RAX0, 0x5e, &r));            /* 0x5e-0x61 */
+    assert_false(run((uint8_t[]){ 0xed }, 1, RAX0, 0x602, &r));           /* 0x602-0x605 */
+    assert_false(run((uint8_t[]){ 0xe5, 0x9e }, 2, RAX0, 0, &r));         /* 0x9e-0xa1 */
+    assert_int_equal(io_n, 0);
+    /* neighbours are fine */
+    assert_true(run((uint8_t[]){ 0xed }, 1, RAX0, 0x3f4, &r));            /* 0x3f4-0x3f7 */
+    assert_true(run((uint8_t[]){ 0x66, 0xed }, 2, RAX0, 0x1e, &r));
+    assert_true(run((uint8_t[]){ 0xec }, 1, RAX0, 0x2f8, &r));            /* COM2 */
+    assert_true(run((uint8_t[]){ 0xec }, 1, RAX0, 0x60, &r));
+    assert_true(run((uint8_t[]){ 0xec }, 1, RAX0, 0x44, &r));
+    assert_true(run((uint8_t[]){ 0xec }, 1, RAX0, 0x606, &r));
+}
+
+static void test_iopl_and_decode(void **state)
+{
+    struct cpu_regs r;
+
+    vcpu.iopl = 0;
+    assert_false(run((uint8_t[]){ 0xec }, 1, RAX0, 0x2f8, &r));
+    vcpu.iopl = 1;
+    vcpu.kernel_mode = false;           /* guest user mode is ring 3 */
+    assert_false(run((uint8_t[]){ 0xec }, 1, RAX0, 0x2f8, &r));
+    vcpu.iopl = 3;
+    assert_true(run((uint8_t[]){ 0xec }, 1, RAX0, 0x2f8, &r));
+    vcpu.kernel_mode = true;
+    assert_int_equal(io_n, 1);
+    /* string I/O, rep, other opcodes: not emulated */
+    assert_false(run((uint8_t[]){ 0x6c }, 1, RAX0, 0x2f8, &r));
+    assert_false(run((uint8_t[]){ 0xf3, 0x6e }, 2, RAX0, 0x2f8, &r));
+    assert_false(run((uint8_t[]){ 0x0f, 0x01 }, 2, RAX0, 0x2f8, &r));
+    assert_int_equal(io_n, 0);
+    /* an unreadable instruction */
+    memset(&r, 0, sizeof(r));
+    r.rip = BAD_VA;
+    assert_false(emulate_io(&vcpu, &r));
+    /* a one-byte in/out right before an unreadable page: only its byte is
+     * read; a truncated imm8 form is refused */
+    code[0] = 0xec;
+    r.rdx = 0x2f8;
+    fault_va = (uintptr_t)code + 1;
+    r.rip = (uintptr_t)code;
+    assert_true(emulate_io(&vcpu, &r));
+    code[0] = 0xe4;
+    r.rip = (uintptr_t)code;
+    assert_false(emulate_io(&vcpu, &r));
+    code[0] = 0x66;
+    r.rip = (uintptr_t)code;
+    assert_false(emulate_io(&vcpu, &r));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_widths_dx, setup),
+        cmocka_unit_test_setup(test_widths_imm8, setup),
+        cmocka_unit_test_setup(test_deny_list, setup),
+        cmocka_unit_test_setup(test_iopl_and_decode, setup),
+    };
+
+    return cmocka_run_group_tests_name("traps", tests, NULL, NULL);
+}
