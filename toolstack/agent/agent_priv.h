@@ -1,0 +1,46 @@
+/*
+ * agent_priv.h - what the agent's files share among themselves: the
+ * control handles, domain start/teardown, and the command dispatcher.
+ *
+ * Runs in dom0 (toolstack agent thread only).
+ */
+#ifndef AGENT_PRIV_H
+#define AGENT_PRIV_H
+
+#include "xenctrl.h"
+#include "domains.h"
+#include "proto.h"
+
+struct xs_store;
+
+/* State of the one agent. */
+struct agent_state {
+    xc_interface *xch;
+    struct xs_store *store;
+    uint64_t boot_ns;           /* arch_now_ns() when the agent started */
+    int bulk_rc;                /* bulk_init() result */
+    uint64_t ignored_lines;     /* lines that did not parse */
+    uint64_t overlong_lines;    /* lines over PROTO_LINE_MAX, discarded */
+};
+extern struct agent_state agent;
+
+/* Builds and starts the domain d->cfg describes from d->image: creates it,
+ * sets max memory, runs dom_build, attaches the console back-end, adds its
+ * xenstore ring (PV), writes /local/domain/N/name, unpauses.  d->domid
+ * gets the new id.  On failure undoes what it did and returns a negative
+ * Xen errno with a sentence in msg. */
+int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen);
+
+/* Detaches the console back-end and the xenstore ring (so dom0's mappings
+ * of the domain's frames go away), then destroys the domain (`destroy`
+ * false: it is already gone).  The registry entry stays. */
+void agent_domain_teardown(struct dom_entry *d, bool destroy);
+
+/* Runs one request (cmds.c); answers on COM2. */
+void cmd_dispatch(const struct proto_req *r);
+
+/* Called while a command waits (bulk transfers): keeps COM2 output
+ * moving. */
+void agent_idle(void);
+
+#endif /* AGENT_PRIV_H */
