@@ -1,0 +1,505 @@
+/*
+ * cfg.c - parser of the domain configuration file (xl.cfg subset) used by
+ * `lamina create`.  Runs on the host; pure (no I/O), so tests/unit/test_cfg.c
+ * compiles this file directly.
+ */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum tok { T_EOF, T_NL, T_IDENT, T_EQ, T_STR, T_INT, T_LBR, T_RBR, T_COMMA, T_SEMI, T_BAD };
+enum vkind { V_STR, V_INT, V_LIST };
+
+struct lexer {
+    const char *p, *end;
+    int line;
+    const char *file;
+    char *err;
+    size_t errlen;
+    /* the current token */
+    enum tok t;
+    int tline;
+    char text[CFG_PATH_MAX];        /* identifier or string contents */
+    long long num;
+};
+
+struct value {
+    enum vkind kind;
+    char str[CFG_PATH_MAX];
+    long long num;
+    int line;
+};
+
+static int fail(struct lexer *lx, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct lexer *lx, int line, const char *fmt, ...)
+{
+    int n = line > 0 ? snprintf(lx->err, lx->errlen, "%s:%d: ", lx->file, line)
+                     : snprintf(lx->err, lx->errlen, "%s: ", lx->file);
+    if (n < 0 || (size_t)n >= lx->errlen)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(lx->err + n, lx->errlen - n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* lex_string - the body of a quoted string starting after the quote q. */
+static int lex_string(struct lexer *lx, char q)
+{
+    size_t n = 0;
+    while (lx->p < lx->end && *lx->p != q) {
+        char c = *lx->p++;
+        if (c == '\n')
+            return fail(lx, lx->tline, "unterminated string (missing closing %c); "
+                        "close it on the same line", q);
+        if (c == '\\' && lx->p < lx->end) {
+            char e = *lx->p++;
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case '\\': case '"': case '\'': c = e; break;
+            default:
+                return fail(lx, lx->tline, "unknown escape \\%c in a string; "
+                            "use \\\\ for a backslash", e);
+            }
+        }
+        if (n + 1 >= sizeof(lx->text))
+            return fail(lx, lx->tline, "string too long (at most %zu bytes)",
+                        sizeof(lx->text) - 1);
+        lx->text[n++] = c;
+    }
+    if (lx->p >= lx->end)
+        return fail(lx, lx->tline, "unterminated string (missing closing %c); "
+                    "close it on the same line", q);
+    lx->p++;
+    lx->text[n] = 0;
+    lx->t = T_STR;
+    return 0;
+}
+
+/* lex - read the next token into lx->t; -1 on a lexical error (err set). */
+static int lex(struct lexer *lx)
+{
+    for (;;) {
+        while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\r'))
+            lx->p++;
+        if (lx->p < lx->end && *lx->p == '#') {
+            while (lx->p < lx->end && *lx->p != '\n')
+                lx->p++;
+            continue;
+        }
+        break;
+    }
+    lx->tline = lx->line;
+    if (lx->p >= lx->end) {
+        lx->t = T_EOF;
+        return 0;
+    }
+    char c = *lx->p++;
+    switch (c) {
+    case '\n': lx->line++; lx->t = T_NL; return 0;
+    case '=': lx->t = T_EQ; return 0;
+    case '[': lx->t = T_LBR; return 0;
+    case ']': lx->t = T_RBR; return 0;
+    case ',': lx->t = T_COMMA; return 0;
+    case ';': lx->t = T_SEMI; return 0;
+    case '"': case '\'': return lex_string(lx, c);
+    }
+    if (isalpha((unsigned char)c) || c == '_') {
+        size_t n = 0;
+        lx->text[n++] = c;
+        while (lx->p < lx->end && (isalnum((unsigned char)*lx->p) || *lx->p == '_' ||
+                                   *lx->p == '-' || *lx->p == '.')) {
+            if (n + 1 < 256)
+                lx->text[n++] = *lx->p;
+            lx->p++;
+        }
+        lx->text[n] = 0;
+        lx->t = T_IDENT;
+        return 0;
+    }
+    if (isdigit((unsigned char)c) || c == '-') {
+        const char *s = lx->p - 1;
+        while (lx->p < lx->end && isalnum((unsigned char)*lx->p))
+            lx->p++;
+        size_t n = (size_t)(lx->p - s);
+        char buf[32];
+        if (n >= sizeof(buf))
+            return fail(lx, lx->tline, "number too long");
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        char *e;
+        long long v = strtoll(buf, &e, 0);
+        if (*e || e == buf || n > 19)
+            return fail(lx, lx->tline, "'%s' is not an integer; write a plain number "
+                        "such as 32 (sizes are in MiB)", buf);
+        lx->num = v;
+        lx->t = T_INT;
+        return 0;
+    }
+    lx->text[0] = c;
+    lx->text[1] = 0;
+    lx->t = T_BAD;
+    return fail(lx, lx->tline, "unexpected character '%c'; expected key = value", c);
+}
+
+/* parse_value - a string, integer or list; lx->t is its first token. */
+static int parse_value(struct lexer *lx, const char *key, struct value *v)
+{
+    v->line = lx->tline;
+    switch (lx->t) {
+    case T_STR:
+        v->kind = V_STR;
+        strcpy(v->str, lx->text);
+        return lex(lx);
+    case T_INT:
+        v->kind = V_INT;
+        v->num = lx->num;
+        return lex(lx);
+    case T_LBR: {
+        /* a list: values separated by commas, newlines allowed inside */
+        int open = lx->tline;
+        v->kind = V_LIST;
+        v->num = 0;
+        struct value item;
+        if (lex(lx))
+            return -1;
+        for (;;) {
+            while (lx->t == T_NL)
+                if (lex(lx))
+                    return -1;
+            if (lx->t == T_RBR)
+                return lex(lx);
+            if (lx->t == T_EOF)
+                return fail(lx, open, "unterminated list for '%s' (missing ']')", key);
+            if (lx->t == T_LBR)
+                return fail(lx, lx->tline, "nested lists are not supported in '%s'", key);
+            if (parse_value(lx, key, &item))
+                return -1;
+            v->num++;
+            while (lx->t == T_NL)
+                if (lex(lx))
+                    return -1;
+            if (lx->t == T_COMMA) {
+                if (lex(lx))
+                    return -1;
+            } else if (lx->t != T_RBR) {
+                return fail(lx, lx->tline, "expected ',' or ']' in the list for '%s'", key);
+            }
+        }
+    }
+    case T_IDENT:
+        return fail(lx, lx->tline, "value of '%s' is a bare word '%s'; put strings in "
+                    "quotes: %s = \"%s\"", key, lx->text, key, lx->text);
+    case T_NL: case T_EOF: case T_SEMI:
+        return fail(lx, lx->tline, "missing value after '%s ='", key);
+    default:
+        return fail(lx, lx->tline, "expected a value for '%s' (a \"string\", a number "
+                    "or a [list])", key);
+    }
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+struct cfg_state {
+    struct lamina_cfg *c;
+    const char *dir;
+    int cmdline_line;
+    const char *cmdline_key;
+};
+
+typedef int (*key_fn)(struct lexer *lx, struct cfg_state *st, const char *key,
+                      const struct value *v);
+
+static int want(struct lexer *lx, const char *key, const struct value *v, enum vkind k,
+                const char *example)
+{
+    static const char *const names[] = { "a string", "an integer", "a list" };
+    if (v->kind == k)
+        return 0;
+    return fail(lx, v->line, "'%s' must be %s, not %s; e.g. %s", key, names[k],
+                names[v->kind], example);
+}
+
+static int key_name(struct lexer *lx, struct cfg_state *st, const char *key,
+                    const struct value *v)
+{
+    if (want(lx, key, v, V_STR, "name = \"guest1\""))
+        return -1;
+    size_t n = strlen(v->str);
+    int digits = 1;
+    if (!n)
+        return fail(lx, v->line, "'name' is empty; give the domain a name");
+    if (n >= CFG_NAME_MAX)
+        return fail(lx, v->line, "'name' is too long (at most %d characters)",
+                    CFG_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = v->str[i];
+        if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+            return fail(lx, v->line, "'name' may hold only letters, digits, '-', '_' "
+                        "and '.', not '%c'", ch);
+        if (!isdigit(ch))
+            digits = 0;
+    }
+    if (digits)
+        return fail(lx, v->line, "'name' must not be all digits (it would read as a "
+                    "domain id); e.g. name = \"guest%s\"", v->str);
+    strcpy(st->c->name, v->str);
+    return 0;
+}
+
+static int key_type(struct lexer *lx, struct cfg_state *st, const char *key,
+                    const struct value *v)
+{
+    if (want(lx, key, v, V_STR, "type = \"pv\""))
+        return -1;
+    if (!strcmp(v->str, "pv"))
+        st->c->unmodified = 0;
+    else if (!strcmp(v->str, "unmodified"))
+        st->c->unmodified = 1;
+    else if (!strcmp(v->str, "hvm") || !strcmp(v->str, "pvh"))
+        return fail(lx, v->line, "type \"%s\" is not supported; use \"unmodified\" for "
+                    "a bare-metal kernel run under trap-and-emulate, or \"pv\"", v->str);
+    else
+        return fail(lx, v->line, "unknown type \"%s\"; use \"pv\" or \"unmodified\"",
+                    v->str);
+    return 0;
+}
+
+static int key_kernel(struct lexer *lx, struct cfg_state *st, const char *key,
+                      const struct value *v)
+{
+    if (want(lx, key, v, V_STR, "kernel = \"../build/guest-pv.elf\""))
+        return -1;
+    if (!v->str[0])
+        return fail(lx, v->line, "'kernel' is empty; give the path of the kernel ELF");
+    int n;
+    if (v->str[0] == '/' || !st->dir || !st->dir[0])
+        n = snprintf(st->c->kernel, sizeof(st->c->kernel), "%s", v->str);
+    else
+        n = snprintf(st->c->kernel, sizeof(st->c->kernel), "%s/%s", st->dir, v->str);
+    if (n < 0 || (size_t)n >= sizeof(st->c->kernel))
+        return fail(lx, v->line, "'kernel' path is too long");
+    st->c->kernel_line = v->line;
+    return 0;
+}
+
+static int key_cmdline(struct lexer *lx, struct cfg_state *st, const char *key,
+                       const struct value *v)
+{
+    if (want(lx, key, v, V_STR, "cmdline = \"service\""))
+        return -1;
+    if (st->cmdline_key)
+        return fail(lx, v->line, "'%s' and '%s' (line %d) both set the command line; "
+                    "keep one", key, st->cmdline_key, st->cmdline_line);
+    if (strlen(v->str) >= CFG_CMDLINE_MAX)
+        return fail(lx, v->line, "'%s' is too long (at most %d bytes)", key,
+                    CFG_CMDLINE_MAX - 1);
+    strcpy(st->c->cmdline, v->str);
+    st->cmdline_key = key;
+    st->cmdline_line = v->line;
+    return 0;
+}
+
+static int key_memory(struct lexer *lx, struct cfg_state *st, const char *key,
+                      const struct value *v)
+{
+    if (want(lx, key, v, V_INT, "memory = 32"))
+        return -1;
+    if (v->num < 1 || v->num > 65536)
+        return fail(lx, v->line, "'memory' = %lld is out of range; give MiB between 1 "
+                    "and 65536", v->num);
+    st->c->memory_mib = (unsigned int)v->num;
+    return 0;
+}
+
+static int key_vcpus(struct lexer *lx, struct cfg_state *st, const char *key,
+                     const struct value *v)
+{
+    if (want(lx, key, v, V_INT, "vcpus = 1"))
+        return -1;
+    if (v->num != 1)
+        return fail(lx, v->line, "vcpus = %lld: Lamina domains have exactly one vCPU; "
+                    "set vcpus = 1", v->num);
+    st->c->vcpus = 1;
+    return 0;
+}
+
+static int key_on_crash(struct lexer *lx, struct cfg_state *st, const char *key,
+                        const struct value *v)
+{
+    if (want(lx, key, v, V_STR, "on_crash = \"destroy\""))
+        return -1;
+    for (int i = CFG_CRASH_DESTROY; i <= CFG_CRASH_PRESERVE; i++)
+        if (!strcmp(v->str, cfg_on_crash_name(i))) {
+            st->c->on_crash = i;
+            return 0;
+        }
+    return fail(lx, v->line, "on_crash = \"%s\" is not supported; use \"destroy\", "
+                "\"restart\" or \"preserve\"", v->str);
+}
+
+/* on_poweroff / on_reboot: accepted with xl's defaults only. */
+static int key_on_fixed(struct lexer *lx, struct cfg_state *st, const char *key,
+                        const struct value *v)
+{
+    (void)st;
+    const char *dflt = !strcmp(key, "on_poweroff") ? "destroy" : "restart";
+    char ex[64];
+    snprintf(ex, sizeof(ex), "%s = \"%s\"", key, dflt);
+    if (want(lx, key, v, V_STR, ex))
+        return -1;
+    if (strcmp(v->str, dflt))
+        return fail(lx, v->line, "%s = \"%s\" is not supported; only \"%s\" (xl's "
+                    "default) is; remove the line", key, v->str, dflt);
+    return 0;
+}
+
+static const struct cfg_key {
+    const char *name;
+    key_fn fn;
+} cfg_keys[] = {
+    { "name", key_name },
+    { "type", key_type },
+    { "kernel", key_kernel },
+    { "cmdline", key_cmdline },
+    { "extra", key_cmdline },
+    { "memory", key_memory },
+    { "vcpus", key_vcpus },
+    { "on_crash", key_on_crash },
+    { "on_poweroff", key_on_fixed },
+    { "on_reboot", key_on_fixed },
+};
+#define NR_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+unsigned int cfg_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 64;
+    unsigned int row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned int)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned int diag = row[0];
+        row[0] = (unsigned int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned int up = row[j];
+            unsigned int best = diag + (tolower((unsigned char)a[i - 1]) !=
+                                        tolower((unsigned char)b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cfg_on_crash_name(enum cfg_on_crash c)
+{
+    switch (c) {
+    case CFG_CRASH_RESTART: return "restart";
+    case CFG_CRASH_PRESERVE: return "preserve";
+    default: return "destroy";
+    }
+}
+
+static int unknown_key(struct lexer *lx, int line, const char *key)
+{
+    const char *best = NULL;
+    unsigned int bd = ~0u;
+    for (size_t i = 0; i < NR_KEYS; i++) {
+        unsigned int d = cfg_edit_distance(key, cfg_keys[i].name);
+        if (d < bd) {
+            bd = d;
+            best = cfg_keys[i].name;
+        }
+    }
+    size_t kl = strlen(key);
+    if (best && bd <= 2 && bd < kl)
+        return fail(lx, line, "unknown key '%s'; did you mean '%s'?", key, best);
+    return fail(lx, line, "unknown key '%s'; known keys: name, type, kernel, cmdline "
+                "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot", key);
+}
+
+int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
+              struct lamina_cfg *out, char *err, size_t errlen)
+{
+    static struct lexer lxs;        /* large buffers: keep them off the stack */
+    static struct value v;
+    struct lexer *lx = &lxs;
+    int seen[NR_KEYS] = { 0 };
+
+    memset(lx, 0, sizeof(*lx));
+    lx->p = buf;
+    lx->end = buf + len;
+    lx->line = 1;
+    lx->file = file ? file : "<config>";
+    lx->err = err;
+    lx->errlen = errlen;
+    if (errlen)
+        err[0] = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->memory_mib = 32;
+    out->vcpus = 1;
+    out->on_crash = CFG_CRASH_DESTROY;
+    struct cfg_state st = { .c = out, .dir = dir };
+
+    if (memchr(buf, 0, len))
+        return fail(lx, 0, "the file holds a NUL byte; is it a text file?");
+    if (lex(lx))
+        return -1;
+    for (;;) {
+        while (lx->t == T_NL || lx->t == T_SEMI)
+            if (lex(lx))
+                return -1;
+        if (lx->t == T_EOF)
+            break;
+        if (lx->t != T_IDENT)
+            return fail(lx, lx->tline, "expected a key at the start of the statement "
+                        "(key = value)");
+        char key[256];
+        int kline = lx->tline;
+        size_t kl = strnlen(lx->text, sizeof(key) - 1);
+        memcpy(key, lx->text, kl);
+        key[kl] = 0;
+        size_t k;
+        for (k = 0; k < NR_KEYS; k++)
+            if (!strcmp(cfg_keys[k].name, key))
+                break;
+        if (k == NR_KEYS)
+            return unknown_key(lx, kline, key);
+        if (seen[k])
+            return fail(lx, kline, "duplicate key '%s' (first set on line %d); "
+                        "remove one", key, seen[k]);
+        seen[k] = kline;
+        if (lex(lx))
+            return -1;
+        if (lx->t != T_EQ)
+            return fail(lx, kline, "expected '=' after '%s'", key);
+        if (lex(lx) || parse_value(lx, key, &v))
+            return -1;
+        if (lx->t != T_NL && lx->t != T_EOF && lx->t != T_SEMI)
+            return fail(lx, lx->tline, "unexpected text after the value of '%s'; "
+                        "one key = value per line", key);
+        if (cfg_keys[k].fn(lx, &st, cfg_keys[k].name, &v))
+            return -1;
+    }
+    if (!out->name[0])
+        return fail(lx, 0, "missing required key 'name'; add e.g. name = \"guest1\"");
+    if (!out->kernel[0])
+        return fail(lx, 0, "missing required key 'kernel'; add e.g. "
+                    "kernel = \"../build/guest-pv.elf\"");
+    return 0;
+}

@@ -1,0 +1,294 @@
+/*
+ * client.c - the CLI side of the connection to `lamina hostd`: run-directory
+ * paths, sending requests and collecting their answers.  Runs on the host.
+ */
+#include "lamina.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct lamina_paths lp;
+char lamina_errno[32];
+
+void err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("lamina: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void join(char *dst, const char *a, const char *b)
+{
+    if ((size_t)snprintf(dst, PATH_MAX, "%s/%s", a, b) >= PATH_MAX) {
+        err("path too long: %s/%s", a, b);
+        exit(EXIT_FAIL);
+    }
+}
+
+void paths_init(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        if (!getcwd(lp.root, sizeof(lp.root)))
+            strcpy(lp.root, ".");
+    } else {
+        exe[n] = 0;
+        for (int i = 0; i < 2; i++) {       /* <root>/build/lamina -> <root> */
+            char *s = strrchr(exe, '/');
+            if (s && s != exe)
+                *s = 0;
+        }
+        snprintf(lp.root, sizeof(lp.root), "%s", exe);
+    }
+    const char *r = getenv("LAMINA_ROOT");
+    snprintf(lp.images, sizeof(lp.images), "%s", r && *r ? r : lp.root);
+    const char *run = getenv("LAMINA_RUN_DIR");
+    if (run && *run) {
+        if (run[0] == '/' || !getcwd(exe, sizeof(exe)))
+            snprintf(lp.run, sizeof(lp.run), "%s", run);
+        else
+            join(lp.run, exe, run);
+    } else {
+        join(lp.run, lp.root, "build/run");
+    }
+    join(lp.sock, lp.run, "lamina.sock");
+    join(lp.ctl, lp.run, "ctl.sock");
+    join(lp.hvlog, lp.run, "hypervisor.log");
+    join(lp.qemupid, lp.run, "qemu.pid");
+    join(lp.machine, lp.run, "machine");
+    join(lp.events, lp.run, "events.log");
+    join(lp.hostdlog, lp.run, "hostd.log");
+    snprintf(lp.shm, sizeof(lp.shm), "/dev/shm/lamina-%u-bulk", (unsigned)getuid());
+}
+
+const char *machine_get(const char *key)
+{
+    static char line[512];
+    FILE *f = fopen(lp.machine, "r");
+    if (!f)
+        return NULL;
+    size_t kl = strlen(key);
+    const char *v = NULL;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strncmp(line, key, kl) && line[kl] == '=') {
+            v = line + kl + 1;
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+int qemu_pid(void)
+{
+    FILE *f = fopen(lp.qemupid, "r");
+    int pid = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%d", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
+        return pid;
+    return 0;
+}
+
+int lconn_open(struct lconn *c, int quiet)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->next_id = 1;
+    if (strlen(lp.sock) >= sizeof(sa.sun_path)) {
+        err("run directory path too long for a unix socket: %s (set LAMINA_RUN_DIR)",
+            lp.run);
+        return -1;
+    }
+    strcpy(sa.sun_path, lp.sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        if (!quiet)
+            err("the machine is not up; start it with `lamina up`");
+        return -1;
+    }
+    c->fd = fd;
+    return 0;
+}
+
+void lconn_close(struct lconn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+int lconn_send(struct lconn *c, uint32_t *id, const char *fmt, ...)
+{
+    char line[PROTO_LINE_MAX + 32];
+    uint32_t nid = c->next_id++;
+    int n = snprintf(line, sizeof(line), "%u ", nid);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0 || (size_t)(n + m) >= PROTO_LINE_MAX) {
+        err("request too long (the protocol allows %d bytes a line)", PROTO_LINE_MAX);
+        return -1;
+    }
+    n += m;
+    line[n++] = '\n';
+    for (int o = 0; o < n;) {
+        ssize_t w = send(c->fd, line + o, n - o, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        o += (int)w;
+    }
+    if (id)
+        *id = nid;
+    return 0;
+}
+
+int lconn_next(struct lconn *c, struct msg *m, int timeout_ms)
+{
+    uint64_t deadline = timeout_ms < 0 ? 0 : now_ns() + (uint64_t)timeout_ms * 1000000;
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl) {
+            size_t ll = (size_t)(nl - c->buf);
+            if (ll >= sizeof(c->line))
+                ll = sizeof(c->line) - 1;
+            memcpy(c->line, c->buf, ll);
+            c->line[ll] = 0;
+            size_t used = (size_t)(nl - c->buf) + 1;
+            memmove(c->buf, c->buf + used, c->len - used);
+            c->len -= used;
+            if (msg_parse(c->line, m) == 0)
+                return 1;
+            continue;
+        }
+        if (c->len == sizeof(c->buf))
+            c->len = 0;             /* an over-long line: drop it */
+        int wait = -1;
+        if (timeout_ms >= 0) {
+            uint64_t t = now_ns();
+            if (t >= deadline)
+                return 0;
+            wait = (int)((deadline - t) / 1000000) + 1;
+        }
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        int r = poll(&p, 1, wait);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            continue;
+        ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        c->len += (size_t)n;
+    }
+}
+
+int lamina_call(struct lconn *c, const char *what, rec_fn fn, rec_fn cfn, void *ctx,
+                int timeout_ms, const char *fmt, ...)
+{
+    char req[PROTO_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(req, sizeof(req), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(req)) {
+        err("%s: request too long", what);
+        return 1;
+    }
+    uint32_t id;
+    lamina_errno[0] = 0;
+    if (lconn_send(c, &id, "%s", req)) {
+        err("%s: lost the connection to lamina hostd (is the machine going down?)", what);
+        return 1;
+    }
+    struct msg m;
+    for (;;) {
+        int r = lconn_next(c, &m, timeout_ms);
+        if (r == 0) {
+            err("%s: no answer from the dom0 agent in %d s", what, timeout_ms / 1000);
+            snprintf(lamina_errno, sizeof(lamina_errno), "ETIMEDOUT");
+            return 1;
+        }
+        if (r < 0) {
+            err("%s: lost the connection to lamina hostd (did the machine stop?)", what);
+            return 1;
+        }
+        if (m.kind == 'C') {
+            if (cfn && cfn(ctx, &m))
+                return 1;
+            continue;
+        }
+        if (m.id != id)
+            continue;
+        if (m.kind == 'R' && fn && fn(ctx, &m))
+            return 1;
+        if (m.kind == 'K')
+            return 0;
+        if (m.kind == 'E') {
+            snprintf(lamina_errno, sizeof(lamina_errno), "%s", m.word);
+            err("%s: %s", what, m.text && *m.text ? m.text : m.word);
+            return 1;
+        }
+    }
+}
+
+struct resolve_ctx {
+    const char *dom;
+    long id;
+    int byid;
+};
+
+static int resolve_rec(void *ctx, const struct msg *m)
+{
+    struct resolve_ctx *r = ctx;
+    const char *id = msg_get(m, "id"), *name = msg_get(m, "name");
+    if (!id)
+        return 0;
+    if ((r->byid && !strcmp(id, r->dom)) || (!r->byid && name && !strcmp(name, r->dom)))
+        r->id = strtol(id, NULL, 10);
+    return 0;
+}
+
+long resolve_domain(struct lconn *c, const char *what, const char *dom)
+{
+    struct resolve_ctx r = { .dom = dom, .id = -1, .byid = 1 };
+    for (const char *p = dom; *p; p++)
+        if (*p < '0' || *p > '9')
+            r.byid = 0;
+    if (!*dom)
+        r.byid = 0;
+    if (lamina_call(c, what, resolve_rec, NULL, &r, 30000, "list"))
+        return -1;
+    if (r.id < 0) {
+        if (r.byid)
+            err("%s: no domain with id %s (see `lamina list`)", what, dom);
+        else
+            err("%s: no domain named '%s' (see `lamina list`)", what, dom);
+    }
+    return r.id;
+}

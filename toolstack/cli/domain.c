@@ -1,0 +1,355 @@
+/*
+ * domain.c - the domain commands of `lamina`: create, list, pause, unpause,
+ * shutdown, reboot, destroy, dmesg, info and bench-channel.  Runs on the
+ * host; every command is a request to dom0's agent through hostd.
+ */
+#include "cfg.h"
+#include "lamina.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENC(dst, s) pct_encode((s), strlen(s), (dst), sizeof(dst))
+
+/* ---- create -------------------------------------------------------------- */
+
+static int create_rec(void *ctx, const struct msg *m)
+{
+    const char *id = msg_get(m, "id");
+    if (id)
+        *(long *)ctx = strtol(id, NULL, 10);
+    return 0;
+}
+
+/* read_all - the whole file into a malloc'd buffer; NULL with errno set. */
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (!b) {
+            fclose(f);
+            errno = ENOMEM;
+            return NULL;
+        }
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        b = realloc(b, cap);
+    }
+    int e = ferror(f);
+    fclose(f);
+    if (e) {
+        free(b);
+        errno = EIO;
+        return NULL;
+    }
+    *len = n;
+    return b;
+}
+
+int console_run(struct lconn *c, long dom, int dump, int drain_ms);
+
+int cmd_create(struct inv *iv)
+{
+    const char *file = iv->pos[0];
+    size_t len;
+    char *text = read_all(file, &len);
+    if (!text) {
+        err("create: cannot read %s: %s", file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    char dir[PATH_MAX], e[1024];
+    snprintf(dir, sizeof(dir), "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        strcpy(dir, ".");
+    if (dir[0] == 0)
+        strcpy(dir, "/");
+    static struct lamina_cfg cfg;
+    int r = cfg_parse(text, len, file, dir, &cfg, e, sizeof(e));
+    free(text);
+    if (r) {
+        err("create: %s", e);
+        return EXIT_FAIL;
+    }
+    /* the kernel: readable, an ELF file; hostd reads it by absolute path */
+    char kpath[PATH_MAX];
+    if (!realpath(cfg.kernel, kpath)) {
+        err("create: %s:%d: cannot read kernel %s: %s; fix the 'kernel' path (it is "
+            "relative to the config file's directory)", file, cfg.kernel_line, cfg.kernel,
+            strerror(errno));
+        return EXIT_FAIL;
+    }
+    size_t klen;
+    char *image = read_all(kpath, &klen);
+    if (!image) {
+        err("create: %s:%d: cannot read kernel %s: %s", file, cfg.kernel_line, kpath,
+            strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (klen < 4 || memcmp(image, "\x7f" "ELF", 4)) {
+        err("create: %s:%d: kernel %s is not an ELF file", file, cfg.kernel_line, kpath);
+        free(image);
+        return EXIT_FAIL;
+    }
+    uint32_t crc = crc32_ieee(0, image, klen);
+    free(image);
+
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    char name[CFG_NAME_MAX * 3], cmdline[CFG_CMDLINE_MAX * 3], path[PATH_MAX * 3];
+    ENC(name, cfg.name);
+    ENC(cmdline, cfg.cmdline);
+    if (ENC(path, kpath) < 0) {
+        err("create: kernel path too long");
+        return EXIT_FAIL;
+    }
+    long id = -1;
+    uint64_t t0 = now_ns();
+    if (lamina_call(&c, "create", create_rec, NULL, &id, 120000,
+                    "create name=%s type=%s memory=%u vcpus=%u cmdline=%s on_crash=%s "
+                    "size=%zu crc=%08x bulk=%s", name, cfg.unmodified ? "unmodified" : "pv",
+                    cfg.memory_mib, cfg.vcpus, cmdline, cfg_on_crash_name(cfg.on_crash),
+                    klen, crc, path))
+        return EXIT_FAIL;
+    printf("Created domain %ld (%s) in %.3f s\n", id, cfg.name,
+           (double)(now_ns() - t0) / 1e9);
+    if (inv_flag(iv, "console") && id >= 0)
+        return console_run(&c, id, 0, 1000);
+    lconn_close(&c);
+    return EXIT_OK;
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+struct dom_row {
+    long id;
+    char name[64], state[8], type[16];
+    unsigned long mem_kib, max_kib, vcpus;
+    unsigned long long cpu_ns;
+};
+
+struct dom_list {
+    int n;
+    struct dom_row rows[256];
+};
+
+static int list_rec(void *ctx, const struct msg *m)
+{
+    struct dom_list *l = ctx;
+    if (l->n == 256 || !msg_get(m, "id"))
+        return 0;
+    struct dom_row *r = &l->rows[l->n++];
+    const char *v;
+    memset(r, 0, sizeof(*r));
+    r->id = strtol(msg_get(m, "id"), NULL, 10);
+    snprintf(r->name, sizeof(r->name), "%s", (v = msg_get(m, "name")) ? v : "?");
+    snprintf(r->state, sizeof(r->state), "%s", (v = msg_get(m, "state")) ? v : "------");
+    snprintf(r->type, sizeof(r->type), "%s", (v = msg_get(m, "type")) ? v : "?");
+    r->mem_kib = (v = msg_get(m, "mem_kib")) ? strtoul(v, NULL, 10) : 0;
+    r->max_kib = (v = msg_get(m, "max_kib")) ? strtoul(v, NULL, 10) : 0;
+    r->vcpus = (v = msg_get(m, "vcpus")) ? strtoul(v, NULL, 10) : 0;
+    r->cpu_ns = (v = msg_get(m, "cpu_ns")) ? strtoull(v, NULL, 10) : 0;
+    return 0;
+}
+
+/* fetch_list - the agent's domain list into *l; 0 or 1 (error printed). */
+int fetch_list(struct lconn *c, const char *what, void *l);
+int fetch_list(struct lconn *c, const char *what, void *l)
+{
+    ((struct dom_list *)l)->n = 0;
+    return lamina_call(c, what, list_rec, NULL, l, 30000, "list");
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+int cmd_list(struct inv *iv)
+{
+    struct lconn c;
+    static struct dom_list l;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    if (fetch_list(&c, "list", &l))
+        return EXIT_FAIL;
+    lconn_close(&c);
+    if (inv_flag(iv, "json")) {
+        printf("[");
+        for (int i = 0; i < l.n; i++) {
+            struct dom_row *r = &l.rows[i];
+            printf("%s\n  {\"name\": ", i ? "," : "");
+            json_str(r->name);
+            printf(", \"id\": %ld, \"mem_kib\": %lu, \"max_kib\": %lu, \"vcpus\": %lu, "
+                   "\"state\": ", r->id, r->mem_kib, r->max_kib, r->vcpus);
+            json_str(r->state);
+            printf(", \"cpu_time_s\": %.3f, \"type\": ", (double)r->cpu_ns / 1e9);
+            json_str(r->type);
+            printf("}");
+        }
+        printf("%s]\n", l.n ? "\n" : "");
+        return EXIT_OK;
+    }
+    printf("%-40s %5s %5s %5s %8s %9s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+    for (int i = 0; i < l.n; i++) {
+        struct dom_row *r = &l.rows[i];
+        printf("%-40s %5ld %5lu %5lu %8s %9.1f\n", r->name, r->id, r->mem_kib / 1024,
+               r->vcpus, r->state, (double)r->cpu_ns / 1e9);
+    }
+    return EXIT_OK;
+}
+
+/* ---- pause unpause shutdown reboot destroy ------------------------------- */
+
+int cmd_domop(struct inv *iv)
+{
+    const char *what = iv->cmd->name;
+    struct lconn c;
+    char dom[256];
+    if (pct_encode(iv->pos[0], strlen(iv->pos[0]), dom, sizeof(dom)) < 0)
+        return usage_error(iv, "domain name too long");
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    /* the agent resolves names; hide its E line to add the hint */
+    uint32_t id;
+    struct msg m;
+    if (lconn_send(&c, &id, "%s dom=%s", what, dom)) {
+        err("%s: lost the connection to lamina hostd", what);
+        return EXIT_FAIL;
+    }
+    for (;;) {
+        int r = lconn_next(&c, &m, 60000);
+        if (r <= 0) {
+            err("%s: %s", what, r ? "lost the connection to lamina hostd"
+                                  : "no answer from the dom0 agent in 60 s");
+            return EXIT_FAIL;
+        }
+        if (m.id != id || m.kind == 'C')
+            continue;
+        if (m.kind == 'K')
+            return EXIT_OK;
+        if (m.kind == 'E') {
+            int nodom = !strcmp(m.word, "ESRCH") || !strcmp(m.word, "ENOENT");
+            err("%s: %s%s", what, m.text && *m.text ? m.text : m.word,
+                nodom && !strstr(m.text, "lamina list") ? " (see `lamina list`)" : "");
+            return EXIT_FAIL;
+        }
+    }
+}
+
+/* ---- dmesg, info ----------------------------------------------------------- */
+
+static int dmesg_rec(void *ctx, const struct msg *m)
+{
+    (void)ctx;
+    const char *l = msg_get(m, "line");
+    if (l) {
+        fputs(l, stdout);
+        if (!*l || l[strlen(l) - 1] != '\n')
+            putchar('\n');
+    }
+    return 0;
+}
+
+int cmd_dmesg(struct inv *iv)
+{
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    return lamina_call(&c, "dmesg", dmesg_rec, NULL, NULL, 30000, "dmesg clear=%d",
+                       inv_flag(iv, "clear")) ? EXIT_FAIL : EXIT_OK;
+}
+
+static int info_rec(void *ctx, const struct msg *m)
+{
+    (void)ctx;
+    for (int i = 0; i < m->nkv; i++) {
+        const char *k = m->key[i];
+        char label[64];
+        const char *v = m->val[i];
+        size_t kl = strlen(k);
+        if (kl > 4 && !strcmp(k + kl - 4, "_kib")) {
+            snprintf(label, sizeof(label), "%.*s_memory", (int)(kl - 4), k);
+            printf("%-22s : %lu MiB\n", label, strtoul(v, NULL, 10) / 1024);
+        } else if (!strcmp(k, "cpu_khz")) {
+            printf("%-22s : %lu\n", "cpu_mhz", strtoul(v, NULL, 10) / 1000);
+        } else {
+            printf("%-22s : %s\n", k, v);
+        }
+    }
+    return 0;
+}
+
+int cmd_info(struct inv *iv)
+{
+    (void)iv;
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    const char *v;
+    printf("%-22s : %s\n", "run_dir", lp.run);
+    printf("%-22s : %d\n", "qemu_pid", qemu_pid());
+    printf("%-22s : %s\n", "accelerator", (v = machine_get("accel")) ? v : "?");
+    printf("%-22s : %s MiB\n", "machine_memory", (v = machine_get("memory")) ? v : "?");
+    return lamina_call(&c, "info", info_rec, NULL, NULL, 30000, "info") ? EXIT_FAIL
+                                                                         : EXIT_OK;
+}
+
+/* ---- bench-channel --------------------------------------------------------- */
+
+struct bench_res {
+    unsigned long long bytes, ns;
+};
+
+static int bench_rec(void *ctx, const struct msg *m)
+{
+    struct bench_res *b = ctx;
+    const char *v;
+    if ((v = msg_get(m, "bytes")))
+        b->bytes = strtoull(v, NULL, 10);
+    if ((v = msg_get(m, "ns")))
+        b->ns = strtoull(v, NULL, 10);
+    return 0;
+}
+
+int cmd_bench_channel(struct inv *iv)
+{
+    long mib = inv_num(iv, "size", 64, 1, 4096);
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    struct bench_res b = { 0, 0 };
+    uint64_t t0 = now_ns();
+    if (lamina_call(&c, "bench-channel", bench_rec, NULL, &b, 600000,
+                    "bulk-bench size=%llu", (unsigned long long)mib << 20))
+        return EXIT_FAIL;
+    double wall = (double)(now_ns() - t0) / 1e9;
+    const char *accel = machine_get("accel");
+    printf("bulk channel (host -> dom0, accel %s): %llu bytes in %.3f s (dom0) = %.1f MiB/s; "
+           "host wall %.3f s = %.1f MiB/s\n", accel ? accel : "?", b.bytes,
+           (double)b.ns / 1e9, b.ns ? (double)b.bytes / (1 << 20) / ((double)b.ns / 1e9) : 0.0,
+           wall, (double)((unsigned long long)mib << 20) / (1 << 20) / wall);
+    return EXIT_OK;
+}

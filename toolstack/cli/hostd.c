@@ -1,0 +1,753 @@
+/*
+ * hostd.c - `lamina hostd RUNDIR QEMU-PID`: the host daemon started by
+ * `lamina up`.  Runs on the host, one per machine, until QEMU exits.
+ *
+ * It owns QEMU's COM2 (the client end of <run>/ctl.sock, the protocol of
+ * docs/toolstack.md section 4) and the bulk ring (the /dev/shm file behind
+ * ivshmem, section 5), and serves any number of CLI clients.
+ *
+ * Client <-> hostd protocol (<run>/lamina.sock, a unix stream socket): the
+ * agent protocol itself, with ids chosen by each client.
+ *   client -> hostd: "<cid> <command> [key=value ...]\n", cid 1..2^32-1, any
+ *       per-connection numbering.  hostd gives the request a fresh agent id,
+ *       forwards it, and sends the agent's answer back as "R <cid> ...",
+ *       "K <cid>", "E <cid> ERRNO message", unchanged but for the id.
+ *   "C <domid> data" lines go to every client attached to that domain's
+ *       console; "L" lines are appended to <run>/events.log; READY is noted.
+ * Requests hostd handles itself or rewrites:
+ *   hostd-status       -> R cid pid= qemu_pid= ready=0|1 version= clients=
+ *                         bad_lines= bulk=0|1, then K.
+ *   console-attach dom=N (N a domain id, not a name): the first client of a
+ *       domain makes hostd send console-attach to the agent; later clients
+ *       get "R cid id=N", the history hostd kept (last HIST_LINES C lines),
+ *       and K at once.  console-detach dom=N (or closing the connection)
+ *       detaches; the last one out sends console-detach to the agent.
+ *   create ... size=S crc=X bulk=PATH: hostd drops the bulk= key, forwards the
+ *       request and streams the S bytes of the file PATH (percent-encoded,
+ *       absolute) into the bulk ring.
+ *   bulk-bench size=S: forwarded, then S bytes of a pattern are streamed.
+ *   One bulk transfer at a time: another gets "E cid EBUSY ...".
+ */
+#define _GNU_SOURCE
+#include "lamina.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS  64
+#define MAX_PENDING  512
+#define MAX_CONDOMS  32
+#define HIST_LINES   256
+#define OUT_MAX      (8u << 20)     /* a client further behind is dropped */
+#define BULK_FILE    (16u << 20)
+#define BULK_DATA    4096u
+#define BULK_STALL_NS (30ull * 1000000000ull)
+
+struct lamina_bulk_hdr {            /* docs/toolstack.md section 5 */
+    char magic[8];
+    uint32_t size;
+    uint32_t pad;
+    volatile uint32_t prod;
+    volatile uint32_t cons;
+};
+
+struct obuf {
+    char *p;
+    size_t len, cap;
+};
+
+struct client {
+    int fd;
+    char in[PROTO_LINE_MAX * 2];
+    size_t inlen;
+    struct obuf out;
+};
+
+enum pkind { P_PLAIN, P_ATTACH, P_DETACH, P_BULK };
+
+struct pending {
+    uint32_t gid;                   /* 0: free slot */
+    int client;                     /* index, or -1 when nobody waits */
+    uint32_t cid;
+    enum pkind kind;
+    int dom;
+};
+
+struct condom {
+    int dom;                        /* -1: free */
+    unsigned char members[MAX_CLIENTS];
+    int nmembers;
+    char *hist[HIST_LINES];
+    int hhead, hcount;
+};
+
+static struct client clients[MAX_CLIENTS];
+static struct pending pend[MAX_PENDING];
+static struct condom condoms[MAX_CONDOMS];
+static int agent_fd = -1, listen_fd = -1, qpid;
+static char agent_in[PROTO_LINE_MAX * 2];
+static size_t agent_inlen;
+static struct obuf agent_out;
+static uint32_t next_gid = 1;
+static int ready;
+static char version[64] = "-";
+static unsigned long bad_lines;
+static struct lamina_bulk_hdr *bulk_hdr;
+static char *bulk_data;
+
+static struct {
+    int active;
+    uint32_t gid;
+    int fd;                         /* the file, or -1: the bench pattern */
+    uint64_t done, total, last_ns;
+} bulk;
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+    time_t t = time(NULL);
+    char ts[32];
+    strftime(ts, sizeof(ts), "%F %T", localtime(&t));
+    fprintf(stderr, "%s hostd: ", ts);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void cleanup_exit(int code)
+{
+    unlink(lp.sock);
+    unlink(lp.shm);
+    logmsg("exiting");
+    exit(code);
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    unlink(lp.sock);
+    _exit(0);
+}
+
+static void obuf_add(struct obuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 8192;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            logmsg("out of memory");
+            cleanup_exit(1);
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+/* obuf_flush - write what the fd takes.  Returns -1 when the peer is gone. */
+static int obuf_flush(int fd, struct obuf *b)
+{
+    while (b->len) {
+        ssize_t w = send(fd, b->p, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (w <= 0)
+            return -1;
+        memmove(b->p, b->p + w, b->len - (size_t)w);
+        b->len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void client_send(int ci, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void client_send(int ci, const char *fmt, ...)
+{
+    if (ci < 0 || clients[ci].fd < 0)
+        return;
+    char line[PROTO_LINE_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line))
+        n = sizeof(line) - 1;
+    obuf_add(&clients[ci].out, line, (size_t)n);
+}
+
+static void agent_send(uint32_t gid, const char *cmd, const char *rest)
+{
+    char line[PROTO_LINE_MAX + 64];
+    int n = snprintf(line, sizeof(line), "%u %s%s%s\n", gid, cmd, *rest ? " " : "", rest);
+    if (n > 0 && (size_t)n < sizeof(line))
+        obuf_add(&agent_out, line, (size_t)n);
+}
+
+static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (!pend[i].gid) {
+            uint32_t gid = next_gid++;
+            if (next_gid > 0x7fffffffu)
+                next_gid = 1;
+            pend[i] = (struct pending){ gid, ci, cid, kind, dom };
+            return gid;
+        }
+    return 0;
+}
+
+static struct pending *find_pending(uint32_t gid)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pend[i].gid == gid)
+            return &pend[i];
+    return NULL;
+}
+
+static struct condom *find_condom(int dom)
+{
+    for (int i = 0; i < MAX_CONDOMS; i++)
+        if (condoms[i].dom == dom)
+            return &condoms[i];
+    return NULL;
+}
+
+static void condom_free(struct condom *d)
+{
+    for (int i = 0; i < HIST_LINES; i++) {
+        free(d->hist[i]);
+        d->hist[i] = NULL;
+    }
+    memset(d, 0, sizeof(*d));
+    d->dom = -1;
+}
+
+/* condom_leave - client ci leaves d; the last one out detaches at the agent
+ * (the answer goes to ci/cid when ci >= 0 and cid != 0). */
+static void condom_leave(struct condom *d, int ci, uint32_t cid)
+{
+    if (!d->members[ci]) {
+        if (cid)
+            client_send(ci, "K %u\n", cid);
+        return;
+    }
+    d->members[ci] = 0;
+    if (--d->nmembers > 0) {
+        if (cid)
+            client_send(ci, "K %u\n", cid);
+        return;
+    }
+    char rest[32];
+    snprintf(rest, sizeof(rest), "dom=%d", d->dom);
+    uint32_t gid = new_pending(cid ? ci : -1, cid, P_DETACH, d->dom);
+    if (gid)
+        agent_send(gid, "console-detach", rest);
+    else if (cid)
+        client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
+    condom_free(d);
+}
+
+static void client_drop(int ci)
+{
+    for (int i = 0; i < MAX_CONDOMS; i++)
+        if (condoms[i].dom >= 0 && condoms[i].members[ci])
+            condom_leave(&condoms[i], ci, 0);
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pend[i].gid && pend[i].client == ci)
+            pend[i].client = -1;
+    close(clients[ci].fd);
+    clients[ci].fd = -1;
+    free(clients[ci].out.p);
+    memset(&clients[ci].out, 0, sizeof(clients[ci].out));
+    clients[ci].inlen = 0;
+}
+
+/* ---- bulk ring ---------------------------------------------------------- */
+
+static void bulk_stop(const char *why)
+{
+    if (!bulk.active)
+        return;
+    if (bulk.fd >= 0)
+        close(bulk.fd);
+    logmsg("bulk: %s after %llu of %llu bytes", why, (unsigned long long)bulk.done,
+           (unsigned long long)bulk.total);
+    bulk.active = 0;
+}
+
+/* bulk_pump - move what fits into the ring (section 5 producer discipline). */
+static void bulk_pump(void)
+{
+    if (!bulk.active)
+        return;
+    uint32_t size = bulk_hdr->size;
+    uint32_t prod = bulk_hdr->prod;
+    uint32_t cons = __atomic_load_n(&bulk_hdr->cons, __ATOMIC_ACQUIRE);
+    uint32_t room = size - (prod - cons);
+    int moved = 0;
+    while (room && bulk.done < bulk.total) {
+        uint32_t off = prod & (size - 1);
+        uint64_t n = size - off;
+        if (n > room)
+            n = room;
+        if (n > bulk.total - bulk.done)
+            n = bulk.total - bulk.done;
+        char *dst = bulk_data + off;
+        if (bulk.fd >= 0) {
+            ssize_t r = pread(bulk.fd, dst, n, (off_t)bulk.done);
+            if (r <= 0) {
+                bulk_stop("file read failed");
+                return;
+            }
+            n = (uint64_t)r;
+        } else {
+            for (uint64_t i = 0; i < n; i++)
+                dst[i] = (char)((bulk.done + i) * 131 + 7);
+        }
+        prod += (uint32_t)n;
+        room -= (uint32_t)n;
+        bulk.done += n;
+        moved = 1;
+    }
+    if (moved) {
+        __atomic_store_n(&bulk_hdr->prod, prod, __ATOMIC_RELEASE);
+        bulk.last_ns = now_ns();
+    }
+    if (bulk.done == bulk.total)
+        bulk_stop("done");
+    else if (now_ns() - bulk.last_ns > BULK_STALL_NS)
+        bulk_stop("stalled (dom0 does not consume)");
+}
+
+/* ---- requests from clients ---------------------------------------------- */
+
+static void status_reply(int ci, uint32_t cid)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        n += clients[i].fd >= 0;
+    char v[200];
+    pct_encode(version, strlen(version), v, sizeof(v));
+    client_send(ci, "R %u pid=%d qemu_pid=%d ready=%d version=%s clients=%d "
+                "bad_lines=%lu bulk=%d\nK %u\n", cid, (int)getpid(), qpid, ready, v, n,
+                bad_lines, bulk.active, cid);
+}
+
+/* kv_take - remove "key=value" from rest (in place), copying the raw value. */
+static int kv_take(char *rest, const char *key, char *val, size_t vlen)
+{
+    size_t kl = strlen(key);
+    for (char *p = rest; *p;) {
+        char *e = strchr(p, ' ');
+        size_t tl = e ? (size_t)(e - p) : strlen(p);
+        if (tl > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            snprintf(val, vlen, "%.*s", (int)(tl - kl - 1), p + kl + 1);
+            char *next = e ? e + 1 : p + tl;
+            memmove(p, next, strlen(next) + 1);
+            size_t l = strlen(rest);
+            while (l && rest[l - 1] == ' ')
+                rest[--l] = 0;
+            return 0;
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return -1;
+}
+
+static int kv_peek(const char *rest, const char *key, char *val, size_t vlen)
+{
+    char tmp[PROTO_LINE_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", rest);
+    return kv_take(tmp, key, val, vlen);
+}
+
+static void client_attach(int ci, uint32_t cid, char *rest)
+{
+    char v[32];
+    char *e;
+    if (kv_peek(rest, "dom", v, sizeof(v)) < 0 || !v[0] || (strtol(v, &e, 10), *e)) {
+        client_send(ci, "E %u EINVAL console-attach%%20through%%20hostd%%20needs%%20"
+                    "dom=<domain%%20id>\n", cid);
+        return;
+    }
+    int dom = (int)strtol(v, NULL, 10);
+    struct condom *d = find_condom(dom);
+    if (d) {
+        if (!d->members[ci]) {
+            d->members[ci] = 1;
+            d->nmembers++;
+        }
+        client_send(ci, "R %u id=%d\n", cid, dom);
+        for (int i = 0; i < d->hcount; i++)
+            client_send(ci, "%s", d->hist[(d->hhead + i) % HIST_LINES]);
+        client_send(ci, "K %u\n", cid);
+        return;
+    }
+    d = find_condom(-1);
+    uint32_t gid = d ? new_pending(ci, cid, P_ATTACH, dom) : 0;
+    if (!gid) {
+        client_send(ci, "E %u EBUSY too%%20many%%20consoles%%20attached\n", cid);
+        return;
+    }
+    d->dom = dom;
+    d->members[ci] = 1;
+    d->nmembers = 1;
+    agent_send(gid, "console-attach", rest);
+}
+
+static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
+{
+    char sz[32], path[PATH_MAX], enc[PATH_MAX * 3];
+    int fd = -1;
+    if (bulk.active) {
+        client_send(ci, "E %u EBUSY the%%20bulk%%20channel%%20is%%20busy%%20(another%%20"
+                    "create%%20or%%20bench);%%20try%%20again\n", cid);
+        return;
+    }
+    if (kv_peek(rest, "size", sz, sizeof(sz)) < 0) {
+        client_send(ci, "E %u EINVAL missing%%20size=\n", cid);
+        return;
+    }
+    uint64_t size = strtoull(sz, NULL, 10);
+    if (!strcmp(cmd, "create")) {
+        if (kv_take(rest, "bulk", enc, sizeof(enc)) < 0 ||
+            pct_decode(enc, path, sizeof(path)) < 0) {
+            client_send(ci, "E %u EINVAL create%%20through%%20hostd%%20needs%%20"
+                        "bulk=<file>\n", cid);
+            return;
+        }
+        struct stat st;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+            if (fd >= 0)
+                close(fd);
+            client_send(ci, "E %u EINVAL hostd%%20cannot%%20read%%20the%%20image%%20"
+                        "(or%%20its%%20size%%20changed)\n", cid);
+            return;
+        }
+    }
+    uint32_t gid = new_pending(ci, cid, P_BULK, -1);
+    if (!gid) {
+        if (fd >= 0)
+            close(fd);
+        client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
+        return;
+    }
+    agent_send(gid, cmd, rest);
+    bulk.active = 1;
+    bulk.gid = gid;
+    bulk.fd = fd;
+    bulk.done = 0;
+    bulk.total = size;
+    bulk.last_ns = now_ns();
+    logmsg("bulk: %s of %llu bytes (request %u)", cmd, (unsigned long long)size, gid);
+}
+
+static void client_line(int ci, char *line)
+{
+    char *sp = strchr(line, ' ');
+    char *e;
+    unsigned long cid = strtoul(line, &e, 10);
+    if (e == line || (*e && *e != ' ') || !cid || cid > 0xffffffffUL || !sp) {
+        client_send(ci, "E 0 EINVAL malformed%%20request%%20(want%%20<id>%%20<command>)\n");
+        return;
+    }
+    char *cmd = sp + 1;
+    char *rest = strchr(cmd, ' ');
+    if (rest)
+        *rest++ = 0;
+    else
+        rest = cmd + strlen(cmd);
+    if (!strcmp(cmd, "hostd-status")) {
+        status_reply(ci, (uint32_t)cid);
+    } else if (!strcmp(cmd, "console-attach")) {
+        client_attach(ci, (uint32_t)cid, rest);
+    } else if (!strcmp(cmd, "console-detach")) {
+        char v[32];
+        struct condom *d = kv_peek(rest, "dom", v, sizeof(v)) < 0 ? NULL
+                                                                 : find_condom(atoi(v));
+        if (d)
+            condom_leave(d, ci, (uint32_t)cid);
+        else
+            client_send(ci, "K %lu\n", cid);
+    } else if (!strcmp(cmd, "create") || !strcmp(cmd, "bulk-bench")) {
+        client_bulk(ci, (uint32_t)cid, cmd, rest);
+    } else {
+        uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
+        if (!gid)
+            client_send(ci, "E %lu EBUSY too%%20many%%20requests\n", cid);
+        else
+            agent_send(gid, cmd, rest);
+    }
+}
+
+/* ---- lines from the agent ------------------------------------------------- */
+
+static void log_event(const char *enc)
+{
+    char msg[PROTO_LINE_MAX];
+    if (pct_decode(enc, msg, sizeof(msg)) < 0)
+        snprintf(msg, sizeof(msg), "%s", enc);
+    FILE *f = fopen(lp.events, "a");
+    if (!f)
+        return;
+    time_t t = time(NULL);
+    char ts[32];
+    strftime(ts, sizeof(ts), "%F %T", localtime(&t));
+    fprintf(f, "%s %s\n", ts, msg);
+    fclose(f);
+}
+
+static void agent_line(char *line)
+{
+    size_t ll = strlen(line);
+    if (ll && line[ll - 1] == '\r')
+        line[--ll] = 0;
+    if (!strncmp(line, "READY ", 6) || !strcmp(line, "READY")) {
+        ready = 1;
+        snprintf(version, sizeof(version), "%.63s", line[5] ? line + 6 : "?");
+        logmsg("agent READY %s", version);
+        log_event(line);
+        return;
+    }
+    if (!strncmp(line, "L ", 2)) {
+        log_event(line + 2);
+        return;
+    }
+    char kind = line[0];
+    if ((kind != 'R' && kind != 'K' && kind != 'E' && kind != 'C') || line[1] != ' ') {
+        bad_lines++;
+        return;
+    }
+    char *e;
+    unsigned long id = strtoul(line + 2, &e, 10);
+    if (e == line + 2 || (*e && *e != ' ')) {
+        bad_lines++;
+        return;
+    }
+    const char *rest = *e ? e + 1 : "";
+    if (kind == 'C') {
+        struct condom *d = find_condom((int)id);
+        if (!d)
+            return;
+        char buf[PROTO_LINE_MAX + 32];
+        int n = snprintf(buf, sizeof(buf), "C %lu %s\n", id, rest);
+        if (n < 0 || (size_t)n >= sizeof(buf))
+            return;
+        int slot = (d->hhead + d->hcount) % HIST_LINES;
+        if (d->hcount == HIST_LINES) {
+            slot = d->hhead;
+            d->hhead = (d->hhead + 1) % HIST_LINES;
+        } else {
+            d->hcount++;
+        }
+        free(d->hist[slot]);
+        d->hist[slot] = strdup(buf);
+        for (int ci = 0; ci < MAX_CLIENTS; ci++)
+            if (d->members[ci] && clients[ci].fd >= 0)
+                obuf_add(&clients[ci].out, buf, (size_t)n);
+        return;
+    }
+    struct pending *p = find_pending((uint32_t)id);
+    if (!p)
+        return;
+    if (p->client >= 0)
+        client_send(p->client, "%c %u%s%s\n", kind, p->cid, *rest ? " " : "", rest);
+    if (kind == 'R')
+        return;
+    if (p->kind == P_BULK && bulk.active && bulk.gid == p->gid)
+        bulk_stop(kind == 'K' ? "request finished" : "request failed");
+    if (p->kind == P_ATTACH && kind == 'E') {
+        struct condom *d = find_condom(p->dom);
+        if (d)
+            condom_free(d);
+    }
+    p->gid = 0;
+}
+
+/* ---- setup and the loop --------------------------------------------------- */
+
+static int connect_ctl(void)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memcpy(sa.sun_path, lp.ctl, strnlen(lp.ctl, sizeof(sa.sun_path) - 1));
+    for (int tries = 0; tries < 200; tries++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        if (fd >= 0)
+            close(fd);
+        usleep(50000);
+    }
+    return -1;
+}
+
+static int map_bulk(void)
+{
+    int fd = open(lp.shm, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    void *p = mmap(NULL, BULK_FILE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return -1;
+    bulk_hdr = p;
+    bulk_data = (char *)p + BULK_DATA;
+    if (memcmp(bulk_hdr->magic, "LAMBULK1", 8) || !bulk_hdr->size ||
+        (bulk_hdr->size & (bulk_hdr->size - 1)) || bulk_hdr->size > BULK_FILE - BULK_DATA)
+        return -1;
+    return 0;
+}
+
+int cmd_hostd(struct inv *iv)
+{
+    /* the run directory comes from `up` (same environment) */
+    qpid = atoi(iv->pos[1]);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        clients[i].fd = -1;
+    for (int i = 0; i < MAX_CONDOMS; i++)
+        condoms[i].dom = -1;
+    logmsg("starting for QEMU pid %d in %s", qpid, iv->pos[0]);
+    if (map_bulk() < 0) {
+        logmsg("cannot map the bulk file %s", lp.shm);
+        return 1;
+    }
+    agent_fd = connect_ctl();
+    if (agent_fd < 0) {
+        logmsg("cannot connect to QEMU's COM2 socket %s", lp.ctl);
+        return 1;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memcpy(sa.sun_path, lp.sock, strnlen(lp.sock, sizeof(sa.sun_path) - 1));
+    unlink(lp.sock);
+    listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(listen_fd, 16) < 0) {
+        logmsg("cannot listen on %s: %s", lp.sock, strerror(errno));
+        return 1;
+    }
+    uint64_t last_check = now_ns();
+    for (;;) {
+        struct pollfd pf[MAX_CLIENTS + 2];
+        int map[MAX_CLIENTS + 2];
+        int n = 0;
+        pf[n] = (struct pollfd){ agent_fd, POLLIN | (agent_out.len ? POLLOUT : 0), 0 };
+        map[n++] = -1;
+        pf[n] = (struct pollfd){ listen_fd, POLLIN, 0 };
+        map[n++] = -2;
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (clients[i].fd >= 0) {
+                pf[n] = (struct pollfd){ clients[i].fd,
+                                         POLLIN | (clients[i].out.len ? POLLOUT : 0), 0 };
+                map[n++] = i;
+            }
+        int r = poll(pf, n, bulk.active ? 1 : 500);
+        if (r < 0 && errno != EINTR)
+            cleanup_exit(1);
+        for (int k = 0; r > 0 && k < n; k++) {
+            if (!pf[k].revents)
+                continue;
+            if (map[k] == -1) {
+                if (pf[k].revents & (POLLIN | POLLHUP | POLLERR)) {
+                    ssize_t got = read(agent_fd, agent_in + agent_inlen,
+                                       sizeof(agent_in) - agent_inlen);
+                    if (got <= 0 && !(got < 0 && errno == EINTR)) {
+                        logmsg("QEMU closed COM2");
+                        cleanup_exit(0);
+                    }
+                    if (got > 0)
+                        agent_inlen += (size_t)got;
+                    char *nl;
+                    while ((nl = memchr(agent_in, '\n', agent_inlen))) {
+                        *nl = 0;
+                        agent_line(agent_in);
+                        size_t used = (size_t)(nl - agent_in) + 1;
+                        memmove(agent_in, agent_in + used, agent_inlen - used);
+                        agent_inlen -= used;
+                    }
+                    if (agent_inlen == sizeof(agent_in)) {
+                        bad_lines++;
+                        agent_inlen = 0;
+                    }
+                }
+                if ((pf[k].revents & POLLOUT) && obuf_flush(agent_fd, &agent_out) < 0)
+                    cleanup_exit(0);
+            } else if (map[k] == -2) {
+                int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                int slot = -1;
+                for (int i = 0; fd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
+                    if (clients[i].fd < 0)
+                        slot = i;
+                if (fd >= 0 && slot < 0)
+                    close(fd);
+                else if (fd >= 0)
+                    clients[slot].fd = fd;
+            } else {
+                int ci = map[k];
+                struct client *c = &clients[ci];
+                if (pf[k].revents & POLLOUT && obuf_flush(c->fd, &c->out) < 0) {
+                    client_drop(ci);
+                    continue;
+                }
+                if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t got = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+                if (got <= 0) {
+                    if (!(got < 0 && errno == EINTR))
+                        client_drop(ci);
+                    continue;
+                }
+                c->inlen += (size_t)got;
+                char *nl;
+                while (c->fd >= 0 && (nl = memchr(c->in, '\n', c->inlen))) {
+                    *nl = 0;
+                    client_line(ci, c->in);
+                    size_t used = (size_t)(nl - c->in) + 1;
+                    memmove(c->in, c->in + used, c->inlen - used);
+                    c->inlen -= used;
+                }
+                if (c->inlen == sizeof(c->in))
+                    client_drop(ci);
+            }
+        }
+        bulk_pump();
+        obuf_flush(agent_fd, &agent_out);
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (clients[i].fd >= 0) {
+                if (obuf_flush(clients[i].fd, &clients[i].out) < 0 ||
+                    clients[i].out.len > OUT_MAX)
+                    client_drop(i);
+            }
+        if (now_ns() - last_check > 1000000000ull) {
+            last_check = now_ns();
+            if (qpid > 0 && kill(qpid, 0) < 0 && errno == ESRCH) {
+                logmsg("QEMU (pid %d) is gone", qpid);
+                cleanup_exit(0);
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/*
+ * lamina.h - shared declarations of the host CLI `lamina` (toolstack/cli).
+ * Runs on the host.
+ *
+ * The CLI never talks to QEMU's COM2 directly: `lamina hostd` (hostd.c) owns
+ * it and the bulk ring, and serves clients on <rundir>/lamina.sock with the
+ * protocol described at the top of hostd.c.
+ */
+#ifndef LAMINA_H
+#define LAMINA_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+/* Exit statuses (docs/cli.md). */
+#define EXIT_OK    0
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+/* ---- command table (main.c) ---------------------------------------------- */
+#define CMD_MAX_OPTS 8
+
+struct cmd_opt {
+    const char *name;               /* long name without "--" */
+    char shortc;                    /* 0: none */
+    const char *arg;                /* NULL: a flag; else the argument's name */
+    const char *help;
+};
+
+struct inv;
+struct cmd {
+    const char *name;
+    const char *args;               /* synopsis of positional arguments */
+    const char *summary;            /* one line for `lamina help` */
+    const char *help;               /* long help (may be NULL) */
+    struct cmd_opt opts[CMD_MAX_OPTS];
+    int min_pos, max_pos;
+    int (*fn)(struct inv *iv);      /* returns the exit status */
+    int hidden;
+};
+
+/* One invocation: the parsed options and positional arguments. */
+struct inv {
+    const struct cmd *cmd;
+    const char *val[CMD_MAX_OPTS];  /* option values (flags: "1") */
+    int npos;
+    char **pos;
+};
+
+/* inv_str - option value or NULL when not given. */
+const char *inv_str(const struct inv *iv, const char *name);
+/* inv_flag - 1 when the flag was given. */
+int inv_flag(const struct inv *iv, const char *name);
+/* inv_num - option as an integer in [min,max], dflt when absent; exits 2
+ * with a usage message when malformed. */
+long inv_num(const struct inv *iv, const char *name, long dflt, long min, long max);
+/* usage_error - print "lamina CMD: MSG" and the synopsis; returns 2. */
+int usage_error(const struct inv *iv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- paths and the connection to hostd (client.c) -------------------------- */
+struct lamina_paths {
+    char root[PATH_MAX];            /* repository root */
+    char images[PATH_MAX];          /* where build/ is: $LAMINA_ROOT or root */
+    char run[PATH_MAX];             /* $LAMINA_RUN_DIR or <root>/build/run */
+    char sock[PATH_MAX];            /* <run>/lamina.sock (hostd) */
+    char ctl[PATH_MAX];             /* <run>/ctl.sock (QEMU COM2) */
+    char hvlog[PATH_MAX];           /* <run>/hypervisor.log (COM1) */
+    char qemupid[PATH_MAX];         /* <run>/qemu.pid */
+    char machine[PATH_MAX];         /* <run>/machine (what `up` started) */
+    char events[PATH_MAX];          /* <run>/events.log (agent L lines) */
+    char hostdlog[PATH_MAX];        /* <run>/hostd.log */
+    char shm[PATH_MAX];             /* /dev/shm/lamina-<uid>-bulk */
+};
+extern struct lamina_paths lp;
+
+void paths_init(void);
+/* err - print "lamina: " fmt to stderr. */
+void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct lconn {
+    int fd;
+    uint32_t next_id;
+    size_t len;
+    char buf[2 * PROTO_LINE_MAX];
+    char line[PROTO_LINE_MAX];
+};
+
+/* lconn_open - connect to hostd.  Returns 0, or -1 (the machine is not up;
+ * the message is printed unless quiet). */
+int lconn_open(struct lconn *c, int quiet);
+void lconn_close(struct lconn *c);
+/* lconn_send - send "<id> " fmt "\n"; the new id is stored in *id.
+ * Returns 0 or -1 (hostd gone). */
+int lconn_send(struct lconn *c, uint32_t *id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* lconn_next - the next line from hostd parsed into *m.  Returns 1, 0 on
+ * timeout (timeout_ms < 0: wait forever), -1 when hostd closed. */
+int lconn_next(struct lconn *c, struct msg *m, int timeout_ms);
+
+/* A record callback: returns 0 to continue. */
+typedef int (*rec_fn)(void *ctx, const struct msg *m);
+/*
+ * lamina_call - send a request and collect its answer: each R record goes to
+ * fn (may be NULL), C lines to cfn (may be NULL).  what names the command in
+ * error messages ("lamina: WHAT: message").  Returns 0 when the request
+ * finished (K), 1 after printing an error (E, timeout, hostd gone).
+ * The last E's errno name is left in lamina_errno.
+ */
+int lamina_call(struct lconn *c, const char *what, rec_fn fn, rec_fn cfn, void *ctx,
+                int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+extern char lamina_errno[32];
+
+/* machine_get - a value of <run>/machine ("accel", "memory", ...) or NULL. */
+const char *machine_get(const char *key);
+/* qemu_pid - the running QEMU's pid, or 0 when it is not running. */
+int qemu_pid(void);
+
+/* resolve_domain - id of a domain given by name or id, via `list`.
+ * Returns the id, or -1 after printing "no domain named ..." etc. */
+long resolve_domain(struct lconn *c, const char *what, const char *dom);
+
+/* ---- command handlers --------------------------------------------------- */
+int cmd_up(struct inv *iv);
+int cmd_down(struct inv *iv);
+int cmd_hostd(struct inv *iv);
+int cmd_create(struct inv *iv);
+int cmd_list(struct inv *iv);
+int cmd_domop(struct inv *iv);      /* pause unpause shutdown reboot destroy */
+int cmd_console(struct inv *iv);
+int cmd_dmesg(struct inv *iv);
+int cmd_info(struct inv *iv);
+int cmd_top(struct inv *iv);
+int cmd_bench_channel(struct inv *iv);
+
+#endif
