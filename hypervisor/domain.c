@@ -87,46 +87,6 @@ static void notify_dom_exc(struct domain *d)
         send_guest_virq(d0->vcpu[0], VIRQ_DOM_EXC);
 }
 
-/*
- * After mm_relinquish_domain(): frames someone else (dom0's mappings) still
- * references stay allocated but belong to nobody, so that their last
- * put_page() frees them without touching d, whose slot may be reused.  The
- * shared_info frame, if still mapped, becomes such a frame too.
- */
-static void detach_leftover_frames(struct domain *d)
-{
-    unsigned long mfn, next, n = 0;
-
-    for (mfn = d->page_list_head; mfn != INVALID_MFN; mfn = next) {
-        struct page_info *pg = mfn_to_page(mfn);
-        next = pg->next;
-        pg->owner = NULL;
-        pg->next = pg->prev = INVALID_MFN;
-        n++;
-    }
-    d->page_list_head = INVALID_MFN;
-    d->tot_pages = 0;
-    if (n)
-        printk("d%u: %lu frames still mapped elsewhere: freed when unmapped\n",
-               d->domain_id, n);
-}
-
-/* True (and the frame handed over to its last users) when d's shared_info
- * is still mapped by another domain: the caller must not free it. */
-static bool detach_shared_info(struct domain *d)
-{
-    struct page_info *pg = mfn_to_page(d->shared_info_mfn);
-
-    if ((pg->count_info & PGC_count_mask) <= 1 || pg->owner != d)
-        return false;
-    /* Drop the sharing references (allocation + its writable type ref);
-     * it is an ordinary frame now, freed by the last put_page(). */
-    pg->count_info = (pg->count_info & PGC_count_mask) - 1;
-    pg->type_info -= 1;
-    pg->owner = NULL;
-    return true;
-}
-
 void domain_destroy(struct domain *d)
 {
     if (d->is_dying)
@@ -150,11 +110,10 @@ void domain_destroy(struct domain *d)
     }
     evtchn_destroy(d);
     unmod_domain_destroy(d);
-    bool si_kept = detach_shared_info(d);
+    /* Frames (and shared_info) another domain still maps outlive d with no
+     * owner and are freed by their last put_page() (mm.c). */
     mm_relinquish_domain(d);
-    detach_leftover_frames(d);
-    if (!si_kept)
-        free_xen_frame(d->shared_info_mfn);
+    free_xen_frame(d->shared_info_mfn);
     domain_list[d->domain_id] = NULL;
     printk("domain %u destroyed, %lu frames free\n", d->domain_id, mm_free_frames());
     notify_dom_exc(d);

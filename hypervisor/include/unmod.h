@@ -193,6 +193,9 @@ void unmod_timer_tick(struct vcpu *v, uint64_t now);
 uint64_t unmod_timer_deadline(struct vcpu *v);
 /* A physical interrupt arrived while v ran (ends an sti interrupt shadow). */
 void unmod_interrupted(struct vcpu *v);
+#endif
+
+/* Domain glue also used by host unit tests (tests/unit/test_domctl.c). */
 /* Frees everything unmod.c/shadow.c hold for d (domain destroy). */
 void unmod_domain_destroy(struct domain *d);
 /*
@@ -219,6 +222,5 @@ void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx
  * port, notified when output is added or input consumed).  0; -XEN_EINVAL
  * for another index, a bad value, or a PV domain. */
 int unmod_hvm_param(struct domain *d, uint32_t index, uint64_t *value, bool set);
-#endif
 
 #endif

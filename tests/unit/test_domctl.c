@@ -1,0 +1,629 @@
+/*
+ * test_domctl.c - host unit tests (cmocka) for hypervisor/domctl.c,
+ * sysctl.c, conring.c and the domain lifecycle of domain.c: privilege and
+ * interface-version checks, createdomain id choice, pause counts,
+ * getdomaininfo flags and iteration, max_mem, hypercall_init ownership,
+ * readconsole ring semantics, physinfo, and that destroying a domain
+ * returns exactly the frames it took (with the real frame table of mm.c,
+ * page-table validation included).
+ *
+ * Runs on the host: compiles the hypervisor's own mm.c, mm_hcall.c,
+ * domain.c, domctl.c, sysctl.c and conring.c over a malloc'd "machine
+ * memory"; guest pointers are host pointers.  Event channels, the
+ * scheduler, unmodified domains and the console are stubs that record.
+ */
+#include "../../hypervisor/include/xen_tools.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static inline void outw(uint16_t port, uint16_t v) { (void)port; (void)v; }
+
+#include "../../hypervisor/mm.c"
+#include "../../hypervisor/mm_hcall.c"
+#include "../../hypervisor/domain.c"
+#include "../../hypervisor/domctl.c"
+#include "../../hypervisor/sysctl.c"
+#include "../../hypervisor/conring.c"
+
+#define NR_FRAMES   4096UL                      /* 16 MiB */
+#define RES_START   0x200000UL
+#define RES_END     0x280000UL
+
+static uint8_t *machine;
+uint64_t idle_pg_table[512] __attribute__((aligned(4096)));
+struct cpu_regs guest_regs;
+uint64_t tsc_khz = 2000000;
+unsigned long total_pages = NR_FRAMES;
+bool need_resched;
+
+/* ---- stubs ---------------------------------------------------------------- */
+
+void *mfn_to_virt(unsigned long mfn)
+{
+    assert_true(mfn < NR_FRAMES);
+    return machine + mfn * PAGE_SIZE;
+}
+
+unsigned long virt_to_mfn(const void *va)
+{
+    return (unsigned long)((const uint8_t *)va - machine) / PAGE_SIZE;
+}
+
+void printk(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < n && i < (int)sizeof(buf) - 1; i++)
+        conring_putc(buf[i]);
+}
+
+void panic(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fail_msg("panic");
+    abort();
+}
+
+bool guest_range_ok(uint64_t va, size_t len)
+{
+    uint64_t end = va + len;
+
+    if (end < va || (va < HV_VIRT_END && end > HV_VIRT_START))
+        return false;
+    return (int64_t)(va << 16) >> 16 == (int64_t)va;
+}
+
+int copy_from_guest(void *dst, uint64_t src, size_t len)
+{
+    if (!guest_range_ok(src, len) || !src)
+        return -XEN_EFAULT;
+    memcpy(dst, (const void *)(uintptr_t)src, len);
+    return 0;
+}
+
+int copy_to_guest(uint64_t dst, const void *src, size_t len)
+{
+    if (!guest_range_ok(dst, len) || !dst)
+        return -XEN_EFAULT;
+    memcpy((void *)(uintptr_t)dst, src, len);
+    return 0;
+}
+
+bool check_descriptor(const struct domain *d, uint64_t desc) { (void)d; return desc != 1; }
+
+/* GDT frames: as desc.c, one type + one general reference each. */
+void pv_destroy_gdt(struct vcpu *v)
+{
+    for (unsigned int i = 0; i < (v->gdt_ents + 511) / 512; i++) {
+        put_page_type(v->gdt_frames[i]);
+        put_page(v->gdt_frames[i]);
+        v->gdt_frames[i] = 0;
+    }
+    v->gdt_ents = 0;
+}
+void gdt_load_guest(struct vcpu *v) { (void)v; }
+
+static unsigned int virq_dom_exc;
+void send_guest_virq(struct vcpu *v, unsigned int virq)
+{
+    if (virq == VIRQ_DOM_EXC && v->domain->domain_id == 0)
+        virq_dom_exc++;
+}
+void evtchn_init(struct domain *d) { (void)d; }
+void evtchn_destroy(struct domain *d) { (void)d; }
+int evtchn_send(struct domain *d, unsigned int port) { (void)d; (void)port; return 0; }
+
+static unsigned int runq_len;
+void sched_add_vcpu(struct vcpu *v) { (void)v; runq_len++; }
+void sched_remove_vcpu(struct vcpu *v) { (void)v; runq_len--; }
+void domain_console_flush(struct domain *d) { (void)d; }
+void continue_running(void) { fail_msg("continue_running"); abort(); }
+uint64_t NOW(void) { return 1000; }
+
+static unsigned int hcall_pages;
+void write_hypercall_page(void *page) { memset(page, 0xcc, PAGE_SIZE); hcall_pages++; }
+
+static unsigned int unmod_made, unmod_started;
+int unmod_domain_create(struct domain *d) { d->unmod = (void *)&unmod_made; unmod_made++; return 0; }
+void unmod_domain_destroy(struct domain *d) { d->unmod = NULL; }
+void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx)
+{
+    (void)entry; (void)eax; (void)ebx;
+    v->state = VCPU_RUNNABLE;
+    unmod_started++;
+}
+int unmod_hvm_param(struct domain *d, uint32_t index, uint64_t *value, bool set)
+{
+    (void)d; (void)set;
+    if (index != HVM_PARAM_CONSOLE_PFN && index != HVM_PARAM_CONSOLE_EVTCHN)
+        return -XEN_EINVAL;
+    if (!set)
+        *value = 42;
+    return 0;
+}
+int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn)
+{
+    (void)d; (void)gpfn; (void)mfn;
+    return 0;
+}
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+static struct domain *dom0;
+
+static int setup(void **state)
+{
+    struct mem_range r = { 0, NR_FRAMES * PAGE_SIZE };
+
+    (void)state;
+    machine = aligned_alloc(PAGE_SIZE, NR_FRAMES * PAGE_SIZE);
+    assert_non_null(machine);
+    memset(idle_pg_table, 0, sizeof(idle_pg_table));
+    mm_init(&r, 1, RES_START, RES_END);
+    memset(domain_list, 0, sizeof(domain_list));
+    dom0 = domain_create(0, true, 256);
+    assert_non_null(dom0);
+    dom0->vcpu[0]->state = VCPU_RUNNABLE;
+    current = dom0->vcpu[0];
+    virq_dom_exc = 0;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    current = NULL;
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++)
+        if (domain_list[i])
+            domain_destroy(domain_list[i]);
+    free(machine);
+    return 0;
+}
+
+static long domctl(struct xen_domctl *dc, uint32_t cmd, domid_t dom)
+{
+    dc->cmd = cmd;
+    dc->domain = dom;
+    dc->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    return do_domctl((uint64_t)(uintptr_t)dc);
+}
+
+static domid_t create(domid_t want, bool hvm)
+{
+    struct xen_domctl dc;
+
+    memset(&dc, 0, sizeof(dc));
+    dc.u.createdomain.max_vcpus = 1;
+    dc.u.createdomain.flags = hvm ? XEN_DOMCTL_CDF_hvm : 0;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, want), 0);
+    return dc.domain;
+}
+
+static unsigned long alloc(struct domain *d)
+{
+    unsigned long mfn = INVALID_MFN;
+
+    assert_int_equal(alloc_domain_frame(d, &mfn), 0);
+    return mfn;
+}
+
+static uint64_t pte(unsigned long mfn, bool rw)
+{
+    return ((uint64_t)mfn << PAGE_SHIFT) | _PAGE_PRESENT | (rw ? _PAGE_RW : 0);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void test_eperm_unprivileged(void **state)
+{
+    struct xen_domctl dc;
+    struct xen_sysctl sc;
+    struct xen_hvm_param hp = { .domid = 0, .index = HVM_PARAM_CONSOLE_PFN };
+    domid_t id = create(0, false);
+
+    (void)state;
+    current = domain_list[id]->vcpu[0];
+    memset(&dc, 0, sizeof(dc));
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, 0), -XEN_EPERM);
+    memset(&sc, 0, sizeof(sc));
+    sc.cmd = XEN_SYSCTL_physinfo;
+    sc.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), -XEN_EPERM);
+    assert_int_equal(do_hvm_op(HVMOP_get_param, (uint64_t)(uintptr_t)&hp), -XEN_EPERM);
+    current = dom0->vcpu[0];
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), 0);
+}
+
+static void test_eacces_version(void **state)
+{
+    struct xen_domctl dc;
+    struct xen_sysctl sc;
+
+    (void)state;
+    memset(&dc, 0, sizeof(dc));
+    dc.cmd = XEN_DOMCTL_getdomaininfo;
+    dc.interface_version = XEN_DOMCTL_INTERFACE_VERSION - 1;
+    assert_int_equal(do_domctl((uint64_t)(uintptr_t)&dc), -XEN_EACCES);
+    memset(&sc, 0, sizeof(sc));
+    sc.cmd = XEN_SYSCTL_physinfo;
+    sc.interface_version = XEN_SYSCTL_INTERFACE_VERSION + 1;
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), -XEN_EACCES);
+    assert_int_equal(domctl(&dc, 0xffff, 0), -XEN_ENOSYS);
+}
+
+static void test_create_ids(void **state)
+{
+    struct xen_domctl dc;
+
+    (void)state;
+    assert_int_equal(create(0, false), 1);
+    assert_int_equal(create(5, false), 5);
+    assert_int_equal(create(0, true), 2);
+    memset(&dc, 0, sizeof(dc));
+    dc.u.createdomain.max_vcpus = 1;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 5), -XEN_EEXIST);
+    dc.u.createdomain.max_vcpus = 2;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 0), -XEN_EINVAL);
+    assert_true(domain_list[5]->is_toolstack);
+    assert_int_equal(domain_list[5]->pause_count, 1);
+    assert_int_equal(domain_list[5]->max_pages, 0);
+    assert_int_equal(domain_list[5]->vcpu[0]->state, VCPU_DOWN);
+    assert_non_null(domain_list[2]->unmod);
+    assert_null(domain_list[1]->unmod);
+    /* Destroying 1 frees the lowest id again. */
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 1), 0);
+    assert_int_equal(virq_dom_exc, 1);
+    assert_int_equal(create(0, false), 1);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 9), -XEN_ESRCH);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 0), -XEN_EINVAL);
+}
+
+static void test_pause_counts(void **state)
+{
+    struct xen_domctl dc;
+    domid_t id = create(0, false);
+
+    (void)state;
+    memset(&dc, 0, sizeof(dc));
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_pausedomain, id), 0);
+    assert_int_equal(domain_list[id]->pause_count, 2);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_unpausedomain, id), 0);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_unpausedomain, id), 0);
+    assert_int_equal(domain_list[id]->pause_count, 0);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_unpausedomain, id), -XEN_EINVAL);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_pausedomain, 0), -XEN_EINVAL);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_pausedomain, DOMID_SELF), -XEN_ESRCH);
+}
+
+static void test_getdomaininfo(void **state)
+{
+    struct xen_domctl dc;
+    domid_t a = create(3, false), b = create(7, true);
+
+    (void)state;
+    memset(&dc, 0, sizeof(dc));
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, 0), 0);
+    assert_int_equal(dc.domain, 0);
+    assert_true(dc.u.getdomaininfo.flags & XEN_DOMINF_running);
+    assert_int_equal(dc.u.getdomaininfo.max_pages, 256);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, 1), 0);
+    assert_int_equal(dc.domain, a);
+    assert_int_equal(dc.u.getdomaininfo.flags & (XEN_DOMINF_paused | XEN_DOMINF_hvm_guest |
+                     XEN_DOMINF_running | XEN_DOMINF_shutdown), XEN_DOMINF_paused);
+    assert_int_equal(dc.u.getdomaininfo.shared_info_frame, domain_list[a]->shared_info_mfn);
+    assert_int_equal(dc.u.getdomaininfo.nr_online_vcpus, 0);
+    assert_int_equal(dc.u.getdomaininfo.max_vcpu_id, 0);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, a + 1), 0);
+    assert_int_equal(dc.domain, b);
+    assert_true(dc.u.getdomaininfo.flags & XEN_DOMINF_hvm_guest);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, b + 1), -XEN_ESRCH);
+
+    /* A toolstack domain's shutdown keeps it, with the reason. */
+    domain_shutdown(domain_list[a], SHUTDOWN_reboot);
+    assert_non_null(domain_list[a]);
+    assert_int_equal(virq_dom_exc, 1);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, a), 0);
+    assert_true(dc.u.getdomaininfo.flags & XEN_DOMINF_shutdown);
+    assert_int_equal((dc.u.getdomaininfo.flags >> XEN_DOMINF_shutdownshift) &
+                     XEN_DOMINF_shutdownmask, SHUTDOWN_reboot);
+    domain_crash(domain_list[b], "test");
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, b), 0);
+    assert_int_equal((dc.u.getdomaininfo.flags >> XEN_DOMINF_shutdownshift) &
+                     XEN_DOMINF_shutdownmask, SHUTDOWN_crash);
+
+    /* getdomaininfolist walks the same order. */
+    struct xen_sysctl sc;
+    struct xen_domctl_getdomaininfo list[8];
+    memset(&sc, 0, sizeof(sc));
+    sc.cmd = XEN_SYSCTL_getdomaininfolist;
+    sc.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    sc.u.getdomaininfolist.first_domain = 0;
+    sc.u.getdomaininfolist.max_domains = 8;
+    set_xen_guest_handle(sc.u.getdomaininfolist.buffer, list);
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), 0);
+    assert_int_equal(sc.u.getdomaininfolist.num_domains, 3);
+    assert_int_equal(list[0].domain, 0);
+    assert_int_equal(list[1].domain, a);
+    assert_int_equal(list[2].domain, b);
+    sc.u.getdomaininfolist.max_domains = 1;
+    sc.u.getdomaininfolist.first_domain = 1;
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), 0);
+    assert_int_equal(sc.u.getdomaininfolist.num_domains, 1);
+    assert_int_equal(list[0].domain, a);
+}
+
+static void test_max_mem_hypercall_init(void **state)
+{
+    struct xen_domctl dc;
+    domid_t id = create(0, false);
+    struct domain *d = domain_list[id];
+    unsigned long mfn, other;
+
+    (void)state;
+    memset(&dc, 0, sizeof(dc));
+    dc.u.max_mem.max_memkb = 64;                /* 16 frames */
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_max_mem, id), 0);
+    assert_int_equal(d->max_pages, 16);
+    for (int i = 0; i < 16; i++)
+        mfn = alloc(d);
+    assert_int_equal(alloc_domain_frame(d, &other), -XEN_ENOMEM);
+    other = alloc(dom0);
+    dc.u.hypercall_init.gmfn = other;           /* dom0's frame: refused */
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_hypercall_init, id), -XEN_EINVAL);
+    dc.u.hypercall_init.gmfn = d->shared_info_mfn;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_hypercall_init, id), -XEN_EINVAL);
+    assert_int_equal(hcall_pages, 0);
+    dc.u.hypercall_init.gmfn = mfn;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_hypercall_init, id), 0);
+    assert_int_equal(hcall_pages, 1);
+    assert_int_equal(((uint8_t *)mfn_to_virt(mfn))[0], 0xcc);
+    dc.u.max_vcpus.max = 2;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_max_vcpus, id), -XEN_EINVAL);
+    dc.u.max_vcpus.max = 1;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_max_vcpus, id), 0);
+}
+
+static void readconsole(struct xen_sysctl *sc, char *buf, uint32_t count, bool clear,
+                        bool incr, uint32_t index)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->cmd = XEN_SYSCTL_readconsole;
+    sc->interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    sc->u.readconsole.clear = clear;
+    sc->u.readconsole.incremental = incr;
+    sc->u.readconsole.index = index;
+    sc->u.readconsole.count = count;
+    set_xen_guest_handle(sc->u.readconsole.buffer, buf);
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)sc), 0);
+}
+
+static void test_readconsole(void **state)
+{
+    static char buf[80000];
+    struct xen_sysctl sc;
+
+    (void)state;
+    readconsole(&sc, buf, sizeof(buf), true, false, 0);     /* empty it */
+    printk("hello\n");
+    readconsole(&sc, buf, sizeof(buf), false, false, 0);
+    assert_int_equal(sc.u.readconsole.count, 6);
+    assert_memory_equal(buf, "hello\n", 6);
+    uint32_t idx = sc.u.readconsole.index;
+    printk("world\n");
+    readconsole(&sc, buf, sizeof(buf), false, true, idx);   /* only the new text */
+    assert_int_equal(sc.u.readconsole.count, 6);
+    assert_memory_equal(buf, "world\n", 6);
+    readconsole(&sc, buf, 3, false, false, 0);               /* count limits */
+    assert_int_equal(sc.u.readconsole.count, 3);
+    assert_memory_equal(buf, "hel", 3);
+    readconsole(&sc, buf, sizeof(buf), true, false, 0);      /* read all, clear */
+    assert_int_equal(sc.u.readconsole.count, 12);
+    readconsole(&sc, buf, sizeof(buf), false, false, 0);
+    assert_int_equal(sc.u.readconsole.count, 0);
+    /* Overflow keeps the newest 64 KiB. */
+    for (int i = 0; i < 70000; i++)
+        conring_putc((char)('a' + i % 26));
+    readconsole(&sc, buf, sizeof(buf), false, false, 0);
+    assert_int_equal(sc.u.readconsole.count, 65536);
+    assert_int_equal(buf[65535], (char)('a' + 69999 % 26));
+    assert_int_equal(buf[0], (char)('a' + (70000 - 65536) % 26));
+}
+
+static void test_physinfo(void **state)
+{
+    struct xen_sysctl sc;
+
+    (void)state;
+    memset(&sc, 0, sizeof(sc));
+    sc.cmd = XEN_SYSCTL_physinfo;
+    sc.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), 0);
+    assert_int_equal(sc.u.physinfo.free_pages, mm_free_frames());
+    assert_int_equal(sc.u.physinfo.nr_cpus, 1);
+    assert_int_equal(sc.u.physinfo.cpu_khz, 2000000);
+    assert_int_equal(sc.u.physinfo.capabilities, XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_hvm);
+    unsigned long before = sc.u.physinfo.free_pages;
+    alloc(dom0);
+    assert_int_equal(do_sysctl((uint64_t)(uintptr_t)&sc), 0);
+    assert_int_equal(sc.u.physinfo.free_pages, before - 1);
+}
+
+/* Builds a PV domain the way the toolstack does: frames, a 4-level table
+ * with the kernel's own tables mapped read-only in its L1 (as a PV kernel's
+ * direct map does), a pinned L4, a GDT frame, and setvcpucontext. */
+static domid_t build_pv(unsigned long *l4_out)
+{
+    domid_t id = create(0, false);
+    struct domain *d = domain_list[id];
+    struct xen_domctl dc;
+
+    d->max_pages = 64;
+    unsigned long l4 = alloc(d), l3 = alloc(d), l2 = alloc(d), l1 = alloc(d);
+    unsigned long data[8], gdt = alloc(d);
+    for (int i = 0; i < 8; i++)
+        data[i] = alloc(d);
+    uint64_t *t1 = mfn_to_virt(l1);
+    for (int i = 0; i < 8; i++)
+        t1[i] = pte(data[i], true);
+    t1[8] = pte(l4, false);
+    t1[9] = pte(l3, false);
+    t1[10] = pte(l2, false);
+    t1[11] = pte(l1, false);
+    t1[12] = pte(gdt, false);
+    ((uint64_t *)mfn_to_virt(l2))[0] = pte(l1, true);
+    ((uint64_t *)mfn_to_virt(l3))[0] = pte(l2, true);
+    ((uint64_t *)mfn_to_virt(l4))[0] = pte(l3, true);
+    assert_int_equal(mm_pin_table(d, l4, PGT_l4_page_table), 0);
+    /* GDT frame, held as desc.c holds it. */
+    assert_true(get_page(gdt, d));
+    assert_int_equal(get_page_type(gdt, PGT_seg_desc_page), 0);
+    d->vcpu[0]->gdt_frames[0] = gdt;
+    d->vcpu[0]->gdt_ents = 16;
+
+    static struct vcpu_guest_context c;
+    memset(&c, 0, sizeof(c));
+    c.ctrlreg[3] = xen_pfn_to_cr3(l4);
+    c.user_regs.rip = 0xffffffff80001000UL;
+    c.user_regs.rsp = 0xffffffff80100000UL;
+    c.user_regs.rsi = 0x1234;
+    c.user_regs.rflags = 0x3000;
+    c.flags = VGCF_in_kernel;
+    memset(&dc, 0, sizeof(dc));
+    dc.u.vcpucontext.vcpu = 0;
+    set_xen_guest_handle(dc.u.vcpucontext.ctxt, &c);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_setvcpucontext, id), 0);
+    *l4_out = l4;
+    return id;
+}
+
+static void test_setvcpucontext_pv(void **state)
+{
+    unsigned long l4;
+    domid_t id = build_pv(&l4);
+    struct vcpu *v = domain_list[id]->vcpu[0];
+    static struct vcpu_guest_context c;
+    struct xen_domctl dc;
+
+    (void)state;
+    assert_int_equal(v->guest_table, l4);
+    assert_int_equal(v->regs.rflags & 0x3200, 0x200);
+    assert_int_equal(v->regs.cs, FLAT_KERNEL_CS);
+    assert_int_equal(v->state, VCPU_RUNNABLE);
+    memset(&dc, 0, sizeof(dc));
+    set_xen_guest_handle(dc.u.vcpucontext.ctxt, &c);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getvcpucontext, id), 0);
+    assert_int_equal(c.user_regs.rsi, 0x1234);
+    assert_int_equal(xen_cr3_to_pfn(c.ctrlreg[3]), l4);
+    /* A frame that is not a valid L4 of the domain is refused. */
+    c.ctrlreg[3] = xen_pfn_to_cr3(dom0->shared_info_mfn);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_setvcpucontext, id), -XEN_EINVAL);
+}
+
+static void destroy_returns_frames(bool dom0_maps)
+{
+    unsigned long before = mm_free_frames(), l4;
+    domid_t id = build_pv(&l4);
+    struct xen_domctl dc;
+
+    assert_true(mm_free_frames() < before);
+    unsigned long shared = INVALID_MFN;
+    if (dom0_maps) {
+        /* dom0 holds a writable-type and a general ref on a frame of the domain. */
+        shared = domain_list[id]->page_list_head;   /* a data frame, mapped writable */
+        assert_int_equal(mfn_to_page(shared)->type_info & PGT_type_mask, PGT_writable_page);
+        assert_true(get_page(shared, domain_list[id]));
+        assert_int_equal(get_page_type(shared, PGT_writable_page), 0);
+    }
+    memset(&dc, 0, sizeof(dc));
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, id), 0);
+    assert_null(domain_list[id]);
+    if (dom0_maps) {
+        assert_int_equal(mm_free_frames(), before - 1);
+        /* The id is reused before dom0 lets go: nothing of the new domain moves. */
+        domid_t again = create(0, false);
+        assert_int_equal(again, id);
+        unsigned long tot = domain_list[id]->tot_pages;
+        put_page_type(shared);
+        put_page(shared);
+        assert_int_equal(domain_list[id]->tot_pages, tot);
+        assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, id), 0);
+    }
+    assert_int_equal(mm_free_frames(), before);
+}
+
+static void test_destroy_returns_frames(void **state)
+{
+    (void)state;
+    destroy_returns_frames(false);
+    destroy_returns_frames(false);
+    /* Two domains destroyed in both orders. */
+    unsigned long before = mm_free_frames(), l4a, l4b;
+    struct xen_domctl dc;
+    domid_t a = build_pv(&l4a), b = build_pv(&l4b);
+    memset(&dc, 0, sizeof(dc));
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, a), 0);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, b), 0);
+    assert_int_equal(mm_free_frames(), before);
+    a = build_pv(&l4a);
+    b = build_pv(&l4b);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, b), 0);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, a), 0);
+    assert_int_equal(mm_free_frames(), before);
+}
+
+static void test_destroy_while_mapped(void **state)
+{
+    (void)state;
+    destroy_returns_frames(true);
+}
+
+static void test_hvm_op(void **state)
+{
+    struct xen_hvm_param hp;
+    domid_t pv = create(0, false), hvm = create(0, true);
+
+    (void)state;
+    memset(&hp, 0, sizeof(hp));
+    hp.domid = pv;
+    hp.index = HVM_PARAM_CONSOLE_PFN;
+    assert_int_equal(do_hvm_op(HVMOP_set_param, (uint64_t)(uintptr_t)&hp), -XEN_EINVAL);
+    hp.domid = hvm;
+    hp.value = 5;
+    assert_int_equal(do_hvm_op(HVMOP_set_param, (uint64_t)(uintptr_t)&hp), 0);
+    assert_int_equal(do_hvm_op(HVMOP_get_param, (uint64_t)(uintptr_t)&hp), 0);
+    assert_int_equal(hp.value, 42);
+    assert_int_equal(do_hvm_op(99, (uint64_t)(uintptr_t)&hp), -XEN_ENOSYS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_eperm_unprivileged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eacces_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_getdomaininfo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_mem_hypercall_init, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readconsole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_physinfo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_setvcpucontext_pv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_returns_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_while_mapped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hvm_op, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
