@@ -170,10 +170,12 @@ void agent_domain_teardown(struct dom_entry *d, bool destroy)
 static void domain_restart(struct dom_entry *d, const char *what)
 {
     uint32_t old = d->domid;
+    bool attached = d->attached;
     char msg[160];
 
     agent_domain_teardown(d, true);
     int rc = agent_domain_start(d, msg, sizeof(msg));
+    d->attached = attached && rc == 0;  /* the host stays attached by name */
     if (rc < 0) {
         proto_send_log("domain %u (%s) %s; restart failed: %s", old, d->cfg.name, what, msg);
         dom_free(d);

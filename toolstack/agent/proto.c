@@ -123,8 +123,8 @@ enum proto_parse_rc proto_parse(char *line, size_t n, struct proto_req *r,
     size_t i = 0;
 
     memset(r, 0, sizeof(*r));
-    if (n && line[n - 1] == '\r')
-        n--;
+    while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+        n--;                            /* tolerate CR and trailing spaces */
     line[n] = '\0';
 
     /* id: decimal 1..2^31 */

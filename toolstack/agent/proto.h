@@ -35,7 +35,7 @@ enum proto_parse_rc {
     PROTO_BAD,          /* id parsed, rest malformed: answer E id EINVAL */
 };
 
-/* Parses one line (without its '\n'; a trailing '\r' is ignored) of
+/* Parses one line (without its '\n'; trailing '\r' and spaces are ignored) of
  * length n in place.  On PROTO_BAD, *why names the fault (static text) and
  * r->id is valid. */
 enum proto_parse_rc proto_parse(char *line, size_t n, struct proto_req *r,
