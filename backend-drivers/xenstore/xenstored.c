@@ -105,10 +105,10 @@ static void watch_send(struct xs_conn *c, const struct xs_watch *w, const char *
     xs_free(buf);
 }
 
-/* Fires every watch on path (exact) or on path or an ancestor (!exact),
+/* (contract in xs_priv.h) Fires watches on path,
  * for connections whose domain may read a node with these permissions;
  * special @paths only for dom0.  One event per matching watch. */
-static void fire_watches(struct xs_store *s, const char *path, const struct xs_perm *p,
+void xs_fire_watches(struct xs_store *s, const char *path, const struct xs_perm *p,
                          uint32_t np, bool exact)
 {
     struct xs_conn *c;
@@ -205,7 +205,7 @@ static int missing_err(const struct xs_view *v, const struct xs_node *anc, unsig
  * path[0..consumed)): intermediate ones with iperms (NULL: their parent's),
  * the last with fperms and the value.  NULL: out of memory (the nodes made
  * so far stay). */
-static struct xs_node *view_create(struct xs_view *v, const char *path, struct xs_node *anc,
+struct xs_node *xs_view_create(struct xs_view *v, const char *path, struct xs_node *anc,
                                    size_t consumed, const struct xs_perm *iperms, uint32_t nip,
                                    const struct xs_perm *fperms, uint32_t nfp,
                                    const void *val, size_t len)
@@ -267,7 +267,7 @@ static int remove_walk(struct xs_view *v, struct xs_node *n, char *buf, size_t l
         if (rc)
             return rc;
     } else if (fire != XS_FIRE_NONE) {
-        fire_watches(v->s, buf, n->perms, n->nperms, fire == XS_FIRE_EXACT);
+        xs_fire_watches(v->s, buf, n->perms, n->nperms, fire == XS_FIRE_EXACT);
     }
     view_acct(v, n->perms[0].id, -1);
     for (k = n->children; k; k = k->next) {
@@ -284,7 +284,7 @@ static int remove_walk(struct xs_view *v, struct xs_node *n, char *buf, size_t l
     return 0;
 }
 
-static int view_remove(struct xs_view *v, struct xs_node *n, const char *path, enum xs_fire fire)
+int xs_view_remove(struct xs_view *v, struct xs_node *n, const char *path, enum xs_fire fire)
 {
     struct xs_node *parent = n->parent, **pp;
     char *buf = xs_malloc(XENSTORE_ABS_PATH_MAX + 2);
@@ -314,7 +314,7 @@ static int view_remove(struct xs_view *v, struct xs_node *n, const char *path, e
 
 /* ---- operations (path is canonical and absolute) ---------------------------- */
 
-static int op_write(struct xs_view *v, const char *path, const void *val, size_t len, bool mkdir)
+int xs_op_write(struct xs_view *v, const char *path, const void *val, size_t len, bool mkdir)
 {
     struct xs_node *root = view_root(v), *n;
     size_t consumed, i;
@@ -341,7 +341,7 @@ static int op_write(struct xs_view *v, const char *path, const void *val, size_t
         n->len = (uint32_t)len;
         if (!v->tx) {
             n->gen = ++v->s->gen;
-            fire_watches(v->s, path, n->perms, n->nperms, false);
+            xs_fire_watches(v->s, path, n->perms, n->nperms, false);
         }
         return 0;
     }
@@ -363,17 +363,17 @@ static int op_write(struct xs_view *v, const char *path, const void *val, size_t
         xs_free(perms);
         return XS_EQUOTA;
     }
-    n = view_create(v, path, n, consumed, perms, n->nperms, perms, n->nperms,
+    n = xs_view_create(v, path, n, consumed, perms, n->nperms, perms, n->nperms,
                     mkdir ? "" : val, mkdir ? 0 : len);
     xs_free(perms);
     if (!n)
         return -XEN_ENOMEM;
     if (!v->tx)
-        fire_watches(v->s, path, n->perms, n->nperms, false);
+        xs_fire_watches(v->s, path, n->perms, n->nperms, false);
     return 0;
 }
 
-static int op_rm(struct xs_view *v, const char *path)
+int xs_op_rm(struct xs_view *v, const char *path)
 {
     struct xs_node *n;
     size_t consumed, i;
@@ -391,11 +391,11 @@ static int op_rm(struct xs_view *v, const char *path)
     }
     if (!(perm_of(v, n) & XS_PERM_WRITE))
         return -XEN_EACCES;
-    return view_remove(v, n, path, XS_FIRE_TREE);
+    return xs_view_remove(v, n, path, XS_FIRE_TREE);
 }
 
 /* Finds a node for reading: ENOENT / EACCES. */
-static int op_get(struct xs_view *v, const char *path, struct xs_node **out)
+int xs_op_get(struct xs_view *v, const char *path, struct xs_node **out)
 {
     size_t consumed;
     struct xs_node *n = xs_node_closest(view_root(v), path, &consumed);
@@ -412,7 +412,7 @@ static int op_get(struct xs_view *v, const char *path, struct xs_node **out)
     return 0;
 }
 
-static int op_set_perms(struct xs_view *v, const char *path, struct xs_perm *p, uint32_t np)
+int xs_op_set_perms(struct xs_view *v, const char *path, struct xs_perm *p, uint32_t np)
 {
     struct xs_node *n = xs_node_find(view_root(v), path);
     struct xs_perm *copy;
@@ -440,14 +440,14 @@ static int op_set_perms(struct xs_view *v, const char *path, struct xs_perm *p, 
     n->nperms = np;
     if (!v->tx) {
         n->gen = ++v->s->gen;
-        fire_watches(v->s, path, n->perms, n->nperms, false);
+        xs_fire_watches(v->s, path, n->perms, n->nperms, false);
     }
     return 0;
 }
 
 /* ---- transactions ------------------------------------------------------------ */
 
-static void tx_free(struct xs_tx *tx)
+void xs_tx_free(struct xs_tx *tx)
 {
     while (tx->log) {
         struct xs_txlog *e = tx->log;
@@ -509,11 +509,11 @@ static int tx_apply(struct xs_store *s, struct xs_tx *tx, const struct xs_txlog 
         m = NULL;
     if (!t) {
         if (m && m != s->root)
-            return view_remove(&v, m, e->path, e->fire);
+            return xs_view_remove(&v, m, e->path, e->fire);
         return 0;
     }
     if (!m) {
-        m = view_create(&v, e->path, xs_node_closest(s->root, e->path, &consumed), consumed,
+        m = xs_view_create(&v, e->path, xs_node_closest(s->root, e->path, &consumed), consumed,
                         NULL, 0, t->perms, t->nperms, t->val, t->len);
         if (!m)
             return -XEN_ENOMEM;
@@ -537,7 +537,7 @@ static int tx_apply(struct xs_store *s, struct xs_tx *tx, const struct xs_txlog 
         m->gen = ++s->gen;
     }
     if (e->fire != XS_FIRE_NONE)
-        fire_watches(s, e->path, m->perms, m->nperms, e->fire == XS_FIRE_EXACT);
+        xs_fire_watches(s, e->path, m->perms, m->nperms, e->fire == XS_FIRE_EXACT);
     return 0;
 }
 
@@ -563,7 +563,7 @@ static int tx_end(struct xs_conn *c, struct xs_tx *tx, bool commit)
             if (e->modified)
                 rc = tx_apply(c->s, tx, e);
     }
-    tx_free(tx);
+    xs_tx_free(tx);
     return rc;
 }
 
@@ -630,14 +630,14 @@ static int handle(struct xs_conn *c, const struct xsd_sockmsg *h, const char *bo
         if (rc)
             return rc;
         if (h->type == XS_MKDIR) {
-            rc = op_write(&v, path, "", 0, true);
+            rc = xs_op_write(&v, path, "", 0, true);
             break;
         }
         if (h->type == XS_RM) {
-            rc = op_rm(&v, path);
+            rc = xs_op_rm(&v, path);
             break;
         }
-        rc = op_get(&v, path, &n);
+        rc = xs_op_get(&v, path, &n);
         if (rc)
             return rc;
         if (h->type == XS_READ) {
@@ -672,7 +672,7 @@ static int handle(struct xs_conn *c, const struct xsd_sockmsg *h, const char *bo
         rc = xs_canonicalize(c->domid, body, false, path);
         if (rc)
             return rc;
-        rc = op_write(&v, path, body + i + 1, h->len - i - 1, false);
+        rc = xs_op_write(&v, path, body + i + 1, h->len - i - 1, false);
         break;
 
     case XS_SET_PERMS: {
@@ -688,7 +688,7 @@ static int handle(struct xs_conn *c, const struct xsd_sockmsg *h, const char *bo
         rc = xs_perms_parse(body + i + 1, h->len - i - 1, &p, &np);
         if (rc)
             return rc;
-        rc = op_set_perms(&v, path, p, np);
+        rc = xs_op_set_perms(&v, path, p, np);
         xs_free(p);
         break;
     }
@@ -846,255 +846,4 @@ int xs_conn_input(struct xs_conn *c, const struct xsd_sockmsg *hdr, const void *
     if (rc)
         reply_err(c, hdr, rc);
     return 0;
-}
-
-/* ---- connections, store, domains ------------------------------------------------ */
-
-struct xs_conn *xs_conn_new(struct xs_store *s, unsigned int domid,
-                            void (*send)(void *opaque, const struct xsd_sockmsg *hdr,
-                                         const void *body),
-                            void *opaque)
-{
-    struct xs_conn *c = xs_malloc(sizeof(*c));
-    if (!c)
-        return NULL;
-    memset(c, 0, sizeof(*c));
-    c->s = s;
-    c->domid = domid;
-    c->send = send;
-    c->opaque = opaque;
-    c->next = s->conns;
-    s->conns = c;
-    return c;
-}
-
-void xs_conn_free(struct xs_conn *c)
-{
-    struct xs_conn **pp;
-
-    if (!c)
-        return;
-    for (pp = &c->s->conns; *pp && *pp != c; pp = &(*pp)->next)
-        ;
-    if (*pp)
-        *pp = c->next;
-    while (c->watches) {
-        struct xs_watch *w = c->watches;
-        c->watches = w->next;
-        xs_free(w->path);
-        xs_free(w->token);
-        xs_free(w);
-    }
-    while (c->txs) {
-        struct xs_tx *t = c->txs;
-        c->txs = t->next;
-        tx_free(t);
-    }
-    while (c->out_head) {
-        struct xs_outmsg *m = c->out_head;
-        c->out_head = m->next;
-        xs_free(m);
-    }
-    xs_free(c->in_body);
-    xs_free(c);
-}
-
-struct xs_store *xs_store_new(const struct xs_quota *q)
-{
-    static const struct xs_perm none0 = { 0, 'n' }, read0 = { 0, 'r' };
-    struct xs_store *s = xs_malloc(sizeof(*s));
-    struct xs_view v;
-
-    if (!s)
-        return NULL;
-    memset(s, 0, sizeof(*s));
-    if (q)
-        s->q = *q;
-    if (!s->q.max_nodes)
-        s->q.max_nodes = 1000;
-    if (!s->q.max_value)
-        s->q.max_value = 2048;
-    if (!s->q.max_watches)
-        s->q.max_watches = 128;
-    if (!s->q.max_transactions)
-        s->q.max_transactions = 10;
-    if (!s->q.max_output)
-        s->q.max_output = 65536;
-    s->root = xs_node_alloc("", 0, &none0, 1);
-    v = (struct xs_view){ .s = s, .domid = 0 };
-    if (!s->root || !view_create(&v, "/local/domain", s->root, 1, &read0, 1, &read0, 1, "", 0)) {
-        xs_store_free(s);
-        return NULL;
-    }
-    s->root->gen = ++s->gen;
-    return s;
-}
-
-void xs_store_free(struct xs_store *s)
-{
-    if (!s)
-        return;
-    while (s->conns)
-        xs_conn_free(s->conns);
-    while (s->acct) {
-        struct xs_acct *a = s->acct;
-        s->acct = a->next;
-        xs_free(a);
-    }
-    xs_node_free_tree(s->root);
-    xs_free(s);
-}
-
-void xs_store_set_introduce_hook(struct xs_store *s,
-                                 int (*hook)(void *opaque, unsigned int domid, bool release,
-                                             uint64_t mfn, uint32_t port),
-                                 void *opaque)
-{
-    s->hook = hook;
-    s->hook_opaque = opaque;
-}
-
-static unsigned int domain_path(char *buf, unsigned int domid)
-{
-    unsigned int l;
-    memcpy(buf, "/local/domain/", 14);
-    l = 14 + xs_utoa(buf + 14, domid);
-    buf[l] = '\0';
-    return l;
-}
-
-int xs_introduce_domain(struct xs_store *s, unsigned int domid)
-{
-    struct xs_view v = { .s = s, .domid = 0 };
-    struct xs_perm own = { domid, 'n' };
-    struct xs_acct *a;
-    struct xs_node *n;
-    size_t consumed;
-    char path[32];
-
-    if (domid == 0 || domid >= DOMID_FIRST_RESERVED)
-        return -XEN_EINVAL;
-    a = xs_acct_get(s, domid, true);
-    if (!a)
-        return -XEN_ENOMEM;
-    domain_path(path, domid);
-    n = xs_node_closest(s->root, path, &consumed);
-    if (path[consumed] != '\0') {
-        n = view_create(&v, path, n, consumed, NULL, 0, &own, 1, "", 0);
-        if (!n)
-            return -XEN_ENOMEM;
-        fire_watches(s, path, n->perms, n->nperms, false);
-    }
-    if (!a->introduced) {
-        a->introduced = true;
-        fire_watches(s, "@introduceDomain", NULL, 0, false);
-    }
-    return 0;
-}
-
-int xs_release_domain(struct xs_store *s, unsigned int domid)
-{
-    struct xs_view v = { .s = s, .domid = 0 };
-    struct xs_acct *a = xs_acct_get(s, domid, false);
-    struct xs_node *n;
-    char path[32];
-    int rc;
-
-    if (domid == 0)
-        return -XEN_EINVAL;
-    if (!a || !a->introduced)
-        return -XEN_ENOENT;
-    domain_path(path, domid);
-    n = xs_node_find(s->root, path);
-    if (n) {
-        rc = view_remove(&v, n, path, XS_FIRE_TREE);
-        if (rc)
-            return rc;
-    }
-    a->introduced = false;
-    fire_watches(s, "@releaseDomain", NULL, 0, false);
-    return 0;
-}
-
-bool xs_domain_introduced(struct xs_store *s, unsigned int domid)
-{
-    struct xs_acct *a;
-    if (domid == 0)
-        return true;
-    a = xs_acct_get(s, domid, false);
-    return a && a->introduced;
-}
-
-unsigned int xs_domain_nodes(struct xs_store *s, unsigned int domid)
-{
-    struct xs_acct *a = xs_acct_get(s, domid, false);
-    return a ? a->nodes : 0;
-}
-
-/* ---- dom0's direct API ------------------------------------------------------------- */
-
-static int store_path(const char *in, char *out)
-{
-    if (!in || in[0] != '/')
-        return -XEN_EINVAL;
-    return xs_canonicalize(0, in, false, out);
-}
-
-int xs_store_write(struct xs_store *s, const char *path, const void *val, size_t len)
-{
-    struct xs_view v = { .s = s, .domid = 0 };
-    char p[XENSTORE_ABS_PATH_MAX + 1];
-    int rc = store_path(path, p);
-    if (rc)
-        return rc;
-    if (len > XENSTORE_PAYLOAD_MAX)
-        return -XEN_E2BIG;
-    return op_write(&v, p, val, len, false);
-}
-
-int xs_store_read(struct xs_store *s, const char *path, char *buf, size_t *len)
-{
-    struct xs_view v = { .s = s, .domid = 0 };
-    char p[XENSTORE_ABS_PATH_MAX + 1];
-    struct xs_node *n;
-    int rc = store_path(path, p);
-
-    if (!rc)
-        rc = op_get(&v, p, &n);
-    if (rc)
-        return rc;
-    if (*len < (size_t)n->len + 1) {
-        *len = n->len;
-        return -XEN_E2BIG;
-    }
-    memcpy(buf, n->val, n->len);
-    buf[n->len] = '\0';
-    *len = n->len;
-    return 0;
-}
-
-int xs_store_rm(struct xs_store *s, const char *path)
-{
-    struct xs_view v = { .s = s, .domid = 0 };
-    char p[XENSTORE_ABS_PATH_MAX + 1];
-    int rc = store_path(path, p);
-    return rc ? rc : op_rm(&v, p);
-}
-
-int xs_store_set_perms(struct xs_store *s, const char *path, const char *perms, size_t len)
-{
-    struct xs_view v = { .s = s, .domid = 0 };
-    char p[XENSTORE_ABS_PATH_MAX + 1];
-    struct xs_perm *pp;
-    uint32_t np;
-    int rc = store_path(path, p);
-
-    if (rc)
-        return rc;
-    rc = xs_perms_parse(perms, len, &pp, &np);
-    if (rc)
-        return rc;
-    rc = op_set_perms(&v, p, pp, np);
-    xs_free(pp);
-    return rc;
 }

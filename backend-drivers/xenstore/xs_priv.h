@@ -163,4 +163,29 @@ void xs_acct_adj(struct xs_store *s, unsigned int owner, int d);
 void xs_emit(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
              const void *body, uint32_t len);
 
+/* Fires every watch on path (exact) or on path or an ancestor (!exact)
+ * for connections whose domain may read a node with perms p; @special
+ * paths only for dom0.  One event per matching watch. */
+void xs_fire_watches(struct xs_store *s, const char *path, const struct xs_perm *p,
+                     uint32_t np, bool exact);
+/* Creates the missing nodes of canonical path below anc (standing for
+ * path[0..consumed)): intermediate ones with iperms (NULL: the parent's),
+ * the last with fperms and the value; logs, generations, accounting.
+ * Watches are the caller's.  NULL: out of memory. */
+struct xs_node *xs_view_create(struct xs_view *v, const char *path, struct xs_node *anc,
+                               size_t consumed, const struct xs_perm *iperms, uint32_t nip,
+                               const struct xs_perm *fperms, uint32_t nfp,
+                               const void *val, size_t len);
+/* Removes node n (at path, not the root) and its subtree from the view,
+ * firing watches in the committed tree (n per `fire`, descendants exactly). */
+int xs_view_remove(struct xs_view *v, struct xs_node *n, const char *path, enum xs_fire fire);
+/* The operations on a canonical absolute path, as v->domid, with
+ * xenstored's errors (EACCES, ENOENT, EQUOTA, EPERM, ENOMEM). */
+int xs_op_write(struct xs_view *v, const char *path, const void *val, size_t len, bool mkdir);
+int xs_op_rm(struct xs_view *v, const char *path);
+int xs_op_get(struct xs_view *v, const char *path, struct xs_node **out);
+int xs_op_set_perms(struct xs_view *v, const char *path, struct xs_perm *p, uint32_t np);
+/* Frees a transaction (not linked anywhere any more). */
+void xs_tx_free(struct xs_tx *tx);
+
 #endif /* LAMINA_XS_PRIV_H */

@@ -13,6 +13,7 @@
 
 #include "../../backend-drivers/xenstore/xs_tree.c"
 #include "../../backend-drivers/xenstore/xenstored.c"
+#include "../../backend-drivers/xenstore/xs_store.c"
 #include "../../backend-drivers/xenstore/xs_ring.c"
 
 /* ---- a connection that records what it is sent ------------------------------ */
