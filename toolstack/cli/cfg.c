@@ -34,10 +34,10 @@ struct value {
     int line;
 };
 
-static int fail(struct lexer *lx, int line, const char *fmt, ...)
+static int cfg_fail(struct lexer *lx, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(struct lexer *lx, int line, const char *fmt, ...)
+static int cfg_fail(struct lexer *lx, int line, const char *fmt, ...)
 {
     int n = line > 0 ? snprintf(lx->err, lx->errlen, "%s:%d: ", lx->file, line)
                      : snprintf(lx->err, lx->errlen, "%s: ", lx->file);
@@ -57,7 +57,7 @@ static int lex_string(struct lexer *lx, char q)
     while (lx->p < lx->end && *lx->p != q) {
         char c = *lx->p++;
         if (c == '\n')
-            return fail(lx, lx->tline, "unterminated string (missing closing %c); "
+            return cfg_fail(lx, lx->tline, "unterminated string (missing closing %c); "
                         "close it on the same line", q);
         if (c == '\\' && lx->p < lx->end) {
             char e = *lx->p++;
@@ -66,17 +66,17 @@ static int lex_string(struct lexer *lx, char q)
             case 't': c = '\t'; break;
             case '\\': case '"': case '\'': c = e; break;
             default:
-                return fail(lx, lx->tline, "unknown escape \\%c in a string; "
+                return cfg_fail(lx, lx->tline, "unknown escape \\%c in a string; "
                             "use \\\\ for a backslash", e);
             }
         }
         if (n + 1 >= sizeof(lx->text))
-            return fail(lx, lx->tline, "string too long (at most %zu bytes)",
+            return cfg_fail(lx, lx->tline, "string too long (at most %zu bytes)",
                         sizeof(lx->text) - 1);
         lx->text[n++] = c;
     }
     if (lx->p >= lx->end)
-        return fail(lx, lx->tline, "unterminated string (missing closing %c); "
+        return cfg_fail(lx, lx->tline, "unterminated string (missing closing %c); "
                     "close it on the same line", q);
     lx->p++;
     lx->text[n] = 0;
@@ -132,13 +132,13 @@ static int lex(struct lexer *lx)
         size_t n = (size_t)(lx->p - s);
         char buf[32];
         if (n >= sizeof(buf))
-            return fail(lx, lx->tline, "number too long");
+            return cfg_fail(lx, lx->tline, "number too long");
         memcpy(buf, s, n);
         buf[n] = 0;
         char *e;
         long long v = strtoll(buf, &e, 0);
         if (*e || e == buf || n > 19)
-            return fail(lx, lx->tline, "'%s' is not an integer; write a plain number "
+            return cfg_fail(lx, lx->tline, "'%s' is not an integer; write a plain number "
                         "such as 32 (sizes are in MiB)", buf);
         lx->num = v;
         lx->t = T_INT;
@@ -147,7 +147,7 @@ static int lex(struct lexer *lx)
     lx->text[0] = c;
     lx->text[1] = 0;
     lx->t = T_BAD;
-    return fail(lx, lx->tline, "unexpected character '%c'; expected key = value", c);
+    return cfg_fail(lx, lx->tline, "unexpected character '%c'; expected key = value", c);
 }
 
 /* parse_value - a string, integer or list; lx->t is its first token. */
@@ -178,30 +178,32 @@ static int parse_value(struct lexer *lx, const char *key, struct value *v)
             if (lx->t == T_RBR)
                 return lex(lx);
             if (lx->t == T_EOF)
-                return fail(lx, open, "unterminated list for '%s' (missing ']')", key);
+                return cfg_fail(lx, open, "unterminated list for '%s' (missing ']')", key);
             if (lx->t == T_LBR)
-                return fail(lx, lx->tline, "nested lists are not supported in '%s'", key);
+                return cfg_fail(lx, lx->tline, "nested lists are not supported in '%s'", key);
             if (parse_value(lx, key, &item))
                 return -1;
             v->num++;
             while (lx->t == T_NL)
                 if (lex(lx))
                     return -1;
+            if (lx->t == T_EOF)
+                return cfg_fail(lx, open, "unterminated list for '%s' (missing ']')", key);
             if (lx->t == T_COMMA) {
                 if (lex(lx))
                     return -1;
             } else if (lx->t != T_RBR) {
-                return fail(lx, lx->tline, "expected ',' or ']' in the list for '%s'", key);
+                return cfg_fail(lx, lx->tline, "expected ',' or ']' in the list for '%s'", key);
             }
         }
     }
     case T_IDENT:
-        return fail(lx, lx->tline, "value of '%s' is a bare word '%s'; put strings in "
+        return cfg_fail(lx, lx->tline, "value of '%s' is a bare word '%s'; put strings in "
                     "quotes: %s = \"%s\"", key, lx->text, key, lx->text);
     case T_NL: case T_EOF: case T_SEMI:
-        return fail(lx, lx->tline, "missing value after '%s ='", key);
+        return cfg_fail(lx, lx->tline, "missing value after '%s ='", key);
     default:
-        return fail(lx, lx->tline, "expected a value for '%s' (a \"string\", a number "
+        return cfg_fail(lx, lx->tline, "expected a value for '%s' (a \"string\", a number "
                     "or a [list])", key);
     }
 }
@@ -224,7 +226,7 @@ static int want(struct lexer *lx, const char *key, const struct value *v, enum v
     static const char *const names[] = { "a string", "an integer", "a list" };
     if (v->kind == k)
         return 0;
-    return fail(lx, v->line, "'%s' must be %s, not %s; e.g. %s", key, names[k],
+    return cfg_fail(lx, v->line, "'%s' must be %s, not %s; e.g. %s", key, names[k],
                 names[v->kind], example);
 }
 
@@ -236,20 +238,20 @@ static int key_name(struct lexer *lx, struct cfg_state *st, const char *key,
     size_t n = strlen(v->str);
     int digits = 1;
     if (!n)
-        return fail(lx, v->line, "'name' is empty; give the domain a name");
+        return cfg_fail(lx, v->line, "'name' is empty; give the domain a name");
     if (n >= CFG_NAME_MAX)
-        return fail(lx, v->line, "'name' is too long (at most %d characters)",
+        return cfg_fail(lx, v->line, "'name' is too long (at most %d characters)",
                     CFG_NAME_MAX - 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = v->str[i];
         if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
-            return fail(lx, v->line, "'name' may hold only letters, digits, '-', '_' "
+            return cfg_fail(lx, v->line, "'name' may hold only letters, digits, '-', '_' "
                         "and '.', not '%c'", ch);
         if (!isdigit(ch))
             digits = 0;
     }
     if (digits)
-        return fail(lx, v->line, "'name' must not be all digits (it would read as a "
+        return cfg_fail(lx, v->line, "'name' must not be all digits (it would read as a "
                     "domain id); e.g. name = \"guest%s\"", v->str);
     strcpy(st->c->name, v->str);
     return 0;
@@ -265,10 +267,10 @@ static int key_type(struct lexer *lx, struct cfg_state *st, const char *key,
     else if (!strcmp(v->str, "unmodified"))
         st->c->unmodified = 1;
     else if (!strcmp(v->str, "hvm") || !strcmp(v->str, "pvh"))
-        return fail(lx, v->line, "type \"%s\" is not supported; use \"unmodified\" for "
+        return cfg_fail(lx, v->line, "type \"%s\" is not supported; use \"unmodified\" for "
                     "a bare-metal kernel run under trap-and-emulate, or \"pv\"", v->str);
     else
-        return fail(lx, v->line, "unknown type \"%s\"; use \"pv\" or \"unmodified\"",
+        return cfg_fail(lx, v->line, "unknown type \"%s\"; use \"pv\" or \"unmodified\"",
                     v->str);
     return 0;
 }
@@ -279,14 +281,14 @@ static int key_kernel(struct lexer *lx, struct cfg_state *st, const char *key,
     if (want(lx, key, v, V_STR, "kernel = \"../build/guest-pv.elf\""))
         return -1;
     if (!v->str[0])
-        return fail(lx, v->line, "'kernel' is empty; give the path of the kernel ELF");
+        return cfg_fail(lx, v->line, "'kernel' is empty; give the path of the kernel ELF");
     int n;
     if (v->str[0] == '/' || !st->dir || !st->dir[0])
         n = snprintf(st->c->kernel, sizeof(st->c->kernel), "%s", v->str);
     else
         n = snprintf(st->c->kernel, sizeof(st->c->kernel), "%s/%s", st->dir, v->str);
     if (n < 0 || (size_t)n >= sizeof(st->c->kernel))
-        return fail(lx, v->line, "'kernel' path is too long");
+        return cfg_fail(lx, v->line, "'kernel' path is too long");
     st->c->kernel_line = v->line;
     return 0;
 }
@@ -297,10 +299,10 @@ static int key_cmdline(struct lexer *lx, struct cfg_state *st, const char *key,
     if (want(lx, key, v, V_STR, "cmdline = \"service\""))
         return -1;
     if (st->cmdline_key)
-        return fail(lx, v->line, "'%s' and '%s' (line %d) both set the command line; "
+        return cfg_fail(lx, v->line, "'%s' and '%s' (line %d) both set the command line; "
                     "keep one", key, st->cmdline_key, st->cmdline_line);
     if (strlen(v->str) >= CFG_CMDLINE_MAX)
-        return fail(lx, v->line, "'%s' is too long (at most %d bytes)", key,
+        return cfg_fail(lx, v->line, "'%s' is too long (at most %d bytes)", key,
                     CFG_CMDLINE_MAX - 1);
     strcpy(st->c->cmdline, v->str);
     st->cmdline_key = key;
@@ -314,7 +316,7 @@ static int key_memory(struct lexer *lx, struct cfg_state *st, const char *key,
     if (want(lx, key, v, V_INT, "memory = 32"))
         return -1;
     if (v->num < 1 || v->num > 65536)
-        return fail(lx, v->line, "'memory' = %lld is out of range; give MiB between 1 "
+        return cfg_fail(lx, v->line, "'memory' = %lld is out of range; give MiB between 1 "
                     "and 65536", v->num);
     st->c->memory_mib = (unsigned int)v->num;
     return 0;
@@ -326,7 +328,7 @@ static int key_vcpus(struct lexer *lx, struct cfg_state *st, const char *key,
     if (want(lx, key, v, V_INT, "vcpus = 1"))
         return -1;
     if (v->num != 1)
-        return fail(lx, v->line, "vcpus = %lld: Lamina domains have exactly one vCPU; "
+        return cfg_fail(lx, v->line, "vcpus = %lld: Lamina domains have exactly one vCPU; "
                     "set vcpus = 1", v->num);
     st->c->vcpus = 1;
     return 0;
@@ -342,7 +344,7 @@ static int key_on_crash(struct lexer *lx, struct cfg_state *st, const char *key,
             st->c->on_crash = i;
             return 0;
         }
-    return fail(lx, v->line, "on_crash = \"%s\" is not supported; use \"destroy\", "
+    return cfg_fail(lx, v->line, "on_crash = \"%s\" is not supported; use \"destroy\", "
                 "\"restart\" or \"preserve\"", v->str);
 }
 
@@ -357,7 +359,7 @@ static int key_on_fixed(struct lexer *lx, struct cfg_state *st, const char *key,
     if (want(lx, key, v, V_STR, ex))
         return -1;
     if (strcmp(v->str, dflt))
-        return fail(lx, v->line, "%s = \"%s\" is not supported; only \"%s\" (xl's "
+        return cfg_fail(lx, v->line, "%s = \"%s\" is not supported; only \"%s\" (xl's "
                     "default) is; remove the line", key, v->str, dflt);
     return 0;
 }
@@ -427,8 +429,8 @@ static int unknown_key(struct lexer *lx, int line, const char *key)
     }
     size_t kl = strlen(key);
     if (best && bd <= 2 && bd < kl)
-        return fail(lx, line, "unknown key '%s'; did you mean '%s'?", key, best);
-    return fail(lx, line, "unknown key '%s'; known keys: name, type, kernel, cmdline "
+        return cfg_fail(lx, line, "unknown key '%s'; did you mean '%s'?", key, best);
+    return cfg_fail(lx, line, "unknown key '%s'; known keys: name, type, kernel, cmdline "
                 "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot", key);
 }
 
@@ -457,7 +459,7 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
     struct cfg_state st = { .c = out, .dir = dir };
 
     if (memchr(buf, 0, len))
-        return fail(lx, 0, "the file holds a NUL byte; is it a text file?");
+        return cfg_fail(lx, 0, "the file holds a NUL byte; is it a text file?");
     if (lex(lx))
         return -1;
     for (;;) {
@@ -467,7 +469,7 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
         if (lx->t == T_EOF)
             break;
         if (lx->t != T_IDENT)
-            return fail(lx, lx->tline, "expected a key at the start of the statement "
+            return cfg_fail(lx, lx->tline, "expected a key at the start of the statement "
                         "(key = value)");
         char key[256];
         int kline = lx->tline;
@@ -481,25 +483,25 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
         if (k == NR_KEYS)
             return unknown_key(lx, kline, key);
         if (seen[k])
-            return fail(lx, kline, "duplicate key '%s' (first set on line %d); "
+            return cfg_fail(lx, kline, "duplicate key '%s' (first set on line %d); "
                         "remove one", key, seen[k]);
         seen[k] = kline;
         if (lex(lx))
             return -1;
         if (lx->t != T_EQ)
-            return fail(lx, kline, "expected '=' after '%s'", key);
+            return cfg_fail(lx, kline, "expected '=' after '%s'", key);
         if (lex(lx) || parse_value(lx, key, &v))
             return -1;
         if (lx->t != T_NL && lx->t != T_EOF && lx->t != T_SEMI)
-            return fail(lx, lx->tline, "unexpected text after the value of '%s'; "
+            return cfg_fail(lx, lx->tline, "unexpected text after the value of '%s'; "
                         "one key = value per line", key);
         if (cfg_keys[k].fn(lx, &st, cfg_keys[k].name, &v))
             return -1;
     }
     if (!out->name[0])
-        return fail(lx, 0, "missing required key 'name'; add e.g. name = \"guest1\"");
+        return cfg_fail(lx, 0, "missing required key 'name'; add e.g. name = \"guest1\"");
     if (!out->kernel[0])
-        return fail(lx, 0, "missing required key 'kernel'; add e.g. "
+        return cfg_fail(lx, 0, "missing required key 'kernel'; add e.g. "
                     "kernel = \"../build/guest-pv.elf\"");
     return 0;
 }

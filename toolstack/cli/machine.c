@@ -295,7 +295,8 @@ int cmd_up(struct inv *iv)
     }
     int st;
     waitpid(child, &st, 0);
-    pid = qemu_pid();
+    for (int i = 0; i < 40 && !(pid = qemu_pid()) && WIFEXITED(st) && !WEXITSTATUS(st); i++)
+        usleep(50000);              /* the pidfile may lag the parent's exit */
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !pid) {
         err("up: QEMU did not start");
         tail_file(s_qlog, 20);

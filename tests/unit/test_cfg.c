@@ -1,0 +1,184 @@
+/*
+ * test_cfg.c - host tests of the `lamina create` configuration parser
+ * (toolstack/cli/cfg.c): values, defaults, and that every error names
+ * FILE:LINE and says what to do.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../toolstack/cli/cfg.c"
+
+static struct lamina_cfg cfg;
+static char err[1024];
+
+static int parse(const char *text)
+{
+    memset(err, 0, sizeof(err));
+    return cfg_parse(text, strlen(text), "t.cfg", "/etc/lamina", &cfg, err, sizeof(err));
+}
+
+/* expect_error - parsing text fails with a message holding each fragment. */
+static void expect_error(const char *text, const char *frag1, const char *frag2)
+{
+    assert_int_equal(parse(text), -1);
+    if (!strstr(err, frag1) || (frag2 && !strstr(err, frag2)))
+        fail_msg("error \"%s\" lacks \"%s\"%s%s", err, frag1, frag2 ? " / " : "",
+                 frag2 ? frag2 : "");
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("# a guest\n"
+                           "name = \"pv-guest\"\n"
+                           "type = 'pv'   # comment after a value\n"
+                           "kernel = \"../build/guest-pv.elf\"\n"
+                           "cmdline = \"service x=1 \\\"q\\\"\"\n"
+                           "memory = 48\n"
+                           "vcpus = 1;\n"
+                           "on_crash = \"restart\"\n"
+                           "on_poweroff = \"destroy\"\n"
+                           "on_reboot = \"restart\"\n"), 0);
+    assert_string_equal(cfg.name, "pv-guest");
+    assert_int_equal(cfg.unmodified, 0);
+    assert_string_equal(cfg.kernel, "/etc/lamina/../build/guest-pv.elf");
+    assert_int_equal(cfg.kernel_line, 4);
+    assert_string_equal(cfg.cmdline, "service x=1 \"q\"");
+    assert_int_equal(cfg.memory_mib, 48);
+    assert_int_equal(cfg.vcpus, 1);
+    assert_int_equal(cfg.on_crash, CFG_CRASH_RESTART);
+}
+
+static void test_defaults_and_alias(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("name='n1'\r\nkernel='/abs/k.elf'\r\nextra=\"service\"\r\n"
+                           "type = \"unmodified\""), 0);
+    assert_string_equal(cfg.kernel, "/abs/k.elf");
+    assert_string_equal(cfg.cmdline, "service");
+    assert_int_equal(cfg.memory_mib, 32);
+    assert_int_equal(cfg.vcpus, 1);
+    assert_int_equal(cfg.unmodified, 1);
+    assert_int_equal(cfg.on_crash, CFG_CRASH_DESTROY);
+    assert_string_equal(cfg_on_crash_name(cfg.on_crash), "destroy");
+}
+
+static void test_no_dir_keeps_path(void **state)
+{
+    (void)state;
+    const char *t = "name=\"a\"\nkernel=\"k.elf\"\n";
+    assert_int_equal(cfg_parse(t, strlen(t), "x", NULL, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.kernel, "k.elf");
+    assert_string_equal(cfg.cmdline, "");
+}
+
+static void test_not_nul_terminated(void **state)
+{
+    (void)state;
+    char buf[] = "name=\"abc\"\nkernel=\"k\"XXXX";
+    assert_int_equal(cfg_parse(buf, strlen(buf) - 4, "x", "", &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.kernel, "k");
+}
+
+static void test_list_value(void **state)
+{
+    (void)state;
+    /* lists parse (across lines) but no key takes one: a type error */
+    expect_error("name = \"a\"\nkernel = [ \"x\",\n  \"y\", ]\n", "t.cfg:2:", "must be a string");
+    expect_error("name = \"a\"\nkernel = [ \"x\"\n", "t.cfg:2:", "unterminated list");
+}
+
+static void test_unknown_key(void **state)
+{
+    (void)state;
+    expect_error("name = \"a\"\nmemroy = 32\n", "t.cfg:2:", "did you mean 'memory'");
+    expect_error("kernal = \"k\"\n", "t.cfg:1:", "did you mean 'kernel'");
+    expect_error("name = \"a\"\n\n\nfrobnicate = 1\n", "t.cfg:4: unknown key 'frobnicate'",
+                 "known keys");
+}
+
+static void test_wrong_type(void **state)
+{
+    (void)state;
+    expect_error("name = \"a\"\nmemory = \"32\"\n", "t.cfg:2:", "must be an integer");
+    expect_error("name = 5\n", "t.cfg:1:", "must be a string");
+    expect_error("name = pv\n", "t.cfg:1:", "put strings in quotes");
+    expect_error("memory = 32M\n", "t.cfg:1:", "not an integer");
+    expect_error("memory = 0\n", "t.cfg:1:", "out of range");
+    expect_error("vcpus = 2\n", "t.cfg:1:", "exactly one vCPU");
+    expect_error("type = \"hvm\"\n", "t.cfg:1:", "\"unmodified\"");
+    expect_error("type = \"xyz\"\n", "t.cfg:1:", "unknown type");
+    expect_error("on_crash = \"explode\"\n", "t.cfg:1:", "\"restart\"");
+    expect_error("on_reboot = \"destroy\"\n", "t.cfg:1:", "not supported");
+    expect_error("name = \"12\"\n", "t.cfg:1:", "all digits");
+    expect_error("name = \"a b\"\n", "t.cfg:1:", "only letters");
+    expect_error("name = \"\"\n", "t.cfg:1:", "empty");
+}
+
+static void test_missing_and_duplicate(void **state)
+{
+    (void)state;
+    expect_error("kernel = \"k\"\n", "t.cfg: missing required key 'name'", NULL);
+    expect_error("name = \"a\"\n", "missing required key 'kernel'", NULL);
+    expect_error("name = \"a\"\nkernel=\"k\"\nname = \"b\"\n", "t.cfg:3:",
+                 "duplicate key 'name' (first set on line 1)");
+    expect_error("name=\"a\"\nkernel=\"k\"\ncmdline=\"x\"\nextra=\"y\"\n", "t.cfg:4:",
+                 "keep one");
+}
+
+static void test_syntax(void **state)
+{
+    (void)state;
+    expect_error("name = \"abc\nkernel = \"k\"\n", "t.cfg:1:", "unterminated string");
+    expect_error("name = 'abc", "t.cfg:1:", "unterminated string");
+    expect_error("name \"a\"\n", "t.cfg:1:", "expected '='");
+    expect_error("name =\n", "t.cfg:1:", "missing value");
+    expect_error("name = \"a\" \"b\"\n", "t.cfg:1:", "one key = value per line");
+    expect_error("\n\n= 3\n", "t.cfg:3:", "expected a key");
+    expect_error("name = \"a\\q\"\n", "t.cfg:1:", "unknown escape");
+    expect_error("name = \"a\"\n@\n", "t.cfg:2:", "unexpected character");
+    char nul[] = "name = \"a\"\0\n";
+    assert_int_equal(cfg_parse(nul, sizeof(nul) - 1, "t.cfg", "", &cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "NUL"));
+}
+
+static void test_edit_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg_edit_distance("memory", "memory"), 0);
+    assert_int_equal(cfg_edit_distance("memroy", "memory"), 2);
+    assert_int_equal(cfg_edit_distance("", "abc"), 3);
+    assert_int_equal(cfg_edit_distance("kernal", "kernel"), 1);
+    assert_int_equal(cfg_edit_distance("NAME", "name"), 0);
+}
+
+static void test_small_err_buffer(void **state)
+{
+    (void)state;
+    char small[8];
+    const char *t = "bogus = 1\n";
+    assert_int_equal(cfg_parse(t, strlen(t), "t.cfg", "", &cfg, small, sizeof(small)), -1);
+    assert_true(strlen(small) < sizeof(small));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_defaults_and_alias),
+        cmocka_unit_test(test_no_dir_keeps_path),
+        cmocka_unit_test(test_not_nul_terminated),
+        cmocka_unit_test(test_list_value),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_wrong_type),
+        cmocka_unit_test(test_missing_and_duplicate),
+        cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_small_err_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
