@@ -14,8 +14,11 @@
 #include <pv/mm.h>
 #include <pv/xenbus.h>
 
-/* How often the control thread looks at the store ring for watch events. */
+/* The control thread wakes every XENBUS_POLL_NS and reads the store ring
+ * when its event channel fired, or every XENBUS_IDLE_POLLS wakes anyway
+ * (a lost event costs at most a second). */
 #define XENBUS_POLL_NS   20000000ULL    /* 20 ms */
+#define XENBUS_IDLE_POLLS 50
 #define XENBUS_WAIT_NS   1000000ULL     /* 1 ms between looks at a reply */
 
 start_info_t *pv_start_info;
@@ -125,11 +128,18 @@ static void control_thread(void *arg)
         kprintf("xenbus: cannot watch control/shutdown (%d)\n", rc);
         thread_exit(rc);
     }
-    for (;;) {
-        rc = xenbus_poll();
-        if (rc < 0) {
-            kprintf("xenbus: store ring broken (%d), control/shutdown ignored\n", rc);
-            thread_exit(rc);
+    uint64_t seen = xenbus_events() - 1;     /* poll once at once */
+    for (unsigned int idle = 0;; idle++) {
+        uint64_t ev = xenbus_events();
+
+        if (ev != seen || idle >= XENBUS_IDLE_POLLS) {
+            seen = ev;
+            idle = 0;
+            rc = xenbus_poll();
+            if (rc < 0) {
+                kprintf("xenbus: store ring broken (%d), control/shutdown ignored\n", rc);
+                thread_exit(rc);
+            }
         }
         thread_sleep_ns(XENBUS_POLL_NS);
     }

@@ -26,6 +26,8 @@ static xenbus_wait_fn wait_fn;
 static void *wait_opaque;
 static volatile uint64_t nr_events;
 static bool busy;                       /* a request is outstanding */
+static bool broken;                     /* a request was cut short: the
+                                           ring's framing is lost */
 static uint32_t next_req_id = 1;
 
 /* Incoming message being gathered. */
@@ -283,6 +285,8 @@ static int request(uint32_t type, const void *const *part, const size_t *part_le
         return -XEN_ENODEV;
     if (busy)
         return -XEN_EBUSY;
+    if (broken)
+        return -XEN_EIO;
     for (unsigned int i = 0; i < nparts; i++)
         total += part_len[i];
     if (total > XENSTORE_PAYLOAD_MAX)
@@ -296,11 +300,17 @@ static int request(uint32_t type, const void *const *part, const size_t *part_le
     rc = tx_bytes(&hdr, sizeof(hdr), deadline);
     for (unsigned int i = 0; rc == 0 && i < nparts; i++)
         rc = tx_bytes(part[i], part_len[i], deadline);
+    if (rc)
+        broken = true;                  /* part of a request went out */
     if (rc == 0)
         (void)pv_evtchn_send(ring_port);
     while (rc == 0 && !reply.done) {
         rc = rx_pump();
-        if (rc || reply.done)
+        if (rc) {
+            broken = true;
+            break;
+        }
+        if (reply.done)
             break;
         if (now_ns() >= deadline) {
             rc = -XEN_ETIMEDOUT;
@@ -387,9 +397,13 @@ int xenbus_poll(void)
         return -XEN_ENODEV;
     if (busy)
         return -XEN_EBUSY;
+    if (broken)
+        return -XEN_EIO;
     rc = rx_pump();
-    if (rc)
+    if (rc) {
+        broken = true;
         return rc;
+    }
     while (ev_len > 0) {
         struct event e = events[ev_head];
 

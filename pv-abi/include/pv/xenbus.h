@@ -18,7 +18,9 @@
  * for a malformed reply, -XEN_ETIMEDOUT when no reply came within
  * XENBUS_TIMEOUT_NS, -XEN_ENODEV before xenbus_init(), -XEN_EBUSY if a
  * request is already outstanding, -XEN_E2BIG for a request or reply larger
- * than XENSTORE_PAYLOAD_MAX.
+ * than XENSTORE_PAYLOAD_MAX.  A broken ring (bad indexes or header, or a
+ * request cut short by a timeout, which loses the framing) makes every
+ * later call fail with -XEN_EIO.
  */
 #ifndef PV_XENBUS_H
 #define PV_XENBUS_H
