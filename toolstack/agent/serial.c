@@ -25,6 +25,7 @@
 #define LSR_THRE 0x20   /* transmit holding register empty */
 #define LSR_TEMT 0x40   /* transmitter empty */
 #define UART_FIFO_DEPTH 16
+#define WAIT_NS 200000ULL  /* back-off while the transmitter is full */
 
 static uint8_t txbuf[SERIAL_TXBUF];
 static size_t tx_head, tx_tail;     /* free-running: bytes queued / sent */
@@ -97,7 +98,7 @@ bool serial_queue(const void *buf, size_t n, bool droppable)
 
         if (room == 0) {
             if (!serial_pump_tx())
-                thread_yield();     /* the host is slow: let others run */
+                thread_sleep_ns(WAIT_NS);   /* the host is slow */
             continue;
         }
         size_t chunk = n < room ? n : room;
@@ -114,9 +115,9 @@ void serial_flush(void)
 {
     while (tx_tail != tx_head)
         if (!serial_pump_tx())
-            thread_yield();
+            thread_sleep_ns(WAIT_NS);
     while (!(uart_in(UART_LSR) & LSR_TEMT))
-        thread_yield();
+        thread_sleep_ns(WAIT_NS);
 }
 
 uint64_t serial_dropped(void)
