@@ -19,8 +19,9 @@
 #include "unmod.h"
 
 #ifdef LAMINA_HOST_TEST
-/* unmod.h keeps this to the hypervisor build; the unit test stubs it. */
+/* unmod.h keeps these to the hypervisor build; the unit test stubs them. */
 int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn);
+unsigned long unmod_gfn_to_mfn(struct domain *d, unsigned long gfn);
 #endif
 
 /* memory_op's cmd: the op in the low bits, the continuation's start extent
@@ -130,6 +131,14 @@ static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t
     unsigned long ti;
     int rc = -XEN_EINVAL;
 
+    /* An unmodified (translated) domain's frames are named by guest frame
+     * number, as Xen maps an HVM guest's memory: translate through its P2M. */
+    if (pg_owner != d && pg_owner->unmod && (val & _PAGE_PRESENT)) {
+        unsigned long gmfn = unmod_gfn_to_mfn(pg_owner, (val & PTE_ADDR_MASK) >> PAGE_SHIFT);
+        if (gmfn == INVALID_MFN)
+            return -XEN_EINVAL;
+        val = (val & ~PTE_ADDR_MASK) | ((uint64_t)gmfn << PAGE_SHIFT);
+    }
     if (!get_page(mfn, d))
         return -XEN_EINVAL;
     ti = mfn_to_page(mfn)->type_info;

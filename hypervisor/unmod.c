@@ -564,6 +564,15 @@ int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn)
     return 0;
 }
 
+unsigned long unmod_gfn_to_mfn(struct domain *d, unsigned long gfn)
+{
+    struct unmod_domain *um = d->unmod;
+
+    if (!um || gfn >= UNMOD_MAX_PAGES || !um->sh.p2m[gfn])
+        return INVALID_MFN;
+    return um->sh.p2m[gfn];
+}
+
 void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx)
 {
     memset(&v->regs, 0, sizeof(v->regs));

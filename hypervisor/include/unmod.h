@@ -207,6 +207,13 @@ void unmod_domain_destroy(struct domain *d);
  * in unmod.c.
  */
 int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn);
+/*
+ * The MFN behind guest frame gfn of unmodified domain d (its P2M), or
+ * INVALID_MFN when d is not unmodified or gfn is not populated.  dom0 maps
+ * an unmodified domain's memory by guest frame number, as Xen's translated
+ * guests are mapped (mmu_update with foreigndom = d).
+ */
+unsigned long unmod_gfn_to_mfn(struct domain *d, unsigned long gfn);
 /* Attaches the unmodified-domain state (virtual CPU at power-on, PIC, PIT,
  * UART, an empty P2M and the shadow pool) to a fresh domain d; its RAM is
  * the populated run of P2M entries from PFN 0 (unmod_set_p2m).  0, or

@@ -160,6 +160,11 @@ int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn)
     (void)d; (void)gpfn; (void)mfn;
     return 0;
 }
+unsigned long unmod_gfn_to_mfn(struct domain *d, unsigned long gfn)
+{
+    (void)d; (void)gfn;
+    return INVALID_MFN;
+}
 
 /* ---- fixtures ------------------------------------------------------------------ */
 

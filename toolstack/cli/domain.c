@@ -292,7 +292,8 @@ static int info_rec(void *ctx, const struct msg *m)
         size_t kl = strlen(k);
         if (kl > 4 && !strcmp(k + kl - 4, "_kib")) {
             snprintf(label, sizeof(label), "%.*s_memory", (int)(kl - 4), k);
-            printf("%-22s : %lu MiB\n", label, strtoul(v, NULL, 10) / 1024);
+            unsigned long kib = strtoul(v, NULL, 10);
+            printf("%-22s : %lu MiB (%lu KiB)\n", label, kib / 1024, kib);
         } else if (!strcmp(k, "cpu_khz")) {
             printf("%-22s : %lu\n", "cpu_mhz", strtoul(v, NULL, 10) / 1000);
         } else {

@@ -1,0 +1,90 @@
+# cli.bash - helpers for the scenario tests that drive the `lamina` CLI
+# (tests/scenario/cli_*.sh).  Runs on the host, sourced after scenario.bash
+# from the repo root.  Each scenario gets its own machine: LAMINA_RUN_DIR is
+# build/test-run/<scenario>, and the machine is taken down on exit whatever
+# happens.
+
+LAMINA=build/lamina
+export LAMINA_RUN_DIR=$PWD/build/test-run/$SCEN_NAME
+CLI_LOG=build/test-logs/$SCEN_NAME.cli
+
+cli_cleanup() {
+    if [ -f "$LAMINA_RUN_DIR/qemu.pid" ]; then
+        "$LAMINA" down >/dev/null 2>&1
+        local pid
+        pid=$(cat "$LAMINA_RUN_DIR/qemu.pid" 2>/dev/null)
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    fi
+    if [ -f "$LAMINA_RUN_DIR/hypervisor.log" ]; then
+        tr -d '\r' <"$LAMINA_RUN_DIR/hypervisor.log" >"$SCEN_OUT" 2>/dev/null
+    fi
+}
+
+cli_start() {
+    need_file build/lamina build/lamina.elf build/guest-pv.elf build/guest-native.elf
+    rm -rf "$LAMINA_RUN_DIR"
+    mkdir -p "$LAMINA_RUN_DIR"
+    : >"$CLI_LOG"
+    trap cli_cleanup EXIT
+}
+
+# lam ARGS...: runs `lamina ARGS`; its stdout+stderr are in $OUT, its status
+# in $RC; everything is also appended to the CLI log.
+lam() {
+    OUT=$(timeout "${LAM_TIMEOUT:-120}" "$LAMINA" "$@" 2>&1 </dev/null)
+    RC=$?
+    { echo "\$ lamina $*  [exit $RC]"; echo "$OUT"; } >>"$CLI_LOG"
+}
+
+# lam_in INPUT ARGS...: like lam, with INPUT on stdin.
+lam_in() {
+    local input=$1; shift
+    OUT=$(printf '%s' "$input" | timeout "${LAM_TIMEOUT:-120}" "$LAMINA" "$@" 2>&1)
+    RC=$?
+    { echo "\$ lamina $* <<< $(printf '%q' "$input")  [exit $RC]"; echo "$OUT"; } >>"$CLI_LOG"
+}
+
+# expect_ok WHAT: the last command exited 0.
+expect_ok() { [ "$RC" = 0 ] && ok "$1" || fail "$1 (exit $RC: $(echo "$OUT" | tail -n 3))"; }
+# expect_err WHAT ERE: the last command failed, and its message matches ERE.
+expect_err() {
+    if [ "$RC" = 0 ]; then
+        fail "$1: succeeded, expected an error"
+    elif ! echo "$OUT" | grep -q -E -- "$2"; then
+        fail "$1: message does not match /$2/: $(echo "$OUT" | head -n 3)"
+    else
+        ok "$1 (exit $RC: $(echo "$OUT" | head -n 1))"
+    fi
+}
+# out_has ERE: the last output has a matching line.
+out_has() { echo "$OUT" | grep -q -E -- "$1"; }
+
+# list_field NAME COLUMN: a column of `lamina list` (Name ID Mem VCPUs State
+# Time) for the domain NAME; empty if it is not listed.
+list_field() {
+    lam list
+    echo "$OUT" | awk -v n="$1" -v c="$2" '$1 == n { print $c; exit }'
+}
+
+# free_kib: the machine's free memory as `lamina info` reports it.
+free_kib() {
+    lam info
+    echo "$OUT" | sed -n -E 's/^free_memory .*\(([0-9]+) KiB\)$/\1/p'
+}
+
+# console_count DOM ERE: matching lines in DOM's console history.
+console_count() {
+    lam console --dump "$1"
+    echo "$OUT" | grep -c -E -- "$2"
+}
+
+# wait_for SECONDS CMD...: retries CMD once a second until it succeeds.
+wait_for() {
+    local n=$1; shift
+    while [ "$n" -gt 0 ]; do
+        "$@" && return 0
+        sleep 1
+        n=$((n - 1))
+    done
+    return 1
+}
