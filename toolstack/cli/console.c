@@ -103,13 +103,6 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
     for (;;) {
         struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { 0, POLLIN, 0 } };
         int np = attached && !eof ? 2 : 1;
-        int wait = -1;
-        if (drain_end) {
-            uint64_t t = now_ns();
-            if (t >= drain_end)
-                break;
-            wait = (int)((drain_end - t) / 1000000) + 1;
-        }
         /* lines already buffered by lconn come first */
         int r;
         while ((r = lconn_next(c, &m, 0)) > 0) {
@@ -135,8 +128,16 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
             err("console: the machine went down");
             return EXIT_FAIL;
         }
-        if (drain_end && now_ns() >= drain_end)
-            break;
+        /* the wait is computed only now: a K just taken from the buffer may
+         * have started the drain */
+        int wait = -1;
+        if (drain_end) {
+            uint64_t t = now_ns();
+            if (t >= drain_end)
+                break;
+            wait = (int)((drain_end - t) / 1000000) + 1;
+        }
+        np = attached && !eof ? 2 : 1;
         p[0].revents = p[1].revents = 0;
         r = poll(p, np, wait);
         if (r < 0 && errno != EINTR)
@@ -154,9 +155,11 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
             if (r > 0) {
                 if (m.kind == 'C' && (long)m.id == dom)
                     write_all(1, m.text, (size_t)m.textlen);
-                else if (m.id == aid && m.kind == 'K')
+                else if (m.id == aid && m.kind == 'K') {
                     attached = 1;
-                else if (m.id == aid && m.kind == 'E') {
+                    if (eof && !drain_end)
+                        drain_end = now_ns() + (uint64_t)drain_ms * 1000000;
+                } else if (m.id == aid && m.kind == 'E') {
                     tty_restore();
                     err("console: %s", m.text && *m.text ? m.text : m.word);
                     return EXIT_FAIL;
