@@ -636,6 +636,11 @@ static int emulate64(struct emu_ctxt *c, const uint8_t *b, unsigned int avail)
         if (avail > next && b[next] == 0xf4) {
             next++;
             c->events |= EMU_EV_HALT;
+            /* The shadow covered the hlt, which has now run: an interrupt
+             * pending (or arriving) is taken after it, as on hardware.
+             * Keeping the shadow would let an idle loop of `cli ... sti;
+             * hlt` spin forever with an interrupt never delivered. */
+            u->sti_shadow = false;
         }
         break;
     case X86_CLS_HLT:
