@@ -8,6 +8,7 @@
  * unmapped kernel address, a fatal fault that the arch layer's trap path
  * turns into a crash power-off (PV: SHUTDOWN_crash).  Under PV the
  * control/shutdown watch (arch_services_start) handles poweroff/reboot.
+ * `flood` and `xs-garbage` add hostile threads (core/hostile_svc.c).
  *
  * Runs in the guest kernel, in init's thread, interrupts enabled; works
  * on both arch layers (native input is COM1, polled).
@@ -19,6 +20,10 @@
 /* Unmapped in every kernel address space (L4 slot 402, as test=kernel-fault
  * in main.c). */
 #define SERVICE_FAULT_VA 0xffffc90000000000UL
+
+/* core/hostile_svc.c: starts the threads of the command-line words
+ * `flood` and `xs-garbage` (robustness tests); nothing without them. */
+void hostile_start(const struct arch_boot_info *bi);
 
 /* Input read ahead by console_wait_input(), handed out first. */
 static char stash[64];
@@ -86,6 +91,7 @@ void service_main(const struct arch_boot_info *bi)
     uint64_t next_tick = arch_now_ns() + TICK_NS;
 
     kprintf("service: started (arch %s)\n", bi->arch_name);
+    hostile_start(bi);
     for (;;) {
         uint64_t now = arch_now_ns();
 

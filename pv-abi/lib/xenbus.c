@@ -419,3 +419,72 @@ int xenbus_poll(void)
     }
     return ran;
 }
+
+/* ---- raw access (robustness tests) ----------------------------------------- */
+
+long xenbus_raw_write(const void *data, size_t n, uint64_t timeout_ns)
+{
+    const char *p = data;
+    uint64_t deadline = now_ns() + timeout_ns;
+    size_t done = 0;
+
+    if (!ring)
+        return -XEN_ENODEV;
+    broken = true;                      /* the framing is the caller's now */
+    while (done < n) {
+        XENSTORE_RING_IDX cons = ring->req_cons, prod = ring->req_prod;
+        XENSTORE_RING_IDX used = prod - cons;
+
+        xen_mb();
+        if (used >= XENSTORE_RING_SIZE) {   /* full, or indexes the server broke */
+            (void)pv_evtchn_send(ring_port);
+            if (now_ns() >= deadline)
+                break;
+            do_wait();
+            continue;
+        }
+        while (done < n && used < XENSTORE_RING_SIZE) {
+            ring->req[MASK_XENSTORE_IDX(prod)] = p[done++];
+            prod++;
+            used++;
+        }
+        xen_wmb();
+        ring->req_prod = prod;
+        (void)pv_evtchn_send(ring_port);
+    }
+    return (long)done;
+}
+
+long xenbus_raw_drain(uint64_t quiet_ns, uint64_t timeout_ns)
+{
+    uint64_t start = now_ns(), last = start;
+    long dropped = 0;
+
+    if (!ring)
+        return -XEN_ENODEV;
+    broken = true;
+    for (;;) {
+        XENSTORE_RING_IDX cons = ring->rsp_cons, prod = ring->rsp_prod;
+        uint64_t t = now_ns();
+
+        xen_rmb();
+        if ((XENSTORE_RING_IDX)(prod - cons) > XENSTORE_RING_SIZE)
+            return -XEN_EIO;
+        if (prod != cons) {
+            dropped += (long)(XENSTORE_RING_IDX)(prod - cons);
+            xen_mb();
+            ring->rsp_cons = prod;
+            (void)pv_evtchn_send(ring_port);
+            last = t;
+        }
+        if (t - last >= quiet_ns || t - start >= timeout_ns)
+            break;
+        do_wait();
+    }
+    return dropped;
+}
+
+uint32_t xenbus_ring_error(void)
+{
+    return ring ? ring->error : 0;
+}

@@ -71,4 +71,22 @@ int xenbus_poll(void);
 /* Number of times the event handler ran (progress indicator for waiters). */
 uint64_t xenbus_events(void);
 
+/* ---- raw access, for robustness tests only ---------------------------------
+ * These put arbitrary bytes on the store ring (a hostile guest's view of
+ * xenstore).  The first call gives up the client's framing: every later
+ * xenbus_read/write/watch/poll fails with -XEN_EIO (so nobody reads the
+ * rsp ring behind the caller's back).  Thread context; waits are bounded. */
+
+/* Writes n bytes into the req ring as space frees, notifying the server,
+ * for at most timeout_ns in total.  Returns the bytes written (< n when the
+ * server stopped consuming), or -XEN_ENODEV before xenbus_init(). */
+long xenbus_raw_write(const void *data, size_t n, uint64_t timeout_ns);
+/* Discards what the server puts on the rsp ring until nothing new came for
+ * quiet_ns, or timeout_ns in total.  Returns the bytes discarded, or
+ * -XEN_ENODEV / -XEN_EIO (bad rsp indexes). */
+long xenbus_raw_drain(uint64_t quiet_ns, uint64_t timeout_ns);
+/* The ring's error field as the server last set it (XENSTORE_ERROR_*;
+ * 0: none, or not connected). */
+uint32_t xenbus_ring_error(void);
+
 #endif /* PV_XENBUS_H */
