@@ -2,8 +2,11 @@
 #
 #   make            build everything into build/
 #   make deps       install what is missing (apt-get, Xen headers from libxen-dev)
-#   make run        boot Lamina under QEMU: dom0, a PV domU and an unmodified
-#                   domU (the native kernel, trap-and-emulate) side by side
+#   make run        the tour: `lamina up`, create a PV and an unmodified guest
+#                   from examples/*.cfg, list, consoles, pause/unpause,
+#                   destroy, `lamina down` (tools/lamina-tour)
+#   make run-modules boot Lamina with dom0, a PV domU and an unmodified domU
+#                   given as boot modules (no toolstack), side by side
 #   make run-native boot the native guest kernel directly on QEMU
 #   make test       host unit tests (cmocka) + QEMU scenario tests
 #   make port-stat  size of the PV port against the whole guest kernel
@@ -62,7 +65,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -DLAMINA_HOST_TEST -fsanitize=address,undefined
                -fno-omit-frame-pointer $(WARN) -Ihypervisor/include -Ipv-abi/include \
                -Itoolstack/builder -I$(XEN_INC) -Itests/unit
 
-.PHONY: all deps run run-native test unit port-stat clean
+.PHONY: all deps run run-modules run-native test unit port-stat clean
 all: $(TARGETS) $(UNIT_BINS)
 
 deps: $(DEPS)
@@ -111,6 +114,8 @@ $(B)/lamina: $(CLI_SRCS) $(wildcard toolstack/cli/*.h) $(DEPS)
 
 # ---- running --------------------------------------------------------------
 run: all
+	tools/lamina-tour
+run-modules: all
 	tools/lamina-boot --dom0 $(or $(DOM0),$(B)/guest-pv.elf) $(if $(DOM0_ARGS),--dom0-args "$(DOM0_ARGS)") \
 	    $(if $(DOM0),,--domu $(B)/guest-pv.elf --domu $(B)/guest-native.elf)
 run-native: all
