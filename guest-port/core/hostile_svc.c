@@ -7,11 +7,13 @@
  *   flood       a thread prints `flood: line N xxx...` (~100 bytes) as fast
  *               as the console takes it, forever;
  *   xs-garbage  a thread writes to the store ring, in this order: a valid
- *               header with an unknown type; a valid XS_WRITE whose payload
- *               is XENSTORE_PAYLOAD_MAX (4 KiB); XS_GARBAGE_REQS XS_READ
- *               requests without reading a reply (then the replies are
- *               drained); random bytes; a header whose len exceeds
- *               XENSTORE_PAYLOAD_MAX.  Each step prints one line with the
+ *               header with an unknown type; a valid XS_WRITE of data/big
+ *               whose payload is XENSTORE_PAYLOAD_MAX (4 KiB); a valid
+ *               XS_WRITE of a 2000-byte data/blob; XS_GARBAGE_REQS
+ *               XS_READs of data/blob without reading a reply
+ *               (then the replies are drained); an XS_WRITE with a random
+ *               body; a header whose len exceeds XENSTORE_PAYLOAD_MAX; raw
+ *               random bytes.  Each step prints one line with the
  *               bytes written and the ring's error field, then
  *               `xs-garbage: done`.  Every wait is bounded, so a ring the
  *               server stopped reading (or marked broken) costs seconds.
@@ -36,6 +38,7 @@ bool xenbus_ready(void) __attribute__((weak));
 #define XS_START_DELAY_NS  2000000000ULL /* the control thread's watch first */
 #define XS_GARBAGE_REQS    200
 #define XS_GARBAGE_BYTES   2048
+#define XS_BLOB_BYTES      2000
 
 static void flood_thread(void *arg)
 {
@@ -82,6 +85,7 @@ static void xs_garbage_thread(void *arg)
     static char buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
     const size_t hs = sizeof(struct xsd_sockmsg);
     const char path[] = "data/big";
+    const char blob[] = "data/blob";
     size_t n = 0;
 
     (void)arg;
@@ -104,31 +108,57 @@ static void xs_garbage_thread(void *arg)
     memset(buf + hs + sizeof(path), 'B', XENSTORE_PAYLOAD_MAX - sizeof(path));
     xs_step("4 KiB write", buf, hs + XENSTORE_PAYLOAD_MAX);
 
-    /* Requests whose replies nobody reads: the server must push back. */
-    long total = 0;
+    /* A node of XS_BLOB_BYTES (within the value quota, which the 4 KiB
+     * write above likely exceeds). */
+    put_hdr(buf, XS_WRITE, 9005, sizeof(blob) + XS_BLOB_BYTES);
+    memcpy(buf + hs, blob, sizeof(blob));
+    memset(buf + hs + sizeof(blob), 'b', XS_BLOB_BYTES);
+    xs_step("blob write", buf, hs + sizeof(blob) + XS_BLOB_BYTES);
+
+    /* Requests whose replies (XS_BLOB_BYTES each: that node) nobody
+     * reads: the server must stop taking requests, not queue without
+     * bound. */
+    long total = 0, w = 0;
+    const size_t rq = hs + sizeof(blob);
     for (int i = 0; i < XS_GARBAGE_REQS; i++) {
-        put_hdr(buf, XS_READ, 10000 + (uint32_t)i, 5);
-        memcpy(buf + hs, "name", 5);
-        long w = xenbus_raw_write(buf, hs + 5, XS_STEP_TIMEOUT_NS / 4);
+        put_hdr(buf, XS_READ, 10000 + (uint32_t)i, sizeof(blob));
+        memcpy(buf + hs, blob, sizeof(blob));
+        w = xenbus_raw_write(buf, rq, XS_STEP_TIMEOUT_NS / 4);
         total += w;
-        if (w < (long)(hs + 5))
+        if (w < (long)rq)
             break;                      /* the server stopped taking them */
     }
     thread_sleep_ns(XS_SETTLE_NS);
     kprintf("xs-garbage: %d unread requests: wrote %ld of %lu bytes, ring error %u\n",
-            XS_GARBAGE_REQS, total, (unsigned long)(XS_GARBAGE_REQS * (hs + 5)),
+            XS_GARBAGE_REQS, total, (unsigned long)(XS_GARBAGE_REQS * rq),
             (unsigned)xenbus_ring_error());
-    kprintf("xs-garbage: drained %ld reply bytes\n",
-            xenbus_raw_drain(XS_SETTLE_NS, 5 * XS_STEP_TIMEOUT_NS));
+    long drained = xenbus_raw_drain(XS_SETTLE_NS, 5 * XS_STEP_TIMEOUT_NS);
+    if (w >= 0 && w < (long)rq) {
+        /* Finish the request cut short, so the next steps start framed. */
+        (void)xenbus_raw_write(buf + w, rq - (size_t)w, XS_STEP_TIMEOUT_NS);
+        long more = xenbus_raw_drain(XS_SETTLE_NS, 5 * XS_STEP_TIMEOUT_NS);
+        if (more > 0)
+            drained += more;
+    }
+    kprintf("xs-garbage: drained %ld reply bytes, ring error %u\n", drained,
+            (unsigned)xenbus_ring_error());
 
-    /* Random bytes (likely a header with a wild len, or a torn body). */
+    /* A framed request whose body is random bytes (no NUL where one is
+     * due, wild strings). */
+    put_hdr(buf, XS_WRITE, 9004, XS_GARBAGE_BYTES);
+    for (n = 0; n < XS_GARBAGE_BYTES; n++)
+        buf[hs + n] = (char)rng_next();
+    xs_step("random body", buf, hs + XS_GARBAGE_BYTES);
+
+    /* A header announcing far more than XENSTORE_PAYLOAD_MAX: the server
+     * should mark the ring broken. */
+    put_hdr(buf, XS_WRITE, 9003, 0x7fffffff);
+    xs_step("huge len", buf, hs);
+
+    /* Random bytes into a ring the server (likely) stopped reading. */
     for (n = 0; n < XS_GARBAGE_BYTES; n++)
         buf[n] = (char)rng_next();
     xs_step("random bytes", buf, XS_GARBAGE_BYTES);
-
-    /* A header announcing far more than XENSTORE_PAYLOAD_MAX. */
-    put_hdr(buf, XS_WRITE, 9003, 0x7fffffff);
-    xs_step("huge len", buf, hs);
 
     kprintf("xs-garbage: done\n");
     thread_exit(0);
