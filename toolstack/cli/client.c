@@ -69,7 +69,12 @@ void paths_init(void)
     join(lp.machine, lp.run, "machine");
     join(lp.events, lp.run, "events.log");
     join(lp.hostdlog, lp.run, "hostd.log");
-    snprintf(lp.shm, sizeof(lp.shm), "/dev/shm/lamina-%u-bulk", (unsigned)getuid());
+    /* One bulk file per run directory (FNV-1a of its path), so machines in
+     * different run directories never share a ring. */
+    uint32_t h = 2166136261u;
+    for (const char *p = lp.run; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    snprintf(lp.shm, sizeof(lp.shm), "/dev/shm/lamina-%u-%08x-bulk", (unsigned)getuid(), h);
 }
 
 const char *machine_get(const char *key)
