@@ -94,6 +94,12 @@ free1=$(free_kib)
 [ -n "$free0" ] && [ "$free1" = "$free0" ] && ok "free memory back to $free0 KiB" \
     || fail "free memory $free1 KiB after destroy, $free0 KiB at start"
 
+# The bulk channel moves data intact (dom0 checks every byte's CRC on the
+# way; the speed is reported, not asserted: see make bench / README).
+lam bench-channel --size 16
+expect_ok "bench-channel"
+out_has "16777216 bytes" && ok "16 MiB over the bulk ring: $OUT" || fail "bench-channel: $OUT"
+
 lam down
 expect_ok "lamina down"
 lam list
