@@ -108,7 +108,7 @@ $(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h) $(HV_SRCS) $(CTL_
 unit: $(UNIT_BINS)
 
 # ---- the host CLI `lamina` (toolstack/cli), a host program ---------------
-$(B)/lamina: $(CLI_SRCS) $(wildcard toolstack/cli/*.h) $(DEPS)
+$(B)/lamina: $(CLI_SRCS) $(wildcard toolstack/cli/*.h toolstack/common/*.h) $(DEPS)
 	@mkdir -p $(dir $@)
 	gcc -std=gnu11 -O2 -g $(WARN) -Itoolstack/cli -Ipv-abi/include -I$(XEN_INC) -o $@ $(CLI_SRCS)
 

@@ -10,6 +10,7 @@
 #include "xenctrl.h"
 #include "kernel.h"
 #include "bulk.h"
+#include "../common/wire.h"
 #include "pio.h"
 
 #define PCI_CONF_ADDR 0xcf8
@@ -189,21 +190,5 @@ void bulk_discard(void)
 
 uint32_t bulk_crc32(uint32_t crc, const void *buf, size_t n)
 {
-    static uint32_t table[256];
-    static bool table_ready;
-    const uint8_t *p = buf;
-
-    if (!table_ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        table_ready = true;
-    }
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
+    return wire_crc32(crc, buf, n);
 }

@@ -9,18 +9,8 @@
 #include <lamina/xen.h>
 #include "kernel.h"
 #include "proto.h"
+#include "../common/wire.h"
 #include "serial.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static bool streq(const char *a, const char *b)
 {
@@ -59,7 +49,7 @@ bool proto_parse_hex(const char *s, uint64_t *out)
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
         s += 2;
     for (; *s; s++) {
-        int d = hexval(*s);
+        int d = wire_hexval(*s);
         if (d < 0 || ++digits > 16)
             return false;
         v = v << 4 | (uint64_t)d;
@@ -78,7 +68,7 @@ long proto_pct_decode(char *s, size_t n)
         if (s[i] == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = wire_hexval(s[i + 1]), lo = wire_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             s[o++] = (char)(hi << 4 | lo);

@@ -3,6 +3,7 @@
  * agent protocol (docs/toolstack.md section 4).  Runs on the host.
  */
 #include "proto.h"
+#include "../common/wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,24 +34,13 @@ long pct_encode(const void *src, size_t n, char *dst, size_t dstlen)
     return (long)o;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long pct_decode(const char *src, char *dst, size_t dstlen)
 {
     size_t o = 0;
     while (*src) {
         char c = *src++;
         if (c == '%') {
-            int h = hexval(src[0]), l = h < 0 ? -1 : hexval(src[1]);
+            int h = wire_hexval(src[0]), l = h < 0 ? -1 : wire_hexval(src[1]);
             if (h < 0 || l < 0)
                 return -1;
             c = (char)(h << 4 | l);
@@ -68,19 +58,7 @@ long pct_decode(const char *src, char *dst, size_t dstlen)
 
 uint32_t crc32_ieee(uint32_t crc, const void *buf, size_t n)
 {
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-    const unsigned char *p = buf;
-    crc = ~crc;
-    while (n--)
-        crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
+    return wire_crc32(crc, buf, n);
 }
 
 /* next_tok - split off the next space-separated token (NULL at the end). */
