@@ -74,6 +74,34 @@ static int send_input(struct lconn *c, long dom, const char *in, size_t n)
     return 0;
 }
 
+enum { MSG_GO_ON = 0, MSG_FAIL, MSG_REFUSED };
+
+/* console_msg - acts on one message while attached to dom's console (aid:
+ * the attach request's id): prints console output, notes the attach
+ * answer (starting the drain of a dump or of piped input), reports errors.
+ * Returns MSG_GO_ON, MSG_FAIL (attach refused) or MSG_REFUSED (input
+ * refused). */
+static int console_msg(const struct msg *m, long dom, uint32_t aid, int *attached,
+                       int eof, uint64_t *drain_end, int drain_ms)
+{
+    if (m->kind == 'C' && (long)m->id == dom) {
+        write_all(1, m->text, (size_t)m->textlen);
+    } else if (m->id == aid && m->kind == 'K') {
+        *attached = 1;
+        if (eof && !*drain_end)
+            *drain_end = now_ns() + (uint64_t)drain_ms * 1000000;
+    } else if (m->kind == 'E') {
+        tty_restore();
+        if (m->id == aid) {
+            err("console: %s", m->text && *m->text ? m->text : m->word);
+            return MSG_FAIL;
+        }
+        err("console: input refused: %s", m->text && *m->text ? m->text : m->word);
+        return MSG_REFUSED;
+    }
+    return MSG_GO_ON;
+}
+
 /*
  * console_run - attach to domain dom's console through c and copy it to
  * stdout.  dump: print the history and return.  Otherwise input comes from
@@ -104,24 +132,14 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
         struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { 0, POLLIN, 0 } };
         int np = attached && !eof ? 2 : 1;
         /* lines already buffered by lconn come first */
-        int r;
-        while ((r = lconn_next(c, &m, 0)) > 0) {
-            if (m.kind == 'C' && (long)m.id == dom) {
-                write_all(1, m.text, (size_t)m.textlen);
-            } else if (m.id == aid && m.kind == 'K') {
-                attached = 1;
-                if (eof && !drain_end)
-                    drain_end = now_ns() + (uint64_t)drain_ms * 1000000;
-            } else if (m.id == aid && m.kind == 'E') {
-                tty_restore();
-                err("console: %s", m.text && *m.text ? m.text : m.word);
-                return EXIT_FAIL;
-            } else if (m.kind == 'E') {
-                tty_restore();
-                err("console: input refused: %s", m.text && *m.text ? m.text : m.word);
-                status = EXIT_FAIL;
-                goto out;
-            }
+        int r, act = 0;
+        while (!act && (r = lconn_next(c, &m, 0)) > 0)
+            act = console_msg(&m, dom, aid, &attached, eof, &drain_end, drain_ms);
+        if (act == MSG_FAIL)
+            return EXIT_FAIL;
+        if (act == MSG_REFUSED) {
+            status = EXIT_FAIL;
+            goto out;
         }
         if (r < 0) {
             tty_restore();
@@ -153,16 +171,12 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
                 return EXIT_FAIL;
             }
             if (r > 0) {
-                if (m.kind == 'C' && (long)m.id == dom)
-                    write_all(1, m.text, (size_t)m.textlen);
-                else if (m.id == aid && m.kind == 'K') {
-                    attached = 1;
-                    if (eof && !drain_end)
-                        drain_end = now_ns() + (uint64_t)drain_ms * 1000000;
-                } else if (m.id == aid && m.kind == 'E') {
-                    tty_restore();
-                    err("console: %s", m.text && *m.text ? m.text : m.word);
+                act = console_msg(&m, dom, aid, &attached, eof, &drain_end, drain_ms);
+                if (act == MSG_FAIL)
                     return EXIT_FAIL;
+                if (act == MSG_REFUSED) {
+                    status = EXIT_FAIL;
+                    goto out;
                 }
             }
         }
