@@ -455,17 +455,6 @@ int exit_prepare(void)
 /* guest_access.h */
 size_t raw_copy(void *dst, const void *src, size_t n);
 
-bool guest_range_ok(uint64_t va, size_t len)
-{
-    uint64_t end = va + len;
-    if (end < va || !canonical(va) || (len && !canonical(end - 1)))
-        return false;
-    if (va < HV_VIRT_END && end > HV_VIRT_START)
-        return false;
-    /* Both ends in the same canonical half. */
-    return len == 0 || ((va >> 63) == ((end - 1) >> 63));
-}
-
 int copy_from_guest(void *dst, uint64_t src, size_t len)
 {
     if (!guest_range_ok(src, len))

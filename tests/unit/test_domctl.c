@@ -78,15 +78,6 @@ void panic(const char *fmt, ...)
     abort();
 }
 
-bool guest_range_ok(uint64_t va, size_t len)
-{
-    uint64_t end = va + len;
-
-    if (end < va || (va < HV_VIRT_END && end > HV_VIRT_START))
-        return false;
-    return (int64_t)(va << 16) >> 16 == (int64_t)va;
-}
-
 int copy_from_guest(void *dst, uint64_t src, size_t len)
 {
     if (!guest_range_ok(src, len) || !src)

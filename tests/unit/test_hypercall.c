@@ -59,21 +59,6 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 #define BAD_VA      0x00000dead0000000UL
 #define BAD_LEN     0x10000UL
 
-bool guest_range_ok(uint64_t va, size_t len)
-{
-    uint64_t end = va + len;
-
-    if (len == 0)
-        return true;
-    if (end < va)
-        return false;
-    /* Canonical: bits 63..47 all equal, for the first and the last byte. */
-    if ((uint64_t)((int64_t)(va << 16) >> 16) != va ||
-        (uint64_t)((int64_t)((end - 1) << 16) >> 16) != end - 1)
-        return false;
-    return !(va < HV_VIRT_END && end > HV_VIRT_START);
-}
-
 static bool guest_bad(uint64_t va, size_t len)
 {
     return !guest_range_ok(va, len) || (va < BAD_VA + BAD_LEN && va + len > BAD_VA);

@@ -64,20 +64,6 @@ void panic(const char *fmt, ...)
     abort();
 }
 
-bool guest_range_ok(uint64_t va, size_t len)
-{
-    uint64_t end = va + len;
-
-    if (end < va)
-        return false;
-    if (va < HV_VIRT_END && end > HV_VIRT_START)
-        return false;
-    /* canonical: bits 63..47 all equal */
-    if ((int64_t)(va << 16) >> 16 != (int64_t)va)
-        return false;
-    return true;
-}
-
 static bool bad_range(uint64_t va, size_t len)
 {
     return !guest_range_ok(va, len) || (va < BAD_VA + BAD_LEN && va + len > BAD_VA);
