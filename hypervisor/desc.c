@@ -1,6 +1,6 @@
 /*
  * desc.c - guest GDT/LDT descriptors for x86-64 PV guests: the descriptor
- * check, HYPERVISOR_set_gdt and HYPERVISOR_update_descriptor (Xen's
+ * check, HYPERVISOR_set_gdt, MMUEXT_SET_LDT and HYPERVISOR_update_descriptor (Xen's
  * arch/x86/pv/descriptor-tables.c semantics; contract and policy in desc.h).
  *
  * Runs in ring 0 with interrupts off, on behalf of `current`.  Also compiled
@@ -115,6 +115,52 @@ long do_set_gdt(uint64_t frame_list, unsigned int entries)
     return -XEN_EINVAL;
 }
 
+void pv_destroy_ldt(struct vcpu *v)
+{
+    unsigned int nr = gdt_nr_frames(v->ldt_ents);
+
+    for (unsigned int i = 0; i < nr; i++)
+        put_desc_frame(v->ldt_frames[i]);
+    for (unsigned int i = 0; i < ARRAY_SIZE(v->ldt_frames); i++)
+        v->ldt_frames[i] = 0;
+    v->ldt_ents = 0;
+    v->ldt_base = 0;
+}
+
+long pv_set_ldt(struct vcpu *v, uint64_t base, const unsigned long *frames,
+                unsigned int entries)
+{
+    struct domain *d = v->domain;
+    unsigned int i, nr = gdt_nr_frames(entries);
+
+    if (entries > LDT_MAX_ENTRIES)
+        return -XEN_EINVAL;
+    /* Take every new reference first: on failure the old LDT stays. */
+    for (i = 0; i < nr; i++) {
+        if (!mfn_valid(frames[i]) || !get_page(frames[i], d))
+            goto fail;
+        if (get_page_type(frames[i], PGT_seg_desc_page)) {
+            put_page(frames[i]);
+            goto fail;
+        }
+    }
+    for (i = 0; i < nr; i++)
+        fixup_frame(d, frames[i]);
+
+    pv_destroy_ldt(v);
+    for (i = 0; i < nr; i++)
+        v->ldt_frames[i] = frames[i];
+    v->ldt_ents = entries;
+    v->ldt_base = entries ? base : 0;
+    ldt_load_guest(v);
+    return 0;
+
+ fail:
+    while (i-- > 0)
+        put_desc_frame(frames[i]);
+    return -XEN_EINVAL;
+}
+
 long do_update_descriptor(uint64_t maddr, uint64_t desc)
 {
     struct vcpu *v = current;
@@ -122,7 +168,7 @@ long do_update_descriptor(uint64_t maddr, uint64_t desc)
     unsigned long mfn = (unsigned long)(maddr >> PAGE_SHIFT);
     unsigned long type;
     volatile uint64_t *entry;
-    bool in_gdt = false;
+    bool in_gdt = false, in_ldt = false;
 
     /* A misaligned write would corrupt two neighbouring descriptors. */
     if ((maddr & (sizeof(uint64_t) - 1)) || !check_descriptor(d, desc))
@@ -145,8 +191,13 @@ long do_update_descriptor(uint64_t maddr, uint64_t desc)
     for (unsigned int i = 0; i < gdt_nr_frames(v->gdt_ents); i++)
         if (v->gdt_frames[i] == mfn)
             in_gdt = true;
+    for (unsigned int i = 0; i < gdt_nr_frames(v->ldt_ents); i++)
+        if (v->ldt_frames[i] == mfn)
+            in_ldt = true;
     if (in_gdt)
         gdt_load_guest(v);
+    if (in_ldt)
+        ldt_load_guest(v);
 
     put_desc_frame(mfn);
     return 0;

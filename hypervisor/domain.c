@@ -107,6 +107,8 @@ void domain_destroy(struct domain *d)
         drop_table_ref(&v->guest_table_user);
         pv_destroy_gdt(v);
         gdt_load_guest(NULL);
+        pv_destroy_ldt(v);
+        ldt_load_guest(NULL);
     }
     evtchn_destroy(d);
     unmod_domain_destroy(d);

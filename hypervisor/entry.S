@@ -60,7 +60,11 @@
         pushq   $0
 .endif
         movl    $\n, 4(%rsp)
+.if (\n == 1) || (\n == 2) || (\n == 18)
+        jmp     ist_interrupt
+.else
         jmp     common_interrupt
+.endif
 .endm
 
         .align 16
@@ -73,6 +77,35 @@ vector_table_start:
 .set i, i + 1
 .endr
 .noaltmacro
+
+/* #DB, NMI and #MC arrive on their own IST stacks (traps.c).  From the
+ * hypervisor (even on the first instruction of syscall_entry, with the guest
+ * %rsp still loaded) they run there and return where they were.  From a
+ * guest the hypervisor stack is empty (it is non-reentrant), so the
+ * hardware frame and error word are moved to its top, the guest_frame, and
+ * the entry goes on as any other. */
+ist_interrupt:
+        testb   $3, 16(%rsp)            /* CS: err/vec 0, rip 8, cs 16 */
+        jz      common_interrupt
+        pushq   %rax
+        pushq   %rcx                    /* err/vec now at 16(%rsp) ... ss at 56 */
+        leaq    boot_stack_top(%rip), %rax
+        movq    56(%rsp), %rcx
+        movq    %rcx, -8(%rax)
+        movq    48(%rsp), %rcx
+        movq    %rcx, -16(%rax)
+        movq    40(%rsp), %rcx
+        movq    %rcx, -24(%rax)
+        movq    32(%rsp), %rcx
+        movq    %rcx, -32(%rax)
+        movq    24(%rsp), %rcx
+        movq    %rcx, -40(%rax)
+        movq    16(%rsp), %rcx
+        movq    %rcx, -48(%rax)
+        popq    %rcx
+        popq    %rax
+        leaq    boot_stack_top - 48(%rip), %rsp
+        /* fall through */
 
 common_interrupt:
         SAVE_ALL

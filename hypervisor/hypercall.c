@@ -264,15 +264,6 @@ static long do_vm_assist(uint64_t cmd, uint64_t type)
     }
 }
 
-static void load_debugregs(struct vcpu *v)
-{
-    __asm__ __volatile__("mov %0, %%db0" :: "r"(v->debugreg[0]));
-    __asm__ __volatile__("mov %0, %%db1" :: "r"(v->debugreg[1]));
-    __asm__ __volatile__("mov %0, %%db2" :: "r"(v->debugreg[2]));
-    __asm__ __volatile__("mov %0, %%db3" :: "r"(v->debugreg[3]));
-    __asm__ __volatile__("mov %0, %%db7" :: "r"(v->debugreg[7]));
-}
-
 static long do_set_debugreg(uint64_t reg, uint64_t value)
 {
     struct vcpu *v = current;
@@ -299,7 +290,7 @@ static long do_set_debugreg(uint64_t reg, uint64_t value)
         return -XEN_EINVAL;
     }
     v->debugreg[reg] = value;
-    load_debugregs(v);
+    debugreg_load(v);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "cpu.h"
 #include "guest_access.h"
 #include "unmod.h"
+#include "desc.h"
 
 #ifdef LAMINA_HOST_TEST
 /* unmod.h keeps these to the hypervisor build; the unit test stubs them. */
@@ -239,6 +240,8 @@ static int mmuext_copy_page(struct domain *d, unsigned long dst, unsigned long s
  * dom0 may pin a new domain's L4 as libxc does); every other op with a
  * foreign pg_owner is -EPERM, as in Xen.
  */
+static int mmuext_set_ldt(struct vcpu *v, unsigned long linear, unsigned int ents);
+
 static int mmuext_one(const struct mmuext_op *op, struct domain *pg_owner)
 {
     struct vcpu *v = current;
@@ -289,8 +292,7 @@ static int mmuext_one(const struct mmuext_op *op, struct domain *pg_owner)
     case MMUEXT_FLUSH_CACHE_GLOBAL:
         return d->is_privileged ? 0 : -XEN_EACCES;
     case MMUEXT_SET_LDT:
-        /* Only "no LDT" for now (what PV Linux asks for at boot). */
-        return op->arg2.nr_ents == 0 ? 0 : -XEN_ENOSYS;
+        return mmuext_set_ldt(v, op->arg1.linear_addr, op->arg2.nr_ents);
     default:
         return -XEN_ENOSYS;
     }
@@ -346,6 +348,39 @@ static unsigned long guest_l1_for_va(const struct vcpu *v, unsigned long va, uns
     }
     *idx = (va >> 12) & 511;
     return mfn;
+}
+
+/*
+ * MMUEXT_SET_LDT: linear_addr (page aligned, in the guest range) and
+ * nr_ents <= 8192 descriptors, as Xen checks them; the frames are found
+ * through v's kernel page tables now (Xen maps them lazily on first use) and
+ * handed to pv_set_ldt().  -EINVAL for bad arguments or a page that is not
+ * mapped, not v's or not usable as a descriptor page.
+ */
+static int mmuext_set_ldt(struct vcpu *v, unsigned long linear, unsigned int ents)
+{
+    unsigned long frames[ARRAY_SIZE(v->ldt_frames)];
+    unsigned int nr = (ents + 511) / 512, idx;
+
+    if (!ents)
+        linear = 0;
+    if ((linear & ~PAGE_MASK) || ents > LDT_MAX_ENTRIES ||
+        (ents && !guest_range_ok(linear, (size_t)ents * 8)))
+        return -XEN_EINVAL;
+    if (ents == v->ldt_ents && linear == v->ldt_base)
+        return 0;
+    for (unsigned int i = 0; i < nr; i++) {
+        unsigned long l1 = guest_l1_for_va(v, linear + i * PAGE_SIZE, &idx);
+        uint64_t e;
+
+        if (l1 == INVALID_MFN)
+            return -XEN_EINVAL;
+        e = ((uint64_t *)mfn_to_virt(l1))[idx];
+        if (!(e & _PAGE_PRESENT))
+            return -XEN_EINVAL;
+        frames[i] = (e & PTE_ADDR_MASK) >> PAGE_SHIFT;
+    }
+    return (int)pv_set_ldt(v, linear, frames, ents);
 }
 
 long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags)

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "guest_access.h"
 #include "unmod.h"
+#include "desc.h"
 
 #ifndef LAMINA_HOST_TEST
 /* (Under LAMINA_HOST_TEST only the I/O-port emulation below is compiled,
@@ -37,8 +38,22 @@ extern const uint64_t __start_ex_table[], __stop_ex_table[];
 static uint64_t gdt[8192] __attribute__((aligned(4096)));
 static struct tss64 tss __attribute__((aligned(64)));
 static struct idt_entry idt[256] __attribute__((aligned(16)));
-static uint8_t df_stack[4096] __attribute__((aligned(16)));
+/* Interrupt stacks (TSS.IST1-4): #DF, NMI, #DB and #MC always switch to a
+ * known-good stack, since each can arrive on the first instructions of the
+ * syscall entry (guest %rsp still loaded) or right before sysret (XSA-260). */
+enum { IST_DF = 1, IST_NMI = 2, IST_DB = 3, IST_MC = 4, IST_COUNT = 4 };
+static uint8_t ist_stacks[IST_COUNT][4096] __attribute__((aligned(16)));
 static struct vcpu *gdt_owner;      /* whose guest GDT entries are loaded */
+
+/* The CPU's LDT: the running vCPU's validated descriptors, copied in from
+ * its LDT frames (as gdt_load_guest() does for the GDT). */
+static uint64_t ldt_table[LDT_MAX_ENTRIES] __attribute__((aligned(4096)));
+static bool ldt_live;               /* LDTR holds HV_LDT (not null) */
+
+/* DR7 of the running vCPU while it has breakpoints enabled, else 0.  The
+ * CPU's DR7 holds it only while that vCPU runs in the guest: every entry
+ * disarms it (guest_entry_dr()), every exit re-arms it (exit_prepare()). */
+static unsigned long guest_dr7;
 
 _Static_assert(sizeof(struct cpu_regs) == 168, "entry.S assumes a 168-byte frame");
 
@@ -66,7 +81,8 @@ void traps_init(void)
                        (0x89UL << 40) | (((t >> 24) & 0xff) << 56);
     gdt[(HV_TSS >> 3) + 1] = t >> 32;
     tss.rsp0 = (uint64_t)boot_stack_top;
-    tss.ist[0] = (uint64_t)(df_stack + sizeof(df_stack));
+    for (unsigned int i = 0; i < IST_COUNT; i++)
+        tss.ist[i] = (uint64_t)(ist_stacks[i] + sizeof(ist_stacks[i]));
     tss.iomap_base = sizeof(tss);       /* no I/O bitmap: ring 3 gets no ports */
 
     struct { uint16_t lim; uint64_t base; } __attribute__((packed))
@@ -78,12 +94,19 @@ void traps_init(void)
         "xorl %%eax, %%eax; movl %%eax, %%fs; movl %%eax, %%gs\n"
         :: [cs] "i"(HV_CS64), [ds] "i"(HV_DS) : "rax", "memory");
     __asm__ __volatile__("ltr %w0" :: "r"(HV_TSS));
+    /* The reset-state LDT (base 0, limit 0xffff) would let ring 3 use call
+     * gates it writes at linear address 0: start with a null LDT. */
+    lldt(0);
+    write_dr7(0);
 
     for (unsigned int v = 0; v < 256; v++)
         set_gate(v, 0, 0);
     set_gate(3, 3, 0);          /* int3 and into may be used by guests */
     set_gate(4, 3, 0);
-    set_gate(8, 0, 1);          /* #DF on its own stack */
+    set_gate(8, 0, IST_DF);     /* each on its own stack (entry.S ist_interrupt) */
+    set_gate(2, 0, IST_NMI);
+    set_gate(1, 0, IST_DB);
+    set_gate(18, 0, IST_MC);
     __asm__ __volatile__("lidt %0" :: "m"(ip));
 
     /* SYSCALL: ring 0 CS 0xe008/SS 0xe010; SYSRET base 0xe023 -> CS 0xe033, SS 0xe02b. */
@@ -103,6 +126,51 @@ void gdt_load_guest(struct vcpu *v)
     gdt_owner = v;
 }
 
+void ldt_load_guest(struct vcpu *v)
+{
+    unsigned int n = v ? v->ldt_ents : 0;
+
+    if (!n) {
+        if (ldt_live)
+            lldt(0);
+        ldt_live = false;
+        return;
+    }
+    for (unsigned int i = 0; i < n; i++)
+        ldt_table[i] = ((uint64_t *)mfn_to_virt(v->ldt_frames[i / 512]))[i % 512];
+    uint64_t t = (uint64_t)ldt_table, lim = (uint64_t)n * 8 - 1;
+    /* 16-byte LDT system descriptor: type 2, present, DPL 0. */
+    gdt[HV_LDT >> 3] = (lim & 0xffff) | ((t & 0xffffff) << 16) | (0x82UL << 40) |
+                       (((lim >> 16) & 0xf) << 48) | (((t >> 24) & 0xff) << 56);
+    gdt[(HV_LDT >> 3) + 1] = t >> 32;
+    lldt(HV_LDT);
+    ldt_live = true;
+}
+
+/* Makes v's debug registers the ones armed on the next exit: DR0-DR3 are
+ * loaded now if v enables any breakpoint; DR7 itself is written only on the
+ * way back to the guest (lazily, as Xen: nothing is touched for vCPUs that
+ * never enabled a breakpoint). */
+void debugreg_load(struct vcpu *v)
+{
+    unsigned long dr7 = v && !is_unmod_vcpu(v) ? v->debugreg[7] : 0;
+
+    if (dr7 & DR7_ENABLE_MASK) {
+        write_dr0_3(v->debugreg);
+        guest_dr7 = dr7;
+    } else {
+        guest_dr7 = 0;
+    }
+}
+
+/* First thing on every entry from a guest: the hypervisor runs with guest
+ * breakpoints disarmed, so no guest breakpoint fires in its context. */
+static inline void guest_entry_dr(void)
+{
+    if (guest_dr7)
+        write_dr7(0);
+}
+
 void load_segments(struct vcpu *v)
 {
     if (is_unmod_vcpu(v)) {
@@ -113,6 +181,10 @@ void load_segments(struct vcpu *v)
     }
     if (v->gdt_ents || (gdt_owner && gdt_owner->gdt_ents))
         gdt_load_guest(v);
+    if (v->ldt_ents || ldt_live)
+        ldt_load_guest(v);
+    if (guest_dr7 || (v->debugreg[7] & DR7_ENABLE_MASK))
+        debugreg_load(v);
 }
 
 void toggle_guest_mode(struct vcpu *v)
@@ -330,6 +402,7 @@ void trap_from_guest(struct cpu_regs *regs)
     unsigned int vec = regs->entry_vector & 0xff;
     struct vcpu *v = current;
 
+    guest_entry_dr();
     if (vec >= 32) {
         if (is_unmod_vcpu(v))
             unmod_interrupted(v);
@@ -360,6 +433,12 @@ void trap_from_guest(struct cpu_regs *regs)
             v->fpu_ts = false;
         }
         break;
+    case 1:
+        /* The guest's own breakpoint or single step: its virtual DR6
+         * accumulates the condition (Xen's v->arch.dr6). */
+        v->debugreg[6] |= read_dr6() & ~DR6_DEFAULT;
+        write_dr6(DR6_DEFAULT);
+        break;
     case 2: case 18:
         return;                 /* NMI / #MC: not for guests */
     }
@@ -376,11 +455,23 @@ void trap_from_hv(struct cpu_regs *regs)
     }
     if (vec >= 32 || vec == 2)
         return;
-    for (const uint64_t *e = __start_ex_table; e < __stop_ex_table; e += 2)
-        if (e[0] == regs->rip) {
-            regs->rip = e[1];
-            return;
-        }
+    if (vec == 1 && current && !is_unmod_vcpu(current)) {
+        /* A guest breakpoint matched in the hypervisor's context (a data
+         * breakpoint on a buffer it copies): never fatal, reported to the
+         * guest as a #DB on its next return (exit_prepare). */
+        current->debugreg[6] |= read_dr6() & ~DR6_DEFAULT;
+        current->pending_db = true;
+        write_dr6(DR6_DEFAULT);
+        return;
+    }
+    /* Only the faults a guest access can legitimately raise are fixed up:
+     * a #PF on an unmapped guest page, a #GP on a non-canonical address. */
+    if (vec == 13 || vec == 14)
+        for (const uint64_t *e = __start_ex_table; e < __stop_ex_table; e += 2)
+            if (e[0] == regs->rip) {
+                regs->rip = e[1];
+                return;
+            }
     panic("hypervisor exception %u err %x at rip %lx rsp %lx cr2 %lx cr3 %lx "
           "rax %lx rbx %lx rcx %lx rdx %lx rsi %lx rdi %lx",
           vec, regs->error_code, (unsigned long)regs->rip,
@@ -394,6 +485,7 @@ void syscall_from_guest(struct cpu_regs *regs)
 {
     struct vcpu *v = current;
 
+    guest_entry_dr();
     if (is_unmod_vcpu(v)) {
         unmod_syscall(v, regs);
         return;
@@ -425,6 +517,7 @@ static int r_sysret_ok(const struct cpu_regs *r)
 {
     return r->cs == FLAT_RING3_CS64 && r->ss == FLAT_RING3_SS64 &&
            r->rcx == r->rip && r->r11 == r->rflags && canonical(r->rip) &&
+           canonical(r->rsp) &&
            (r->rflags & 0x10100UL) == 0;     /* no TF/RF to honour */
 }
 
@@ -441,14 +534,29 @@ int exit_prepare(void)
     else if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
         v->event_callback_eip)
         guest_bounce(v, regs, v->event_callback_eip, TBF_INTERRUPT, 0);
+    else if (v->pending_db) {
+        v->pending_db = false;
+        if (v->trap_ctxt[1].address)
+            bounce_exception(v, regs, 1, false);
+    }
 
-    if (!canonical(regs->rip) || !canonical(regs->rsp))
-        domain_crash(v->domain, "non-canonical return address or stack");
+    if (!is_unmod_vcpu(v) && !canonical(regs->rip)) {
+        /* IRET/SYSRET to a non-canonical address would fault in ring 0
+         * (XSA-7): the guest kernel gets the #GP(0) it would have seen. */
+        regs->error_code = 0;
+        bounce_exception(v, regs, 13, true);
+    }
+    /* A non-canonical %rsp is harmless until the guest uses it (it then
+     * takes #SS in its own context); it is returned through IRET. */
+    if (is_unmod_vcpu(v) && !canonical(regs->rip))
+        domain_crash(v->domain, "non-canonical return address");
     if ((regs->cs | 3) != FLAT_RING3_CS64 && (regs->cs | 3) != FLAT_RING3_CS32)
         regs->cs = FLAT_RING3_CS64;
     regs->cs |= 3;
     regs->ss = FLAT_RING3_SS64;
     regs->rflags = (regs->rflags & ~0x3000UL) | X86_EFLAGS_IF_BIT | 2;
+    if (guest_dr7)
+        write_dr7(guest_dr7);
     return r_sysret_ok(regs);
 }
 

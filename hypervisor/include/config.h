@@ -43,5 +43,6 @@
 #define HV_CS64             0xe008
 #define HV_DS               0xe010
 #define HV_TSS              0xe040
+#define HV_LDT              0xe050  /* 16-byte system descriptor, 0xe050-0xe05f */
 
 #endif

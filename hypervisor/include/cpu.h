@@ -97,6 +97,32 @@ static inline void cli(void) { __asm__ __volatile__("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ __volatile__("sti" ::: "memory"); }
 static inline void halt(void) { __asm__ __volatile__("hlt" ::: "memory"); }
 static inline void wrfsbase_msr(uint64_t v) { wrmsr(0xc0000100, v); }
+/* Loads LDTR; selector 0 makes the LDT unusable (every TI=1 selector #GPs). */
+static inline void lldt(uint16_t sel)
+{
+    __asm__ __volatile__("lldt %w0" :: "r"(sel) : "memory");
+}
+/* Debug registers DR0-DR3, DR6, DR7 (Intel SDM vol. 3, 17.2). */
+static inline unsigned long read_dr6(void)
+{
+    unsigned long v; __asm__ __volatile__("mov %%db6, %0" : "=r"(v)); return v;
+}
+static inline void write_dr6(unsigned long v)
+{
+    __asm__ __volatile__("mov %0, %%db6" :: "r"(v));
+}
+static inline void write_dr7(unsigned long v)
+{
+    __asm__ __volatile__("mov %0, %%db7" :: "r"(v));
+}
+/* Loads DR0-DR3 from dr[0..3]. */
+static inline void write_dr0_3(const unsigned long *dr)
+{
+    __asm__ __volatile__("mov %0, %%db0" :: "r"(dr[0]));
+    __asm__ __volatile__("mov %0, %%db1" :: "r"(dr[1]));
+    __asm__ __volatile__("mov %0, %%db2" :: "r"(dr[2]));
+    __asm__ __volatile__("mov %0, %%db3" :: "r"(dr[3]));
+}
 #else
 #ifdef LAMINA_HOST_CPU_HOOKS
 /* A host unit test that defines LAMINA_HOST_CPU_HOOKS supplies these itself
@@ -126,6 +152,11 @@ static inline void write_cr3(unsigned long v) { (void)v; }
 #define PTE_ADDR_MASK   0x000ffffffffff000UL
 
 #define X86_EFLAGS_IF_BIT 0x200UL
+
+/* DR7: the local/global enable bits of breakpoints 0-3 (Intel SDM 17.2.4). */
+#define DR7_ENABLE_MASK   0xffUL
+/* DR6: the value it reads with no debug condition recorded (SDM 17.2.3). */
+#define DR6_DEFAULT       0xffff0ff0UL
 
 #define MSR_EFER        0xc0000080
 #define MSR_STAR        0xc0000081

@@ -76,6 +76,37 @@ long do_update_descriptor(uint64_t maddr, uint64_t desc);
  * vCPU teardown (Xen's pv_destroy_gdt()).  Does not reload the CPU's GDT. */
 void pv_destroy_gdt(struct vcpu *v);
 
+/* An LDT holds at most 8192 descriptors (16 frames), as Xen's SET_LDT. */
+#define LDT_MAX_ENTRIES 8192
+
+/*
+ * MMUEXT_SET_LDT (Xen public/xen.h) for v, once the caller has translated
+ * the guest linear address base (page aligned) into the machine frames that
+ * back it: frames[] holds ceil(entries / 512) MFNs.  Each frame must be v's
+ * domain's and able to take PGT_seg_desc_page (not mapped writable; every
+ * descriptor passes check_descriptor(), so no gate, TSS or LDT descriptor).
+ * Xen maps LDT frames lazily on first use; Lamina validates them all here.
+ * Takes a general and a type reference per frame, stores fixed-up
+ * descriptors, drops the old LDT's references, records base/frames/entries
+ * in v and calls ldt_load_guest(v).  entries == 0 removes the LDT.
+ * Errors: -EINVAL (more than LDT_MAX_ENTRIES, a frame that is not the
+ * domain's or not usable as a descriptor page); the old LDT then stays.
+ */
+long pv_set_ldt(struct vcpu *v, uint64_t base, const unsigned long *frames,
+                unsigned int entries);
+
+/* Drops v's LDT frame references and empties its LDT (ldt_ents = 0); for
+ * vCPU teardown (Xen's pv_destroy_ldt()).  Does not reload LDTR. */
+void pv_destroy_ldt(struct vcpu *v);
+
+/*
+ * Provided by the integrator (not desc.c): makes v's LDT (v->ldt_frames,
+ * v->ldt_ents descriptors) the CPU's LDT, or loads a null LDTR when v has
+ * none (or v is NULL).  Called by pv_set_ldt/do_update_descriptor for
+ * current and on every switch to v.
+ */
+void ldt_load_guest(struct vcpu *v);
+
 /*
  * Provided by the integrator (not desc.c): copies v's first gdt_ents guest
  * descriptors (from v->gdt_frames) into this CPU's GDT below

@@ -65,7 +65,14 @@ void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
 void toggle_guest_mode(struct vcpu *v);
 /* Loads v's guest GDT entries into the CPU's GDT (desc.h contract). */
 void gdt_load_guest(struct vcpu *v);
-/* Loads v's segment bases and GDT onto the CPU. */
+/* Makes v's LDT the CPU's, or a null LDT (desc.h contract). */
+void ldt_load_guest(struct vcpu *v);
+/* Makes v's debug registers (HYPERVISOR_set_debugreg) the ones armed when
+ * it next returns to the guest; nothing is armed for a vCPU with no DR7
+ * enable bit set, or for v == NULL. */
+void debugreg_load(struct vcpu *v);
+/* Loads v's segment bases, GDT, LDT and debug registers onto the CPU (on
+ * every switch to v). */
 void load_segments(struct vcpu *v);
 
 /* time.c */

@@ -54,11 +54,19 @@ struct vcpu {
     uint64_t fs_base, gs_base_kernel, gs_base_user;
     unsigned int iopl;              /* PHYSDEVOP_set_iopl */
     bool fpu_ts;                    /* fpu_taskswitch: virtual CR0.TS */
-    unsigned long debugreg[8];
+    unsigned long debugreg[8];      /* HYPERVISOR_set_debugreg; [6] is the
+                                     * virtual DR6 */
+    bool pending_db;                /* a #DB matched in hypervisor context,
+                                     * delivered on the next exit */
 
     /* Guest GDT (HYPERVISOR_set_gdt): its frames, held as PGT_seg_desc_page. */
     unsigned long gdt_frames[16];
     unsigned int gdt_ents;
+    /* Guest LDT (MMUEXT_SET_LDT): its linear base and frames, held as
+     * PGT_seg_desc_page; copied into the CPU's LDT when v runs. */
+    uint64_t ldt_base;
+    unsigned long ldt_frames[16];
+    unsigned int ldt_ents;
 
     /* Timers, in ns of system time (NOW()); 0 = not armed. */
     uint64_t singleshot_deadline;

@@ -86,7 +86,13 @@ int copy_from_guest(void *dst, uint64_t guest_src, size_t len)
     return 0;
 }
 
-static unsigned int gdt_loads;
+static unsigned int gdt_loads, ldt_loads;
+
+void ldt_load_guest(struct vcpu *v)
+{
+    assert_ptr_equal(v, current);
+    ldt_loads++;
+}
 
 void gdt_load_guest(struct vcpu *v)
 {
@@ -123,6 +129,7 @@ static int setup(void **state)
         frame_table[m].count_info = PGC_allocated | 1;
     }
     gdt_loads = 0;
+    ldt_loads = 0;
     return 0;
 }
 
@@ -410,6 +417,53 @@ static void test_update_descriptor_frames(void **state)
     assert_int_equal(gdt_loads, 0);
 }
 
+/* MMUEXT_SET_LDT's frame half (pv_set_ldt): the same descriptor policy as
+ * the GDT, so no call gate can enter the LDT (issue 10, item 0), and every
+ * failure leaves the old LDT and all counts as they were. */
+static void test_set_ldt(void **state)
+{
+    unsigned long f[2] = { 5, 6 };
+
+    *desc_at(5, 3) = 0x00cf93000000ffff;     /* data DPL 0: raised to 3 */
+    assert_int_equal(pv_set_ldt(&vcpu0, 0x10000, f, 600), 0);
+    assert_int_equal(vcpu0.ldt_ents, 600);
+    assert_int_equal(vcpu0.ldt_base, 0x10000);
+    assert_int_equal(ldt_loads, 1);
+    assert_int_equal(*desc_at(5, 3), 0x00cff3000000ffff);
+    assert_int_equal(ftype(5), PGT_seg_desc_page);
+    assert_int_equal(tcount(6), 1);
+    assert_int_equal(gcount(6), 2);
+
+    /* A frame holding a call gate to the hypervisor's code segment. */
+    unsigned long g[1] = { 7 };
+    *desc_at(7, 0x100) = 0x0000ec00e0080000;
+    assert_int_equal(pv_set_ldt(&vcpu0, 0x20000, g, 512), -XEN_EINVAL);
+    assert_int_equal(tcount(7), 0);
+    assert_int_equal(gcount(7), 1);
+    /* Another domain's frame; too many entries. */
+    g[0] = 8;
+    assert_int_equal(pv_set_ldt(&vcpu0, 0x20000, g, 8), -XEN_EINVAL);
+    assert_int_equal(gcount(8), 1);
+    assert_int_equal(pv_set_ldt(&vcpu0, 0x20000, f, LDT_MAX_ENTRIES + 1), -XEN_EINVAL);
+    /* None of those touched the LDT in place. */
+    assert_int_equal(vcpu0.ldt_ents, 600);
+    assert_int_equal(vcpu0.ldt_frames[0], 5);
+    assert_int_equal(ldt_loads, 1);
+
+    /* update_descriptor into a live LDT frame reloads it; a gate is refused. */
+    assert_int_equal(do_update_descriptor(maddr(6, 8), 0x00cff3000000ffff), 0);
+    assert_int_equal(ldt_loads, 2);
+    assert_int_equal(do_update_descriptor(maddr(6, 16), 0x0000ec00e0080000), -XEN_EINVAL);
+    assert_int_equal(*desc_at(6, 2), 0);
+
+    /* No LDT drops every reference. */
+    assert_int_equal(pv_set_ldt(&vcpu0, 0, NULL, 0), 0);
+    assert_int_equal(vcpu0.ldt_ents, 0);
+    assert_int_equal(tcount(5), 0);
+    assert_int_equal(gcount(5), 1);
+    assert_int_equal(gcount(6), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -421,6 +475,7 @@ int main(void)
         T(test_set_gdt_failures),
         T(test_update_descriptor_in_gdt),
         T(test_update_descriptor_frames),
+        T(test_set_ldt),
     };
 
     return cmocka_run_group_tests_name("desc", tests, NULL, NULL);

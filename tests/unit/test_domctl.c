@@ -94,6 +94,19 @@ int copy_to_guest(uint64_t dst, const void *src, size_t len)
     return 0;
 }
 
+/* desc.c's half of MMUEXT_SET_LDT: records what mm_hcall.c resolved. */
+static unsigned long ldt_frames_seen[16];
+static unsigned int ldt_ents_seen;
+long pv_set_ldt(struct vcpu *v, uint64_t base, const unsigned long *frames,
+                unsigned int entries)
+{
+    (void)v; (void)base;
+    ldt_ents_seen = entries;
+    for (unsigned int i = 0; i < (entries + 511) / 512; i++)
+        ldt_frames_seen[i] = frames[i];
+    return 0;
+}
+
 bool check_descriptor(const struct domain *d, uint64_t desc) { (void)d; return desc != 1; }
 
 /* GDT frames: as desc.c, one type + one general reference each. */
@@ -107,6 +120,8 @@ void pv_destroy_gdt(struct vcpu *v)
     v->gdt_ents = 0;
 }
 void gdt_load_guest(struct vcpu *v) { (void)v; }
+void pv_destroy_ldt(struct vcpu *v) { v->ldt_ents = 0; }
+void ldt_load_guest(struct vcpu *v) { (void)v; }
 
 static unsigned int virq_dom_exc;
 void send_guest_virq(struct vcpu *v, unsigned int virq)

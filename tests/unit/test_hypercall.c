@@ -122,6 +122,10 @@ void toggle_guest_mode(struct vcpu *v)
     toggles++;
 }
 
+/* traps.c: the debug registers are armed on exit; here only counted. */
+static unsigned int dr_loads;
+void debugreg_load(struct vcpu *v) { (void)v; dr_loads++; }
+
 /* Handlers from other files: each records its call and returns a sentinel. */
 #define SENTINEL(n) (0x5e000000L + (n))
 static unsigned int stub_last;          /* __HYPERVISOR_* of the last stub run */
@@ -401,6 +405,11 @@ static void test_set_debugreg(void **state)
     /* The upper half is reserved (Xen says -EINVAL, Lamina -EPERM: either refuses). */
     assert_true(hc(__HYPERVISOR_set_debugreg, 7, 1UL << 32, 0, 0) < 0);
     assert_int_equal(vcpu0->debugreg[7], 0);
+    assert_int_equal(dr_loads, 0);
+    /* A valid one is stored (with DR7's fixed bit 10) and handed to traps.c. */
+    assert_int_equal(hc(__HYPERVISOR_set_debugreg, 7, 0x3, 0, 0), 0);
+    assert_int_equal(vcpu0->debugreg[7], 0x403);
+    assert_int_equal(dr_loads, 1);
 
     assert_int_equal(hc(__HYPERVISOR_set_debugreg, 4, 0, 0, 0), -XEN_EINVAL);
     assert_int_equal(hc(__HYPERVISOR_set_debugreg, 5, 0, 0, 0), -XEN_EINVAL);
