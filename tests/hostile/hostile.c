@@ -14,12 +14,16 @@
  * Command line (start_info->cmd_line):
  *   mode=fault   register no trap table and touch an unmapped address: the
  *                hypervisor must destroy this domain (nothing more printed).
+ *   exit-cases   also run the exit-path and descriptor-table attacks of
+ *                exitpath.c (Lamina only: LDT call gate, non-canonical
+ *                return frames, debug registers).
  *   reboot       shut down with SHUTDOWN_reboot instead of SHUTDOWN_poweroff
  *                (Xen halts, rather than exits, when dom0 powers off).
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <pv/hypercall.h>
+#include "hostile.h"
 
 #define VIRT_BASE     0xffffffff80000000UL
 #define M2P_BASE      0xffff800000000000UL   /* read-only M2P (Xen's layout) */
@@ -33,7 +37,7 @@
 #define PTE_PSE   0x080UL
 #define PTE_MFN_MASK 0x000ffffffffff000UL
 
-static start_info_t *si;
+start_info_t *si;
 static unsigned long *p2m;              /* start_info->mfn_list */
 static const unsigned long *const m2p = (const unsigned long *)M2P_BASE;
 static unsigned int npass, nfail;
@@ -61,13 +65,13 @@ static void puts_raw(const char *s)
 static char line[256];
 static size_t line_len;
 
-static void put_s(const char *s)
+void put_s(const char *s)
 {
     while (*s && line_len < sizeof(line) - 2)
         line[line_len++] = *s++;
 }
 
-static void put_dec(long v)
+void put_dec(long v)
 {
     char tmp[24];
     int n = 0;
@@ -83,7 +87,7 @@ static void put_dec(long v)
         line[line_len++] = tmp[--n];
 }
 
-static void put_hex(unsigned long v)
+void put_hex(unsigned long v)
 {
     static const char digits[] = "0123456789abcdef";
     char tmp[16];
@@ -98,7 +102,7 @@ static void put_hex(unsigned long v)
         line[line_len++] = tmp[--n];
 }
 
-static void line_end(void)
+void line_end(void)
 {
     line[line_len++] = '\n';
     (void)HYPERVISOR_console_io(CONSOLEIO_write, (int)line_len, line);
@@ -124,7 +128,7 @@ static const char *errno_name(long e)
     }
 }
 
-static void report(const char *name, long rc, long expect)
+void report(const char *name, long rc, long expect)
 {
     bool ok = rc == expect;
 
@@ -145,7 +149,7 @@ static void report(const char *name, long rc, long expect)
         nfail++;
 }
 
-static void setup_fail(const char *what)
+void setup_fail(const char *what)
 {
     put_s("hostile: setup: ");
     put_s(what);
@@ -173,20 +177,15 @@ static bool mfn_is_ours(unsigned long mfn)
     return pfn < si->nr_pages && p2m[pfn] == mfn;
 }
 
-static unsigned long va_to_mfn(const void *va)
+unsigned long va_to_mfn(const void *va)
 {
     return p2m[((unsigned long)va - VIRT_BASE) >> 12];
 }
 
-struct walk {
-    unsigned long l4_mfn, l2_mfn, l1_mfn;
-    unsigned long l1e_ma;       /* machine address of the L1 entry */
-    unsigned long l1e;          /* its current value */
-};
 
 /* Walks our page tables for va; false when a level is missing or a
  * superpage. */
-static bool pt_walk(unsigned long va, struct walk *w)
+bool pt_walk(unsigned long va, struct walk *w)
 {
     const uint64_t *t = (const uint64_t *)si->pt_base;
     uint64_t e;
@@ -210,7 +209,7 @@ static bool pt_walk(unsigned long va, struct walk *w)
     return true;
 }
 
-static long pte_write(unsigned long ma, unsigned long val)
+long pte_write(unsigned long ma, unsigned long val)
 {
     struct mmu_update u = { .ptr = ma | MMU_NORMAL_PT_UPDATE, .val = val };
     return HYPERVISOR_mmu_update(&u, 1, NULL, DOMID_SELF);
@@ -417,7 +416,7 @@ static void run_cases(void)
     report("l4_update_slot_271", pte_write(l4_ma + 271 * 8, 0), EXPECT_XEN_L4_SLOT);
 }
 
-static bool cmdline_has(const char *word)
+bool cmdline_has(const char *word)
 {
     const char *s = (const char *)si->cmd_line;
     size_t n = slen(word), i;
@@ -460,6 +459,8 @@ void hostile_main(start_info_t *start)
         sd.reason = SHUTDOWN_crash;
     } else {
         run_cases();
+        if (cmdline_has("exit-cases"))
+            run_exit_cases();
         put_s("hostile: ");
         put_dec(npass);
         put_s(" passed, ");
