@@ -101,7 +101,7 @@ $(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0)) guest-port
 $(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
 	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
 
-$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h) $(HV_SRCS) $(CTL_SRCS)
+$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h hypervisor/include/*.h) $(HV_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
 	gcc $(HOST_CFLAGS) $< -o $@ -lcmocka
 

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "desc.h"
 #include "guest_access.h"
+#include "exit_frame.h"
 
 typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 unsigned long hypercall_count[64];
@@ -106,16 +107,11 @@ static long do_fpu_taskswitch(uint64_t set)
     return 0;
 }
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 static long do_set_segment_base(uint64_t which, uint64_t base)
 {
     struct vcpu *v = current;
 
-    if (!canonical(base))
+    if (!canonical_addr(base))
         return -XEN_EINVAL;
     switch (which) {
     case SEGBASE_FS:

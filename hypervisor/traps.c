@@ -11,6 +11,7 @@
 #include "guest_access.h"
 #include "unmod.h"
 #include "desc.h"
+#include "exit_frame.h"
 
 #ifndef LAMINA_HOST_TEST
 /* (Under LAMINA_HOST_TEST only the I/O-port emulation below is compiled,
@@ -503,24 +504,6 @@ void syscall_from_guest(struct cpu_regs *regs)
                  v->syscall_disables_events ? TBF_INTERRUPT : 0, 0);
 }
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-/* After exit_prepare() on the syscall path: may the frame be resumed with
- * SYSRET instead of IRET?  Only when SYSRET would produce exactly the frame:
- * 64-bit flat ring-3 CS/SS, rip in rcx and rflags in r11 (true when a
- * hypercall returns to its caller; a bounce, an emulated syscall or a
- * switch to another vCPU's frame normally breaks it and takes IRET). */
-static int r_sysret_ok(const struct cpu_regs *r)
-{
-    return r->cs == FLAT_RING3_CS64 && r->ss == FLAT_RING3_SS64 &&
-           r->rcx == r->rip && r->r11 == r->rflags && canonical(r->rip) &&
-           canonical(r->rsp) &&
-           (r->rflags & 0x10100UL) == 0;     /* no TF/RF to honour */
-}
-
 int exit_prepare(void)
 {
     struct cpu_regs *regs = guest_frame;
@@ -540,24 +523,18 @@ int exit_prepare(void)
             bounce_exception(v, regs, 1, false);
     }
 
-    if (!is_unmod_vcpu(v) && !canonical(regs->rip)) {
+    if (exit_frame_sanitise(regs) == EXIT_GP) {
+        if (is_unmod_vcpu(v))
+            domain_crash(v->domain, "non-canonical return address");
         /* IRET/SYSRET to a non-canonical address would fault in ring 0
          * (XSA-7): the guest kernel gets the #GP(0) it would have seen. */
         regs->error_code = 0;
         bounce_exception(v, regs, 13, true);
+        (void)exit_frame_sanitise(regs);    /* the bounce's frame */
     }
-    /* A non-canonical %rsp is harmless until the guest uses it (it then
-     * takes #SS in its own context); it is returned through IRET. */
-    if (is_unmod_vcpu(v) && !canonical(regs->rip))
-        domain_crash(v->domain, "non-canonical return address");
-    if ((regs->cs | 3) != FLAT_RING3_CS64 && (regs->cs | 3) != FLAT_RING3_CS32)
-        regs->cs = FLAT_RING3_CS64;
-    regs->cs |= 3;
-    regs->ss = FLAT_RING3_SS64;
-    regs->rflags = (regs->rflags & ~0x3000UL) | X86_EFLAGS_IF_BIT | 2;
     if (guest_dr7)
         write_dr7(guest_dr7);
-    return r_sysret_ok(regs);
+    return exit_sysret_ok(regs);
 }
 
 /* guest_access.h */
