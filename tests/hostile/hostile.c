@@ -17,6 +17,8 @@
  *   exit-cases   also run the exit-path and descriptor-table attacks of
  *                exitpath.c (Lamina only: LDT call gate, non-canonical
  *                return frames, debug registers).
+ *   mode=fuzz, mode=canary, mode=heartbeat, mode=stall: the long-running
+ *                modes of fuzz.h (the hypercall fuzzer and its observers).
  *   reboot       shut down with SHUTDOWN_reboot instead of SHUTDOWN_poweroff
  *                (Xen halts, rather than exits, when dom0 powers off).
  */
@@ -24,6 +26,7 @@
 #include <stdint.h>
 #include <pv/hypercall.h>
 #include "hostile.h"
+#include "fuzz.h"
 
 #define VIRT_BASE     0xffffffff80000000UL
 #define M2P_BASE      0xffff800000000000UL   /* read-only M2P (Xen's layout) */
@@ -457,6 +460,8 @@ void hostile_main(start_info_t *start)
         *(volatile unsigned long *)UNMAPPED_VA = 0xdead;
         puts_raw("hostile: mode=fault: still alive after the fault FAIL\n");
         sd.reason = SHUTDOWN_crash;
+    } else if (modes_run(&sd.reason)) {
+        /* mode=fuzz|canary|heartbeat|stall ran (fuzz.h) */
     } else {
         run_cases();
         if (cmdline_has("exit-cases"))
