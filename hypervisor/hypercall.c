@@ -159,11 +159,19 @@ long do_iret(void)
 static long do_console_io(uint64_t cmd, uint64_t count, uint64_t buf)
 {
     char tmp[128];
+    unsigned int chunks = 0;
 
     switch (cmd) {
     case CONSOLEIO_write:
+        count = (uint32_t)count;            /* Xen: unsigned int count */
         while (count) {
             size_t n = count < sizeof(tmp) ? count : sizeof(tmp);
+
+            if (++chunks % HYPERCALL_PREEMPT_STRIDE == 0 && hypercall_preempt_check()) {
+                hypercall_create_continuation(__HYPERVISOR_console_io, cmd, count,
+                                              buf, 0, 0);
+                return 0;
+            }
             if (copy_from_guest(tmp, buf, n))
                 return -XEN_EFAULT;
             domain_console_write(current->domain, tmp, n);
@@ -350,20 +358,81 @@ static const hypercall_fn hypercall_table[64] = {
     HC(__HYPERVISOR_domctl, do_domctl),
 };
 
+/* Where hypercall_create_continuation() puts new arguments: the guest's
+ * registers, or (inside a multicall) the entry being run. */
+static struct multicall_entry *mc_entry;
+static bool mc_preempted, hc_preempted;
+
+bool hypercall_preempt_check(void)
+{
+    return need_resched || timer_expired();
+}
+
+void hypercall_create_continuation(unsigned int nr, uint64_t a0, uint64_t a1,
+                                   uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    if (mc_entry) {
+        uint64_t a[5] = { a0, a1, a2, a3, a4 };
+
+        for (unsigned int i = 0; i < 5; i++)
+            mc_entry->args[i] = a[i];
+        mc_preempted = true;
+        return;
+    }
+    struct cpu_regs *regs = guest_frame;
+
+    regs->rax = nr;
+    regs->rdi = a0;
+    regs->rsi = a1;
+    regs->rdx = a2;
+    regs->r10 = a3;
+    regs->r8 = a4;
+    regs->rip -= 2;                 /* back onto the `syscall` */
+    hc_preempted = true;
+}
+
+/*
+ * __HYPERVISOR_multicall (Xen public/xen.h): runs nr entries of list in
+ * order, each entry's result written back; a failing entry does not stop
+ * the batch.  Preemptible between entries (the continuation resumes at the
+ * next one) and inside a preemptible entry (its updated arguments are
+ * written back into the guest's entry, which is then run again).
+ * -EFAULT if the list cannot be read or a result cannot be written.
+ */
 static long do_multicall(uint64_t list, uint64_t nr)
 {
     struct multicall_entry e;
 
+    nr = (uint32_t)nr;                      /* Xen: uint32_t nr_calls */
     for (uint64_t i = 0; i < nr; i++) {
         uint64_t at = list + i * sizeof(e);
+
+        if (i && i % HYPERCALL_PREEMPT_STRIDE == 0 && hypercall_preempt_check()) {
+            hypercall_create_continuation(__HYPERVISOR_multicall, at, nr - i, 0, 0, 0);
+            return 0;
+        }
         if (copy_from_guest(&e, at, sizeof(e)))
             return -XEN_EFAULT;
         if (e.op >= ARRAY_SIZE(hypercall_table) || !hypercall_table[e.op] ||
-            e.op == __HYPERVISOR_iret || e.op == __HYPERVISOR_multicall)
+            e.op == __HYPERVISOR_iret || e.op == __HYPERVISOR_multicall) {
             e.result = -XEN_ENOSYS;
-        else
+        } else {
+            mc_entry = &e;
+            mc_preempted = false;
             e.result = hypercall_table[e.op](e.args[0], e.args[1], e.args[2],
                                              e.args[3], e.args[4], e.args[5]);
+            mc_entry = NULL;
+            if (mc_preempted) {
+                /* The entry stopped part way: its new arguments go back to
+                 * the guest and the multicall resumes at this entry. */
+                mc_preempted = false;
+                if (copy_to_guest(at + offsetof(struct multicall_entry, args),
+                                  e.args, sizeof(e.args)))
+                    return -XEN_EFAULT;
+                hypercall_create_continuation(__HYPERVISOR_multicall, at, nr - i, 0, 0, 0);
+                return 0;
+            }
+        }
         if (copy_to_guest(at + offsetof(struct multicall_entry, result),
                           &e.result, sizeof(e.result)))
             return -XEN_EFAULT;
@@ -374,14 +443,20 @@ static long do_multicall(uint64_t list, uint64_t nr)
 void hypercall_dispatch(struct cpu_regs *regs)
 {
     uint64_t nr = regs->rax;
+    long rc;
 
     if (nr >= ARRAY_SIZE(hypercall_table) || !hypercall_table[nr]) {
         regs->rax = -XEN_ENOSYS;
         return;
     }
     hypercall_count[nr]++;
-    regs->rax = hypercall_table[nr](regs->rdi, regs->rsi, regs->rdx,
-                                    regs->r10, regs->r8, regs->r9);
+    hc_preempted = false;
+    rc = hypercall_table[nr](regs->rdi, regs->rsi, regs->rdx,
+                             regs->r10, regs->r8, regs->r9);
+    if (hc_preempted)
+        hc_preempted = false;       /* rax holds the hypercall number again */
+    else
+        regs->rax = rc;
 }
 
 /* Xen's 64-bit PV hypercall page: entry i is

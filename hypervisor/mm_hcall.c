@@ -18,6 +18,7 @@
 #include "guest_access.h"
 #include "unmod.h"
 #include "desc.h"
+#include "continuation.h"
 
 #ifdef LAMINA_HOST_TEST
 /* unmod.h keeps these to the hypervisor build; the unit test stubs them. */
@@ -158,12 +159,34 @@ static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t
     return rc;
 }
 
+/* A preempted batch's count carries MMU_UPDATE_PREEMPTED and the done count
+ * so far is in *pdone (Xen): strips the flag and returns that count. */
+static unsigned int resume_done(unsigned int *count, uint64_t pdone)
+{
+    unsigned int done = 0;
+
+    if (*count & MMU_UPDATE_PREEMPTED) {
+        *count &= ~MMU_UPDATE_PREEMPTED;
+        if (pdone && copy_from_guest(&done, pdone, sizeof(done)))
+            done = 0;
+    }
+    return done;
+}
+
+/* Between entries i - 1 and i of a batch: stop here if the hypervisor
+ * should yield (every HYPERCALL_PREEMPT_STRIDE entries). */
+static bool batch_preempt(unsigned int i)
+{
+    return i && i % HYPERCALL_PREEMPT_STRIDE == 0 && hypercall_preempt_check();
+}
+
 long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned int foreigndom)
 {
     struct domain *d = current->domain, *pg_owner;
     unsigned int i, pt_dom = foreigndom >> 16;
     struct mmu_update req;
     int rc = 0;
+    unsigned int done = resume_done(&count, pdone);
 
     if (!guest_range_ok(ureqs, (size_t)count * sizeof(req)))
         return -XEN_EFAULT;
@@ -178,6 +201,14 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
         return rc;
 
     for (i = 0; i < count; i++) {
+        if (batch_preempt(i)) {
+            report_done(pdone, done + i);
+            hypercall_create_continuation(__HYPERVISOR_mmu_update,
+                                          ureqs + (uint64_t)i * sizeof(req),
+                                          (count - i) | MMU_UPDATE_PREEMPTED,
+                                          pdone, foreigndom, 0);
+            return 0;
+        }
         if (copy_from_guest(&req, ureqs + (uint64_t)i * sizeof(req), sizeof(req))) {
             rc = -XEN_EFAULT;
             break;
@@ -208,7 +239,7 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
         if (rc)
             break;
     }
-    report_done(pdone, i);
+    report_done(pdone, done + i);
     return rc;
 }
 
@@ -303,7 +334,8 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone, unsigned in
     struct domain *pg_owner;
     struct mmuext_op op;
     unsigned int i;
-    int rc;
+    int rc = 0;
+    unsigned int done = resume_done(&count, pdone);
 
     if (!guest_range_ok(uops, (size_t)count * sizeof(op)))
         return -XEN_EFAULT;
@@ -313,6 +345,14 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone, unsigned in
     if (pg_owner->unmod)
         return -XEN_EINVAL;                 /* as Xen: PV page owners only */
     for (i = 0; i < count; i++) {
+        if (batch_preempt(i)) {
+            report_done(pdone, done + i);
+            hypercall_create_continuation(__HYPERVISOR_mmuext_op,
+                                          uops + (uint64_t)i * sizeof(op),
+                                          (count - i) | MMU_UPDATE_PREEMPTED,
+                                          pdone, foreigndom, 0);
+            return 0;
+        }
         if (copy_from_guest(&op, uops + (uint64_t)i * sizeof(op), sizeof(op))) {
             rc = -XEN_EFAULT;
             break;
@@ -321,7 +361,7 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone, unsigned in
         if (rc)
             break;
     }
-    report_done(pdone, i);
+    report_done(pdone, done + i);
     return rc;
 }
 
@@ -481,6 +521,12 @@ static long memop_reservation(unsigned int op, uint64_t arg, unsigned long start
 
     for (i = start; i < r.nr_extents; i++) {
         uint64_t slot = list + i * sizeof(xen_pfn_t);
+
+        if (i > start && batch_preempt((unsigned int)(i - start))) {
+            hypercall_create_continuation(__HYPERVISOR_memory_op,
+                                          op | (i << MEMOP_EXTENT_SHIFT), arg, 0, 0, 0);
+            return (long)i;
+        }
         xen_pfn_t pfn = 0;
         unsigned long mfn;
 

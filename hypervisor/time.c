@@ -110,8 +110,16 @@ void time_init(void)
            tsc_deadline ? "TSC-deadline" : "one-shot");
 }
 
+static uint64_t timer_deadline;         /* ns; the last timer_program() */
+
+bool timer_expired(void)
+{
+    return NOW() >= timer_deadline;
+}
+
 void timer_program(uint64_t deadline_ns)
 {
+    timer_deadline = deadline_ns;
     uint64_t now = NOW();
     if (tsc_deadline) {
         if (deadline_ns < now + 1000)

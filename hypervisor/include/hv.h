@@ -7,6 +7,7 @@
 #define LAMINA_HV_H
 
 #include "sched.h"
+#include "continuation.h"
 
 /* isa-debug-exit values: QEMU exits with (value << 1) | 1. */
 #define POWEROFF_CLEAN  0x10    /* dom0 shut down with SHUTDOWN_poweroff */
@@ -80,6 +81,8 @@ void time_init(void);
 /* Programs the one-shot timer to fire at deadline (ns of NOW()). */
 void timer_program(uint64_t deadline_ns);
 void timer_interrupt(void);
+/* True once the deadline last given to timer_program() has passed. */
+bool timer_expired(void);
 /* Updates v's vcpu_time_info (PV clock: version, tsc_timestamp, system_time). */
 void update_vcpu_time(struct vcpu *v);
 extern uint64_t tsc_khz;

@@ -62,6 +62,18 @@ HANDLER probe_ss, 12, 1
 HANDLER probe_gp, 13, 1
 HANDLER probe_pf, 14, 1
 
+/* A #DB handler that counts and resumes (HYPERVISOR_iret with RF set, so
+ * an instruction breakpoint does not fire again on the same instruction). */
+        .globl count_db
+count_db:
+        incq    db_count(%rip)
+        movq    (%rsp), %rcx
+        movq    8(%rsp), %r11
+        addq    $16, %rsp               /* rip, cs, rflags, rsp, ss */
+        orq     $0x10000, 16(%rsp)      /* rflags.RF */
+        pushq   $0                      /* flags */
+        jmp     hypercall_page + HC_IRET * 32
+
 /* Far call through LDT selector arg (a call gate the attacker wrote). */
         .globl attack_lcall
 attack_lcall:
@@ -126,7 +138,7 @@ touch_watched:
         .data
         .balign 8
 farptr: .quad   0, 0                    /* m16:64: offset, selector */
-        .globl probe_vec, probe_err, probe_rip, gate_cs, landed_cs, landed_rflags, watched
+        .globl probe_vec, probe_err, probe_rip, gate_cs, landed_cs, landed_rflags, watched, db_count
 probe_rsp:      .quad 0
 probe_vec:      .long 0, 0
 probe_err:      .quad 0
@@ -135,3 +147,4 @@ gate_cs:        .quad 0
 landed_cs:      .quad 0
 landed_rflags:  .quad 0
 watched:        .quad 0
+db_count:       .quad 0

@@ -122,6 +122,11 @@ void toggle_guest_mode(struct vcpu *v)
     toggles++;
 }
 
+/* time.c / schedule.c: what hypercall_preempt_check() reads. */
+static bool timer_due;
+bool need_resched;
+bool timer_expired(void) { return timer_due; }
+
 /* traps.c: the debug registers are armed on exit; here only counted. */
 static unsigned int dr_loads;
 void debugreg_load(struct vcpu *v) { (void)v; dr_loads++; }

@@ -86,6 +86,23 @@ int copy_to_guest(uint64_t dst, const void *src, size_t len)
 }
 
 #define BAD_DESC 0xbadbadbadUL
+/* hypercall.c's continuation machinery: test_mm drives preemption with
+ * preempt_after (the check answers true from that call on; 0 = never) and
+ * reads back the continuation's arguments. */
+static unsigned int preempt_after, preempt_calls, cont_nr;
+static uint64_t cont_args[5];
+bool hypercall_preempt_check(void)
+{
+    return preempt_after && ++preempt_calls >= preempt_after;
+}
+void hypercall_create_continuation(unsigned int nr, uint64_t a0, uint64_t a1,
+                                   uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    cont_nr = nr;
+    cont_args[0] = a0; cont_args[1] = a1; cont_args[2] = a2;
+    cont_args[3] = a3; cont_args[4] = a4;
+}
+
 /* desc.c's half of MMUEXT_SET_LDT: records what mm_hcall.c resolved. */
 static unsigned long ldt_frames_seen[16];
 static unsigned int ldt_ents_seen;
@@ -570,6 +587,45 @@ static void test_mmu_update_batch(void **state)
     assert_int_equal(do_mmu_update((uintptr_t)&mp, 1, 0, DOMID_SELF), -XEN_EINVAL);
     assert_int_equal(m2p_table[other], INVALID_MFN);
     assert_int_equal(mm_unpin_table(d, t.l1), 0);
+}
+
+/* Issue 10 item 2: a long mmu_update stops after a stride when preemption
+ * is due and says how to resume (Xen's encoding: remaining requests, count
+ * | MMU_UPDATE_PREEMPTED, done so far in *pdone); the resumed call finishes
+ * the batch and reports the total. */
+static void test_mmu_update_continuation(void **state)
+{
+    struct domain *d = dom[0];
+    struct tree t = build_tree(d);
+    unsigned long a = alloc(d);
+    enum { N = 3 * HYPERCALL_PREEMPT_STRIDE + 5 };
+    static struct mmu_update req[N];
+    unsigned int done = 0;
+
+    assert_int_equal(mm_pin_table(d, t.l1, PGT_l1_page_table), 0);
+    for (unsigned int i = 0; i < N; i++)
+        req[i] = (struct mmu_update){ (t.l1 << PAGE_SHIFT) + 8 * i, pte(a, P) };
+
+    preempt_after = 2;                      /* due at the second check */
+    preempt_calls = 0;
+    cont_nr = 0;
+    assert_int_equal(do_mmu_update((uintptr_t)req, N, (uintptr_t)&done, DOMID_SELF), 0);
+    assert_int_equal(cont_nr, __HYPERVISOR_mmu_update);
+    assert_int_equal(done, 2 * HYPERCALL_PREEMPT_STRIDE);
+    assert_int_equal(cont_args[0], (uintptr_t)&req[2 * HYPERCALL_PREEMPT_STRIDE]);
+    assert_int_equal(cont_args[1], (N - 2 * HYPERCALL_PREEMPT_STRIDE) | MMU_UPDATE_PREEMPTED);
+    assert_int_equal(cont_args[2], (uintptr_t)&done);
+    assert_int_equal(cont_args[3], DOMID_SELF);
+
+    /* Resume as the guest would (re-executing with the new arguments). */
+    preempt_after = 0;
+    cont_nr = 0;
+    assert_int_equal(do_mmu_update(cont_args[0], (unsigned int)cont_args[1],
+                                   cont_args[2], (unsigned int)cont_args[3]), 0);
+    assert_int_equal(cont_nr, 0);
+    assert_int_equal(done, N);
+    for (unsigned int i = 0; i < N; i++)
+        assert_int_equal(pte_mfn(tab(t.l1)[i]), a);
 }
 
 static void test_mmu_update_l4_slots_and_faults(void **state)
@@ -1200,6 +1256,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upper_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segdesc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmu_update_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmu_update_continuation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmu_update_l4_slots_and_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_unpin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_va_mapping, setup, teardown),
