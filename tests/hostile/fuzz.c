@@ -5,7 +5,8 @@
  *
  * Command line: mode=fuzz seed=N (default 1) calls=N (default 1000000)
  * self=D (our domain id, default 1) trace_from=K (print every call from
- * index K on, before it is issued: the last line before a crash names it).
+ * index K on, before it is issued: the last line before a crash names it)
+ * slow_ms=M (print any call that takes over M ms of wall time, default 50).
  *
  * Each call picks a hypercall number 0..63 (a few above, by raw syscall)
  * and builds its arguments structure-aware: pointers into the hypervisor's
@@ -1188,7 +1189,8 @@ unsigned int fuzz_main(void)
     uint64_t seed = cmdline_num("seed", 1);
     unsigned long calls = cmdline_num("calls", 1000000);
     unsigned long trace_from = cmdline_num("trace_from", ~0UL);
-    uint64_t t0;
+    uint64_t slow_ns = cmdline_num("slow_ms", 50) * 1000000ULL;
+    uint64_t t0, t1;
 
     self_id = (unsigned int)cmdline_num("self", 1);
     rng_seed(&R, seed);
@@ -1226,8 +1228,23 @@ unsigned int fuzz_main(void)
         gen_call(&c);
         if (i >= trace_from)
             print_call(i, &c);
+        t1 = now_ns();
         rc = _hypercall6(c.nr, (long)c.a[0], (long)c.a[1], (long)c.a[2], (long)c.a[3],
                          (long)c.a[4], (long)c.a[5]);
+        t1 = now_ns() - t1;
+        if (t1 > slow_ns) {
+            /* wall time, so preemption by other domains counts too */
+            put_s("fuzz: slow call: ");
+            line_end();
+            print_call(i, &c);
+            put_s("fuzz: #");
+            put_dec((long)i);
+            put_s(" took ");
+            put_dec((long)(t1 / 1000));
+            put_s(" us, rc=");
+            put_dec(rc);
+            line_end();
+        }
         stat_calls++;
         if (c.nr < 64)
             stat_by_nr[c.nr]++;

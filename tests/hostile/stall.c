@@ -15,7 +15,7 @@
  *     XENMEM_decrease_reservation of every spare frame we own, then
  *     XENMEM_populate_physmap of as many (one batch each);
  * prints "stall: round <r>: <what> rc=<rc> in <ms> ms" for each, then
- * "stall: done" and shuts down (SHUTDOWN_poweroff).  Needs about 16 MiB of
+ * "stall: done", blocks for 1 s and shuts down (SHUTDOWN_poweroff).  Needs about 16 MiB of
  * spare memory beyond the tables (give the domU >= 64 MiB).
  */
 #include <stdbool.h>
@@ -163,5 +163,8 @@ unsigned int stall_main(void)
     }
     put_s("stall: done");
     line_end();
+    /* Blocked for a second before shutting down: dom0 (until_idle=1) ends
+     * its measurement here, before our teardown. */
+    sleep_until(now_ns() + 1000000000ULL);
     return SHUTDOWN_poweroff;
 }

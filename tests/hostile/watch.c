@@ -14,7 +14,10 @@
  *   the PV clock.  With idle_ms=N it first pauses every domU for N ms and
  *   reports that phase alone ("idle"), then unpauses them.  About once a
  *   second it prints a progress line; it ends when domain watch= (default
- *   1) is gone or shut down, or after limit= seconds (default 160): prints
+ *   1) is gone or shut down, or after limit= seconds (default 160).  With
+ *   until_idle=1 the measured phase ends when the watched domain is first
+ *   seen blocked (done with its work), and its teardown is measured as a
+ *   phase of its own ("teardown").  Each phase ends with
  *     heartbeat: <phase>: <n> wakeups, median <m> us, max gap <x> us, <k> gaps over 100 ms
  *   destroys the remaining domUs (so the machine can power off) and shuts
  *   down (SHUTDOWN_poweroff, or reboot with the word `reboot`).
@@ -153,14 +156,19 @@ static long hb_domctl(uint32_t cmd, unsigned int dom, struct hb_domctl *dc)
     return _hypercall1(__HYPERVISOR_domctl, dc);
 }
 
-/* True while domain dom exists and is neither dying nor shut down. */
-static bool hb_alive(unsigned int dom)
+#define HB_DOMINF_blocked       (1U << 4)
+enum hb_dom { HB_GONE, HB_BUSY, HB_BLOCKED };
+
+/* What domain dom does: gone (absent, dying or shut down), blocked (every
+ * vCPU waiting), or busy. */
+static enum hb_dom hb_state(unsigned int dom)
 {
     struct hb_domctl dc;
 
-    if (hb_domctl(HB_DOMCTL_getinfo, dom, &dc) || dc.domain != dom)
-        return false;
-    return !(dc.u.info.flags & (HB_DOMINF_dying | HB_DOMINF_shutdown));
+    if (hb_domctl(HB_DOMCTL_getinfo, dom, &dc) || dc.domain != dom ||
+        (dc.u.info.flags & (HB_DOMINF_dying | HB_DOMINF_shutdown)))
+        return HB_GONE;
+    return (dc.u.info.flags & HB_DOMINF_blocked) ? HB_BLOCKED : HB_BUSY;
 }
 
 /* Gap statistics: exact maximum, 100 us buckets for the median. */
@@ -222,9 +230,11 @@ static void hb_print(const char *phase)
     line_end();
 }
 
-/* Sleeps 10 ms at a time until the deadline or until `watch` is gone;
- * records each gap.  Returns false when the watched domain went away. */
-static bool hb_run(uint64_t until, unsigned int watch, const char *phase)
+/* Sleeps 10 ms at a time until the deadline, until `watch` is gone or
+ * (stop_on_block) blocked; records each gap.  Returns why it stopped: the
+ * watched domain's state, HB_BUSY for the deadline. */
+static enum hb_dom hb_run(uint64_t until, unsigned int watch, const char *phase,
+                          bool stop_on_block)
 {
     uint64_t prev = now_ns(), next_print = prev + 1000000000ULL;
     unsigned long k = 0;
@@ -240,10 +250,13 @@ static bool hb_run(uint64_t until, unsigned int watch, const char *phase)
             hb_print(phase);
             next_print = t + 1000000000ULL;
         }
-        if (watch && ++k % 10 == 0 && !hb_alive(watch))
-            return false;
+        if (watch && ++k % 10 == 0) {
+            enum hb_dom st = hb_state(watch);
+            if (st == HB_GONE || (st == HB_BLOCKED && stop_on_block))
+                return st;
+        }
     }
-    return true;
+    return HB_BUSY;
 }
 
 unsigned int heartbeat_main(void)
@@ -251,8 +264,9 @@ unsigned int heartbeat_main(void)
     unsigned int watch = (unsigned int)cmdline_num("watch", 1), d;
     uint64_t limit = cmdline_num("limit", 160) * 1000000000ULL;
     uint64_t idle = cmdline_num("idle_ms", 0) * 1000000ULL, start;
+    bool until_idle = cmdline_num("until_idle", 0) != 0;
     struct hb_domctl dc;
-    bool gone;
+    enum hb_dom st;
 
     clock_init();
     start = now_ns();
@@ -268,18 +282,25 @@ unsigned int heartbeat_main(void)
         for (d = 1; d < HB_MAX_DOMID; d++)
             (void)hb_domctl(HB_DOMCTL_pause, d, &dc);
         hb_reset();
-        (void)hb_run(now_ns() + idle, 0, "idle");
+        (void)hb_run(now_ns() + idle, 0, "idle", false);
         hb_print("idle");
         for (d = 1; d < HB_MAX_DOMID; d++)
             (void)hb_domctl(HB_DOMCTL_unpause, d, &dc);
     }
     hb_reset();
-    gone = !hb_run(start + limit, watch, idle ? "loaded" : "run");
+    st = hb_run(start + limit, watch, idle ? "loaded" : "run", until_idle);
     hb_print(idle ? "loaded" : "run");
+    if (st == HB_BLOCKED) {
+        /* The watched domain finished its work and waits: what follows
+         * (its shutdown and destruction) is measured on its own. */
+        hb_reset();
+        st = hb_run(start + limit, watch, "teardown", false);
+        hb_print("teardown");
+    }
     put_s("heartbeat: done: ");
-    put_s(gone ? "domain " : "time limit reached, domain ");
+    put_s(st == HB_GONE ? "domain " : "time limit reached, domain ");
     put_dec(watch);
-    put_s(gone ? " is gone" : " still running");
+    put_s(st == HB_GONE ? " is gone" : " still running");
     line_end();
     for (d = 1; d < HB_MAX_DOMID; d++)
         (void)hb_domctl(HB_DOMCTL_destroy, d, &dc);
