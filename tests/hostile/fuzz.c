@@ -46,8 +46,13 @@
  *     frames are replaced by a victim or spare frame.
  *   - MMUEXT_NEW_BASEPTR / NEW_USER_BASEPTR with one of our frames only
  *     reload our current L4.
+ *   - Lists a batch reads (multicall, mmu_update, mmuext_op, extents,
+ *     set_gdt) are ours with a count no larger than what was built, or
+ *     unreadable; never victim pages or stale arena, whose contents could
+ *     name our own tables.  Multicall buffers are >= 1 KiB each.
  *   - CONSOLEIO_write from valid memory only with count 0 (no console
  *     flood); pointers of our own half only into the arena and victims.
+ * After each call the arena's PTEs are checked ("changed arena page").
  */
 #include <stdbool.h>
 #include <stdint.h>
