@@ -66,6 +66,32 @@ static void put_desc_frame(unsigned long mfn)
     put_page(mfn);
 }
 
+/* Takes a general and a PGT_seg_desc_page reference on each of frames[0..nr)
+ * (d's, every descriptor passing check_descriptor()) and stores them in
+ * fixed-up form; -EINVAL with no reference left taken if any fails. */
+static int take_desc_frames(struct domain *d, const unsigned long *frames,
+                            unsigned int nr)
+{
+    unsigned int i;
+
+    for (i = 0; i < nr; i++) {
+        if (!mfn_valid(frames[i]) || !get_page(frames[i], d))
+            goto fail;
+        if (get_page_type(frames[i], PGT_seg_desc_page)) {
+            put_page(frames[i]);
+            goto fail;
+        }
+    }
+    for (i = 0; i < nr; i++)
+        fixup_frame(d, frames[i]);
+    return 0;
+
+ fail:
+    while (i-- > 0)
+        put_desc_frame(frames[i]);
+    return -XEN_EINVAL;
+}
+
 void pv_destroy_gdt(struct vcpu *v)
 {
     unsigned int nr = gdt_nr_frames(v->gdt_ents);
@@ -81,7 +107,7 @@ long do_set_gdt(uint64_t frame_list, unsigned int entries)
 {
     struct vcpu *v = current;
     struct domain *d = v->domain;
-    unsigned long frames[ARRAY_SIZE(v->gdt_frames)];
+    unsigned long frames[ARRAY_SIZE(v->gdt_frames)] = { 0 };
     unsigned int i, nr = gdt_nr_frames(entries);
 
     if (entries > FIRST_RESERVED_GDT_ENTRY)
@@ -90,29 +116,14 @@ long do_set_gdt(uint64_t frame_list, unsigned int entries)
         return -XEN_EFAULT;
 
     /* Take every new reference first: on failure nothing has changed. */
-    for (i = 0; i < nr; i++) {
-        if (!mfn_valid(frames[i]) || !get_page(frames[i], d))
-            goto fail;
-        if (get_page_type(frames[i], PGT_seg_desc_page)) {
-            put_page(frames[i]);
-            goto fail;
-        }
-    }
-
-    for (i = 0; i < nr; i++)
-        fixup_frame(d, frames[i]);
-
+    if (take_desc_frames(d, frames, nr))
+        return -XEN_EINVAL;
     pv_destroy_gdt(v);
     for (i = 0; i < nr; i++)
         v->gdt_frames[i] = frames[i];
     v->gdt_ents = entries;
     gdt_load_guest(v);
     return 0;
-
- fail:
-    while (i-- > 0)
-        put_desc_frame(frames[i]);
-    return -XEN_EINVAL;
 }
 
 void pv_destroy_ldt(struct vcpu *v)
@@ -136,17 +147,8 @@ long pv_set_ldt(struct vcpu *v, uint64_t base, const unsigned long *frames,
     if (entries > LDT_MAX_ENTRIES)
         return -XEN_EINVAL;
     /* Take every new reference first: on failure the old LDT stays. */
-    for (i = 0; i < nr; i++) {
-        if (!mfn_valid(frames[i]) || !get_page(frames[i], d))
-            goto fail;
-        if (get_page_type(frames[i], PGT_seg_desc_page)) {
-            put_page(frames[i]);
-            goto fail;
-        }
-    }
-    for (i = 0; i < nr; i++)
-        fixup_frame(d, frames[i]);
-
+    if (take_desc_frames(d, frames, nr))
+        return -XEN_EINVAL;
     pv_destroy_ldt(v);
     for (i = 0; i < nr; i++)
         v->ldt_frames[i] = frames[i];
@@ -154,11 +156,6 @@ long pv_set_ldt(struct vcpu *v, uint64_t base, const unsigned long *frames,
     v->ldt_base = entries ? base : 0;
     ldt_load_guest(v);
     return 0;
-
- fail:
-    while (i-- > 0)
-        put_desc_frame(frames[i]);
-    return -XEN_EINVAL;
 }
 
 long do_update_descriptor(uint64_t maddr, uint64_t desc)
