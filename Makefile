@@ -11,6 +11,7 @@
 #   make test       host unit tests (cmocka) + QEMU scenario tests
 #   make port-stat  size of the PV port against the whole guest kernel
 #   make bench      microbenchmarks: native, unmodified, pv, xen-pv (build/bench/)
+#   make fuzz       host fuzzers (libFuzzer), FUZZ_SECONDS each (tests/fuzz/)
 #
 # Variables: LAMINA_ACCEL=tcg|kvm (default tcg), QEMU_MEM (MiB, default 512),
 # DOM0=path DOM0_ARGS="..." to boot any Xen PV kernel as dom0.
@@ -133,5 +134,7 @@ bench: all
 
 clean:
 	rm -rf $(B)/hv $(B)/g $(B)/unit $(B)/*.elf $(B)/*.elf64 $(B)/test-logs
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(B)/hv $(B)/g -name '*.d' 2>/dev/null)

@@ -14,6 +14,7 @@ need=""
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need="$need qemu-system-x86"
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
+command -v clang >/dev/null 2>&1 || need="$need clang"      # host fuzzers (tests/fuzz)
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v objcopy >/dev/null 2>&1 || need="$need binutils"
 [ -f /usr/share/qemu/qboot.rom ] || [ -f /usr/share/seabios/qboot.rom ] || need="$need qemu-system-data"
