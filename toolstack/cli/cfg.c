@@ -47,6 +47,10 @@ static int cfg_fail(struct lexer *lx, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(lx->err + n, lx->errlen - n, fmt, ap);
     va_end(ap);
+    /* Echoed file text stays one printable line (found by fuzz_cfg). */
+    for (char *p = lx->err + n; *p; p++)
+        if (!isprint((unsigned char)*p))
+            *p = '?';
     return -1;
 }
 
@@ -66,6 +70,11 @@ static int lex_string(struct lexer *lx, char q)
             case 't': c = '\t'; break;
             case '\\': case '"': case '\'': c = e; break;
             default:
+                /* The message stays one printable line (fuzz_cfg). */
+                if (e < 0x20 || e > 0x7e)
+                    return cfg_fail(lx, lx->tline, "unknown escape \\ followed by byte "
+                                    "0x%02x in a string; use \\\\ for a backslash",
+                                    (unsigned char)e);
                 return cfg_fail(lx, lx->tline, "unknown escape \\%c in a string; "
                             "use \\\\ for a backslash", e);
             }
@@ -147,6 +156,9 @@ static int lex(struct lexer *lx)
     lx->text[0] = c;
     lx->text[1] = 0;
     lx->t = T_BAD;
+    if (!isprint((unsigned char)c))
+        return cfg_fail(lx, lx->tline, "unexpected byte 0x%02x; expected key = value",
+                        (unsigned char)c);
     return cfg_fail(lx, lx->tline, "unexpected character '%c'; expected key = value", c);
 }
 
@@ -245,8 +257,11 @@ static int key_name(struct lexer *lx, struct cfg_state *st, const char *key,
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = v->str[i];
         if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
-            return cfg_fail(lx, v->line, "'name' may hold only letters, digits, '-', '_' "
-                        "and '.', not '%c'", ch);
+            return isprint(ch)
+                ? cfg_fail(lx, v->line, "'name' may hold only letters, digits, '-', '_' "
+                           "and '.', not '%c'", ch)
+                : cfg_fail(lx, v->line, "'name' may hold only letters, digits, '-', '_' "
+                           "and '.', not byte 0x%02x", ch);
         if (!isdigit(ch))
             digits = 0;
     }
