@@ -27,9 +27,9 @@ FREE     := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fno-builtin \
             -fno-tree-loop-distribute-patterns -nostdinc -isystem $(GCC_INC) $(WARN)
 
 # ---- hypervisor ---------------------------------------------------------
-HV_CFLAGS := $(FREE) -fpie -fvisibility=hidden -Ihypervisor/include -Ipv-abi/include \
+HV_CFLAGS := $(FREE) -fpie -fvisibility=hidden -Ihypervisor -Ipv-abi/include \
              -Itoolstack/builder -I$(XEN_INC)
-HV_SRCS  := $(sort $(wildcard hypervisor/*.c hypervisor/*.S)) $(sort $(wildcard toolstack/builder/*.c))
+HV_SRCS  := $(sort $(shell find hypervisor -name "*.c" -o -name "*.S")) $(sort $(wildcard toolstack/builder/*.c))
 HV_OBJS  := $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
 
 # ---- guest kernel and the PV ABI library --------------------------------
@@ -63,7 +63,7 @@ endif
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DLAMINA_HOST_TEST -fsanitize=address,undefined \
-               -fno-omit-frame-pointer $(WARN) -Ihypervisor/include -Ipv-abi/include \
+               -fno-omit-frame-pointer $(WARN) -Ihypervisor -Ipv-abi/include \
                -Itoolstack/builder -I$(XEN_INC) -Itests/unit
 
 .PHONY: all deps run run-modules run-native test unit port-stat clean
@@ -80,8 +80,8 @@ $(B)/hv/%.S.o: %.S $(DEPS)
 	@mkdir -p $(dir $@)
 	gcc $(HV_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
 
-$(B)/lamina.elf64: $(HV_OBJS) hypervisor/lamina.ld
-	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T hypervisor/lamina.ld -o $@ $(HV_OBJS)
+$(B)/lamina.elf64: $(HV_OBJS) hypervisor/arch/x86/lamina.ld
+	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T hypervisor/arch/x86/lamina.ld -o $@ $(HV_OBJS)
 # QEMU's multiboot loader takes ELF32 only.
 $(B)/lamina.elf: $(B)/lamina.elf64
 	objcopy -O elf32-i386 $< $@
@@ -102,7 +102,7 @@ $(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0)) guest-port
 $(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
 	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
 
-$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h hypervisor/include/*.h) $(HV_SRCS) $(CTL_SRCS)
+$(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h hypervisor/*/*.h hypervisor/arch/x86/*.h) $(HV_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
 	gcc $(HOST_CFLAGS) $< -o $@ -lcmocka
 

@@ -9,14 +9,14 @@
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -DLAMINA_HOST_TEST -Ihypervisor/include -Ipv-abi/include -Itoolstack/builder \
+                -DLAMINA_HOST_TEST -Ihypervisor -Ipv-abi/include -Itoolstack/builder \
                 -Itoolstack/cli -I$(XEN_INC) -Itests/unit
 FUZZ_SECONDS ?= 60
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
 
-$(B)/fuzz/%: tests/fuzz/%.c $(DEPS) $(HV_SRCS) $(CTL_SRCS) $(CLI_SRCS) $(wildcard hypervisor/include/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c $(DEPS) $(HV_SRCS) $(CTL_SRCS) $(CLI_SRCS) $(wildcard hypervisor/*/*.h hypervisor/arch/x86/*.h)
 	@mkdir -p $(dir $@)
 	@command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is missing (make deps installs it)" >&2; exit 1; }
 	clang $(FUZZ_CFLAGS) $< -o $@

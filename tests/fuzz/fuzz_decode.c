@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../hypervisor/x86_decode.c"
+#include "../../hypervisor/unmod/x86_decode.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../hypervisor/x86_decode.c"
-#include "../../hypervisor/emulate.c"
+#include "../../hypervisor/unmod/x86_decode.c"
+#include "../../hypervisor/unmod/emulate.c"
 
 #define WIN_BASE 0x10000UL
 #define WIN_SIZE 0x10000UL

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../hypervisor/x86_decode.c"
+#include "../../hypervisor/unmod/x86_decode.c"
 
 #define B(...) .bytes = { __VA_ARGS__ }, .n = sizeof((uint8_t[]){ __VA_ARGS__ })
 

@@ -8,7 +8,7 @@
  * one type while its type count is non-zero, and becomes PGT_seg_desc_page
  * only if every descriptor in it passes check_descriptor()).
  */
-#include "../../hypervisor/desc.c"
+#include "../../hypervisor/pv/desc.c"
 
 #include <setjmp.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  * memory"; guest pointers are host pointers.  Event channels, the
  * scheduler, unmodified domains and the console are stubs that record.
  */
-#include "../../hypervisor/include/xen_tools.h"
+#include "common/xen_tools.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,12 +24,12 @@
 
 static inline void outw(uint16_t port, uint16_t v) { (void)port; (void)v; }
 
-#include "../../hypervisor/mm.c"
-#include "../../hypervisor/mm_hcall.c"
-#include "../../hypervisor/domain.c"
-#include "../../hypervisor/domctl.c"
-#include "../../hypervisor/sysctl.c"
-#include "../../hypervisor/conring.c"
+#include "../../hypervisor/mm/mm.c"
+#include "../../hypervisor/mm/mm_hcall.c"
+#include "../../hypervisor/common/domain.c"
+#include "../../hypervisor/common/domctl.c"
+#include "../../hypervisor/common/sysctl.c"
+#include "../../hypervisor/common/conring.c"
 
 #define NR_FRAMES   4096UL                      /* 16 MiB */
 #define RES_START   0x200000UL

@@ -30,8 +30,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../hypervisor/x86_decode.c"
-#include "../../hypervisor/emulate.c"
+#include "../../hypervisor/unmod/x86_decode.c"
+#include "../../hypervisor/unmod/emulate.c"
 
 /* ---- the fake guest ------------------------------------------------------ */
 

@@ -7,7 +7,7 @@
  * supplies the few hypervisor services it uses (domain_lookup, vcpu_kick,
  * copy_from_guest/copy_to_guest, panic) below.
  */
-#include "../../hypervisor/event.c"
+#include "../../hypervisor/common/event.c"
 
 #include <setjmp.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
-#include "exit_frame.h"
+#include "pv/exit_frame.h"
 
 /* A frame as a hypercall leaves it: SYSRET-able. */
 static struct cpu_regs good(void)

@@ -50,7 +50,7 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
  */
 #define __asm__
 #define __volatile__(...) ((void)0)
-#include "../../hypervisor/hypercall.c"
+#include "../../hypervisor/common/hypercall.c"
 #undef __volatile__
 #undef __asm__
 

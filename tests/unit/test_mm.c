@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../hypervisor/mm.c"
-#include "../../hypervisor/mm_hcall.c"
+#include "../../hypervisor/mm/mm.c"
+#include "../../hypervisor/mm/mm_hcall.c"
 
 #define NR_FRAMES   2048UL                      /* 8 MiB */
 #define RES_START   (0x200000UL)                /* "hypervisor image" */

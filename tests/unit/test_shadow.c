@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #define LAMINA_HOST_CPU_HOOKS 1
-#include "../../hypervisor/shadow.c"
+#include "../../hypervisor/unmod/shadow.c"
 
 #define NR_FRAMES   4096UL                      /* 16 MiB of machine memory */
 #define ALLOC_FIRST 16UL                        /* hypervisor heap */

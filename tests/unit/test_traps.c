@@ -19,7 +19,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../hypervisor/traps.c"
+#include "../../hypervisor/arch/x86/traps.c"
 
 /* ---- guest memory and ports ------------------------------------------------- */
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../hypervisor/vpic.c"
-#include "../../hypervisor/vpit.c"
-#include "../../hypervisor/vuart.c"
+#include "../../hypervisor/unmod/vpic.c"
+#include "../../hypervisor/unmod/vpit.c"
+#include "../../hypervisor/unmod/vuart.c"
 
 /* ---- PIC -------------------------------------------------------------- */
 

@@ -1,0 +1,350 @@
+/*
+ * domctl.c - XEN_DOMCTL_* (__HYPERVISOR_domctl, Xen public/domctl.h) and
+ * HVMOP_set_param/get_param (__HYPERVISOR_hvm_op, public/hvm/hvm_op.h): the
+ * control operations dom0's toolstack uses to create, start, pause, inspect
+ * and destroy domains (docs/toolstack.md section 1).
+ *
+ * Runs in ring 0 with interrupts off, on behalf of the current vCPU, which
+ * must be privileged (dom0).  The handlers copy in, check, act, copy out;
+ * the work is done by the domctl_* functions below on hypervisor pointers,
+ * which the host unit test (tests/unit/test_domctl.c) calls as well.
+ */
+#include "common/xen_tools.h"
+#include "common/hv.h"
+#include "arch/x86/cpu.h"
+#include "pv/desc.h"
+#include "unmod/unmod.h"
+#include "common/guest_access.h"
+
+/* A vcpu_guest_context is 5 KiB: too big for the hypervisor stack.  The
+ * hypervisor is not reentrant, so one buffer serves every call. */
+static struct vcpu_guest_context ctxt_buf;
+
+static bool caller_privileged(void)
+{
+    return current && current->domain->is_privileged;
+}
+
+int domctl_createdomain(domid_t *domid, const struct xen_domctl_createdomain *cfg)
+{
+    domid_t id = *domid;
+    struct domain *d;
+
+    if (cfg->max_vcpus != 1)
+        return -XEN_EINVAL;
+    if (cfg->flags & ~(XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap))
+        return -XEN_EINVAL;
+    if (id == 0) {
+        for (id = 1; id < MAX_DOMAINS && domain_list[id]; id++)
+            ;
+        if (id == MAX_DOMAINS)
+            return -XEN_ENOMEM;
+    } else if (id >= MAX_DOMAINS) {
+        return -XEN_EINVAL;
+    } else if (domain_list[id]) {
+        return -XEN_EEXIST;
+    }
+    d = domain_create(id, false, 0);
+    if (!d)
+        return -XEN_ENOMEM;
+    d->is_toolstack = true;
+    d->pause_count = 1;
+    memcpy(d->handle, cfg->handle, sizeof(d->handle));
+    if ((cfg->flags & XEN_DOMCTL_CDF_hvm) && unmod_domain_create(d)) {
+        domain_destroy(d);
+        return -XEN_ENOMEM;
+    }
+    *domid = id;
+    printk("d%u: created by the toolstack (%s), paused\n", id,
+           d->unmod ? "unmodified" : "PV");
+    return 0;
+}
+
+void domctl_getdomaininfo(struct domain *d, struct xen_domctl_getdomaininfo *info)
+{
+    uint64_t cpu_ns = 0;
+    unsigned int online = 0;
+    bool blocked = true, running = false;
+
+    memset(info, 0, sizeof(*info));
+    info->domain = d->domain_id;
+    for (unsigned int i = 0; i < d->max_vcpus; i++) {
+        struct vcpu *v = d->vcpu[i];
+        if (!v)
+            continue;
+        cpu_ns += v->cpu_time_ns;
+        if (v == current) {
+            cpu_ns += NOW() - v->last_run_ns;
+            running = true;
+        }
+        if (v->state != VCPU_DOWN)
+            online++;
+        if (v->state != VCPU_BLOCKED && v->state != VCPU_POLLING)
+            blocked = false;
+    }
+    if (d->is_dying)
+        info->flags |= XEN_DOMINF_dying;
+    if (d->unmod)
+        info->flags |= XEN_DOMINF_hvm_guest;
+    if (d->is_shutting_down)
+        info->flags |= XEN_DOMINF_shutdown |
+                       ((d->shutdown_code & XEN_DOMINF_shutdownmask) << XEN_DOMINF_shutdownshift);
+    if (d->pause_count)
+        info->flags |= XEN_DOMINF_paused;
+    if (blocked && online)
+        info->flags |= XEN_DOMINF_blocked;
+    if (running)
+        info->flags |= XEN_DOMINF_running;
+    info->tot_pages = d->tot_pages;
+    info->max_pages = d->max_pages;
+    info->shared_info_frame = d->shared_info_mfn;
+    info->cpu_time = cpu_ns;
+    info->nr_online_vcpus = online;
+    info->max_vcpu_id = d->max_vcpus - 1;
+    memcpy(info->handle, d->handle, sizeof(info->handle));
+    info->gpaddr_bits = 52;
+}
+
+struct domain *domctl_first_domain_from(unsigned int id)
+{
+    for (; id < MAX_DOMAINS; id++)
+        if (domain_list[id] && !domain_list[id]->is_dying)
+            return domain_list[id];
+    return NULL;
+}
+
+/* Xen forces these on a PV guest's flags: IF on, IOPL 0 (virtual IOPL is
+ * PHYSDEVOP_set_iopl's). */
+static uint64_t pv_rflags(uint64_t f)
+{
+    return (f & ~0x3000UL) | 0x202UL;
+}
+
+int domctl_setvcpucontext(struct domain *d, const struct vcpu_guest_context *c)
+{
+    struct vcpu *v = d->vcpu[0];
+    int rc;
+
+    if (!v || (current && current->domain == d) || d->is_shutting_down)
+        return -XEN_EINVAL;
+    if (d->unmod) {
+        if (c->user_regs.rip >> 32)
+            return -XEN_EINVAL;
+        unmod_vcpu_start(v, (uint32_t)c->user_regs.rip, (uint32_t)c->user_regs.rax,
+                         (uint32_t)c->user_regs.rbx);
+        return 0;
+    }
+    /* PV: check everything that cannot be undone first. */
+    unsigned long l4 = xen_cr3_to_pfn(c->ctrlreg[3]);
+    unsigned long ul4 = xen_cr3_to_pfn(c->ctrlreg[1]);
+    if (!l4 || !guest_range_ok(c->user_regs.rip, 1) ||
+        (c->event_callback_eip && !guest_range_ok(c->event_callback_eip, 1)) ||
+        (c->failsafe_callback_eip && !guest_range_ok(c->failsafe_callback_eip, 1)) ||
+        (c->syscall_callback_eip && !guest_range_ok(c->syscall_callback_eip, 1)))
+        return -XEN_EINVAL;
+    for (unsigned int i = 0; i < 256; i++)
+        if (c->trap_ctxt[i].address && !guest_range_ok(c->trap_ctxt[i].address, 1))
+            return -XEN_EINVAL;
+    if ((rc = mm_set_baseptr(v, l4, false)))
+        return rc;
+    if (ul4 && (rc = mm_set_baseptr(v, ul4, true)))
+        return rc;          /* the kernel L4 stays set: Xen does the same */
+
+    memset(&v->regs, 0, sizeof(v->regs));
+    v->regs.rip = c->user_regs.rip;
+    v->regs.rsp = c->user_regs.rsp;
+    v->regs.rsi = c->user_regs.rsi;
+    v->regs.rflags = pv_rflags(c->user_regs.rflags);
+    v->regs.cs = FLAT_KERNEL_CS;
+    v->regs.ss = FLAT_KERNEL_SS;
+    v->kernel_ss = c->kernel_ss;
+    v->kernel_sp = c->kernel_sp;
+    v->event_callback_eip = c->event_callback_eip;
+    v->failsafe_callback_eip = c->failsafe_callback_eip;
+    v->syscall_callback_eip = c->syscall_callback_eip;
+    v->syscall_disables_events = c->flags & VGCF_syscall_disables_events;
+    for (unsigned int i = 0; i < 256; i++)
+        v->trap_ctxt[i] = c->trap_ctxt[i];
+    v->kernel_mode = true;
+    v->state = VCPU_RUNNABLE;
+    return 0;
+}
+
+void domctl_getvcpucontext(struct domain *d, struct vcpu_guest_context *c)
+{
+    struct vcpu *v = d->vcpu[0];
+    const struct cpu_regs *r = v == current ? guest_frame : &v->regs;
+
+    memset(c, 0, sizeof(*c));
+    c->flags = (v->kernel_mode ? VGCF_in_kernel : 0) | (v->state != VCPU_DOWN ? VGCF_online : 0) |
+               (v->syscall_disables_events ? VGCF_syscall_disables_events : 0);
+    c->user_regs.r15 = r->r15; c->user_regs.r14 = r->r14; c->user_regs.r13 = r->r13;
+    c->user_regs.r12 = r->r12; c->user_regs.rbp = r->rbp; c->user_regs.rbx = r->rbx;
+    c->user_regs.r11 = r->r11; c->user_regs.r10 = r->r10; c->user_regs.r9 = r->r9;
+    c->user_regs.r8 = r->r8; c->user_regs.rax = r->rax; c->user_regs.rcx = r->rcx;
+    c->user_regs.rdx = r->rdx; c->user_regs.rsi = r->rsi; c->user_regs.rdi = r->rdi;
+    c->user_regs.rip = r->rip;
+    c->user_regs.cs = (uint16_t)r->cs;
+    c->user_regs.rflags = r->rflags;
+    c->user_regs.rsp = r->rsp;
+    c->user_regs.ss = (uint16_t)r->ss;
+    if (d->unmod)
+        return;
+    for (unsigned int i = 0; i < 256; i++)
+        c->trap_ctxt[i] = v->trap_ctxt[i];
+    for (unsigned int i = 0; i < ARRAY_SIZE(v->gdt_frames); i++)
+        c->gdt_frames[i] = v->gdt_frames[i];
+    c->gdt_ents = v->gdt_ents;
+    c->kernel_ss = v->kernel_ss;
+    c->kernel_sp = v->kernel_sp;
+    c->ctrlreg[3] = xen_pfn_to_cr3(v->guest_table);
+    c->ctrlreg[1] = xen_pfn_to_cr3(v->guest_table_user);
+    c->event_callback_eip = v->event_callback_eip;
+    c->failsafe_callback_eip = v->failsafe_callback_eip;
+    c->syscall_callback_eip = v->syscall_callback_eip;
+    c->vm_assist = d->vm_assist;
+    c->fs_base = v->fs_base;
+    c->gs_base_kernel = v->gs_base_kernel;
+    c->gs_base_user = v->gs_base_user;
+}
+
+int domctl_hypercall_init(struct domain *d, unsigned long mfn)
+{
+    if (!get_page(mfn, d))
+        return -XEN_EINVAL;
+    if (mfn_to_page(mfn)->count_info & PGC_xen_heap) {
+        put_page(mfn);                  /* shared_info is not the domain's to fill */
+        return -XEN_EINVAL;
+    }
+    write_hypercall_page(mfn_to_virt(mfn));
+    put_page(mfn);
+    return 0;
+}
+
+/* The op's work on a looked-up domain; *copyback set when dc must be
+ * copied back to the caller. */
+static long domctl_do(struct xen_domctl *dc, struct domain *d, bool *copyback)
+{
+    int rc;
+
+    switch (dc->cmd) {
+    case XEN_DOMCTL_destroydomain:
+        if (current && current->domain == d)
+            return -XEN_EINVAL;
+        domain_destroy(d);
+        return 0;
+    case XEN_DOMCTL_pausedomain:
+        return domain_pause_by_toolstack(d);
+    case XEN_DOMCTL_unpausedomain:
+        return domain_unpause_by_toolstack(d);
+    case XEN_DOMCTL_max_mem: {
+        uint64_t pages = dc->u.max_mem.max_memkb >> (PAGE_SHIFT - 10);
+        if (pages > max_mfn)
+            return -XEN_EINVAL;
+        d->max_pages = pages;
+        return 0;
+    }
+    case XEN_DOMCTL_max_vcpus:
+        return dc->u.max_vcpus.max == 1 ? 0 : -XEN_EINVAL;
+    case XEN_DOMCTL_setdomainhandle:
+        memcpy(d->handle, dc->u.setdomainhandle.handle, sizeof(d->handle));
+        return 0;
+    case XEN_DOMCTL_getvcpuinfo: {
+        struct vcpu *v;
+        if (dc->u.getvcpuinfo.vcpu >= d->max_vcpus || !(v = d->vcpu[dc->u.getvcpuinfo.vcpu]))
+            return -XEN_ESRCH;
+        dc->u.getvcpuinfo.online = v->state != VCPU_DOWN;
+        dc->u.getvcpuinfo.blocked = v->state == VCPU_BLOCKED || v->state == VCPU_POLLING;
+        dc->u.getvcpuinfo.running = v == current;
+        dc->u.getvcpuinfo.cpu_time = v->cpu_time_ns + (v == current ? NOW() - v->last_run_ns : 0);
+        dc->u.getvcpuinfo.cpu = 0;
+        *copyback = true;
+        return 0;
+    }
+    case XEN_DOMCTL_setvcpucontext:
+        if (dc->u.vcpucontext.vcpu != 0)
+            return -XEN_EINVAL;
+        if (copy_from_guest(&ctxt_buf, (uint64_t)(uintptr_t)dc->u.vcpucontext.ctxt.p, sizeof(ctxt_buf)))
+            return -XEN_EFAULT;
+        return domctl_setvcpucontext(d, &ctxt_buf);
+    case XEN_DOMCTL_getvcpucontext:
+        if (dc->u.vcpucontext.vcpu != 0)
+            return -XEN_EINVAL;
+        domctl_getvcpucontext(d, &ctxt_buf);
+        if (copy_to_guest((uint64_t)(uintptr_t)dc->u.vcpucontext.ctxt.p, &ctxt_buf, sizeof(ctxt_buf)))
+            return -XEN_EFAULT;
+        *copyback = true;
+        return 0;
+    case XEN_DOMCTL_hypercall_init:
+        rc = domctl_hypercall_init(d, dc->u.hypercall_init.gmfn);
+        return rc;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+long do_domctl(uint64_t arg)
+{
+    static struct xen_domctl dc;        /* not reentrant: see ctxt_buf */
+    bool copyback = false;
+    struct domain *d;
+    long rc;
+
+    if (!caller_privileged())
+        return -XEN_EPERM;
+    if (copy_from_guest(&dc, arg, sizeof(dc)))
+        return -XEN_EFAULT;
+    if (dc.interface_version != XEN_DOMCTL_INTERFACE_VERSION)
+        return -XEN_EACCES;
+
+    switch (dc.cmd) {
+    case XEN_DOMCTL_createdomain: {
+        domid_t id = dc.domain;
+        rc = domctl_createdomain(&id, &dc.u.createdomain);
+        if (rc)
+            return rc;
+        dc.domain = id;
+        if (copy_to_guest(arg, &dc, sizeof(dc)))
+            return -XEN_EFAULT;
+        return 0;
+    }
+    case XEN_DOMCTL_getdomaininfo:
+        if (!(d = domctl_first_domain_from(dc.domain)))
+            return -XEN_ESRCH;
+        domctl_getdomaininfo(d, &dc.u.getdomaininfo);
+        dc.domain = d->domain_id;
+        return copy_to_guest(arg, &dc, sizeof(dc));
+    default:
+        break;
+    }
+    if (dc.domain >= MAX_DOMAINS || !(d = domain_list[dc.domain]) || d->is_dying)
+        return -XEN_ESRCH;
+    rc = domctl_do(&dc, d, &copyback);
+    if (!rc && copyback && copy_to_guest(arg, &dc, sizeof(dc)))
+        return -XEN_EFAULT;
+    return rc;
+}
+
+long do_hvm_op(unsigned long op, uint64_t arg)
+{
+    struct xen_hvm_param p;
+    struct domain *d;
+    int rc;
+
+    if (!caller_privileged())
+        return -XEN_EPERM;
+    if (op != HVMOP_set_param && op != HVMOP_get_param)
+        return -XEN_ENOSYS;
+    if (copy_from_guest(&p, arg, sizeof(p)))
+        return -XEN_EFAULT;
+    if (p.domid >= MAX_DOMAINS || !(d = domain_list[p.domid]) || d->is_dying)
+        return -XEN_ESRCH;
+    if (!d->unmod)
+        return -XEN_EINVAL;
+    rc = unmod_hvm_param(d, p.index, &p.value, op == HVMOP_set_param);
+    if (rc)
+        return rc;
+    if (op == HVMOP_get_param && copy_to_guest(arg, &p, sizeof(p)))
+        return -XEN_EFAULT;
+    return 0;
+}

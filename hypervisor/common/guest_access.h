@@ -1,0 +1,35 @@
+/*
+ * guest_access.h - copying to and from guest virtual addresses.
+ *
+ * Runs in ring 0 while the current vCPU's page tables are loaded.  A guest
+ * address range is rejected (-EFAULT) if it is non-canonical, overlaps the
+ * hypervisor's range [HV_VIRT_START, HV_VIRT_END), or faults while copying
+ * (the fault is caught by the exception-table fixup, never a hypervisor crash).
+ * Host unit tests supply their own copy functions; guest_range_ok is shared.
+ */
+#ifndef LAMINA_GUEST_ACCESS_H
+#define LAMINA_GUEST_ACCESS_H
+
+#include "lib/lib.h"
+#include "arch/x86/config.h"
+
+/* Both return 0 or -EFAULT. len is in bytes. */
+int __must_check copy_from_guest(void *dst, uint64_t guest_src, size_t len);
+int __must_check copy_to_guest(uint64_t guest_dst, const void *src, size_t len);
+/* True if [va, va+len) is canonical, in one canonical half, and outside
+ * the hypervisor range.  Pure arithmetic: the hypervisor and the host unit
+ * tests share this one definition. */
+static inline bool guest_range_ok(uint64_t va, size_t len)
+{
+    uint64_t end = va + len;
+    bool va_ok = (uint64_t)((int64_t)(va << 16) >> 16) == va;
+    bool last_ok = !len || (uint64_t)((int64_t)((end - 1) << 16) >> 16) == end - 1;
+
+    if (end < va || !va_ok || !last_ok)
+        return false;
+    if (va < HV_VIRT_END && end > HV_VIRT_START)
+        return false;
+    return len == 0 || ((va >> 63) == ((end - 1) >> 63));
+}
+
+#endif

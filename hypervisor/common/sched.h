@@ -1,0 +1,141 @@
+/*
+ * sched.h - domains, vCPUs and the scheduler.
+ *
+ * Runs in ring 0 with interrupts off (the hypervisor is non-reentrant: every
+ * entry from a guest runs with IF=0 until it returns).  Host unit tests
+ * include this header to build struct domain/vcpu objects.
+ */
+#ifndef LAMINA_SCHED_H
+#define LAMINA_SCHED_H
+
+#include <lamina/xen.h>
+#include "lib/lib.h"
+#include "arch/x86/config.h"
+#include "mm/mm.h"
+#include "common/event.h"
+
+/*
+ * Guest register frame saved on entry to the hypervisor, in Xen's
+ * struct cpu_user_regs order (public/arch-x86/xen-x86_64.h) up to ss; the
+ * last five words are the hardware interrupt frame.
+ */
+struct cpu_regs {
+    uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+    uint64_t rax, rcx, rdx, rsi, rdi;
+    uint32_t error_code, entry_vector;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+enum vcpu_state {
+    VCPU_DOWN = 0,      /* not started, or VCPUOP_down */
+    VCPU_RUNNABLE,      /* on the run queue (or running) */
+    VCPU_BLOCKED,       /* SCHEDOP_block: waits for an event */
+    VCPU_POLLING,       /* SCHEDOP_poll: waits for one of poll_ports or timeout */
+    VCPU_PAUSED,        /* domain paused or dying */
+};
+
+struct vcpu {
+    int vcpu_id;
+    struct domain *domain;
+    enum vcpu_state state;
+    struct cpu_regs regs;           /* guest state while not running */
+    struct vcpu_info *vcpu_info;    /* in the domain's shared_info */
+
+    /* PV state (Xen's arch.pv). */
+    bool kernel_mode;               /* TF_kernel_mode: on the kernel L4 */
+    unsigned long guest_table;      /* MFN of the kernel L4 (0: none) */
+    unsigned long guest_table_user; /* MFN of the user L4 (0: none) */
+    unsigned long kernel_ss, kernel_sp;   /* HYPERVISOR_stack_switch */
+    struct trap_info trap_ctxt[256];      /* HYPERVISOR_set_trap_table */
+    unsigned long event_callback_eip;
+    unsigned long failsafe_callback_eip;
+    unsigned long syscall_callback_eip;
+    bool syscall_disables_events;   /* CALLBACKF_mask_events on the syscall callback */
+    uint64_t fs_base, gs_base_kernel, gs_base_user;
+    unsigned int iopl;              /* PHYSDEVOP_set_iopl */
+    bool fpu_ts;                    /* fpu_taskswitch: virtual CR0.TS */
+    unsigned long debugreg[8];      /* HYPERVISOR_set_debugreg; [6] is the
+                                     * virtual DR6 */
+    bool pending_db;                /* a #DB matched in hypervisor context,
+                                     * delivered on the next exit */
+
+    /* Guest GDT (HYPERVISOR_set_gdt): its frames, held as PGT_seg_desc_page. */
+    unsigned long gdt_frames[16];
+    unsigned int gdt_ents;
+    /* Guest LDT (MMUEXT_SET_LDT): its linear base and frames, held as
+     * PGT_seg_desc_page; copied into the CPU's LDT when v runs. */
+    uint64_t ldt_base;
+    unsigned long ldt_frames[16];
+    unsigned int ldt_ents;
+
+    /* Timers, in ns of system time (NOW()); 0 = not armed. */
+    uint64_t singleshot_deadline;
+    uint64_t periodic_period, periodic_next;
+
+    /* SCHEDOP_poll */
+    uint32_t poll_ports[8];
+    unsigned int nr_poll_ports;
+    uint64_t poll_deadline;
+
+    int virq_to_evtchn[NR_VIRQS];
+    uint64_t cpu_time_ns;           /* time spent running */
+    uint64_t last_run_ns;           /* NOW() when it was last scheduled in */
+    uint64_t fxsave[64] __attribute__((aligned(16)));  /* 512-byte FXSAVE area */
+};
+
+struct domain {
+    domid_t domain_id;
+    bool is_privileged;             /* dom0 */
+    bool is_dying;
+    bool is_shutting_down;          /* shut down or crashed, vCPUs stopped */
+    unsigned int shutdown_code;     /* SHUTDOWN_* */
+    unsigned int pause_count;       /* XEN_DOMCTL_pausedomain nesting; runs at 0 */
+    bool is_toolstack;              /* made by XEN_DOMCTL_createdomain: kept at
+                                     * shutdown until XEN_DOMCTL_destroydomain */
+    xen_domain_handle_t handle;     /* XEN_DOMCTL_setdomainhandle (a UUID) */
+    struct vcpu *vcpu[MAX_VCPUS_PER_DOM];
+    unsigned int max_vcpus;
+
+    struct shared_info *shared_info;
+    unsigned long shared_info_mfn;
+    unsigned long vm_assist;        /* VMASST_TYPE_* bits */
+
+    /* Memory accounting (frames). */
+    unsigned long tot_pages, max_pages;
+    unsigned long page_list_head;   /* MFN, INVALID_MFN when empty */
+    unsigned long start_info_mfn;
+
+    struct evtchn_domain evtchn;
+
+    /* Console: bytes written by console_io, printed with a "(dN) " prefix
+     * one line at a time. */
+    char con_buf[256];
+    unsigned int con_len;
+    char cmdline[1024];
+    /* Unmodified (trap-and-emulate) domain state, unmod.c; NULL for PV. */
+    struct unmod_domain *unmod;
+};
+
+extern struct domain *domain_list[MAX_DOMAINS];
+
+/* True when v belongs to an unmodified (trap-and-emulate) domain (unmod.h). */
+static inline bool is_unmod_vcpu(const struct vcpu *v)
+{
+    return v && v->domain->unmod;
+}
+extern struct vcpu *current;            /* the running vCPU; NULL when idle */
+
+/* Looks up a live domain by id; NULL if none. */
+struct domain *domain_lookup(domid_t id);
+
+/* Makes v runnable if it is blocked/polling (an event or timer arrived). */
+void vcpu_kick(struct vcpu *v);
+/* Kills d (SHUTDOWN_crash): prints why, tears it down (a toolstack domain
+ * is only stopped, as domain_shutdown() does) and schedules away if it was
+ * current.  Never returns if d == current->domain. */
+void domain_crash(struct domain *d, const char *why);
+
+/* System time in ns since boot (TSC based); what vcpu_time_info describes. */
+uint64_t NOW(void);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * schedule.c - a preemptive round-robin scheduler over every runnable vCPU,
+ * vCPU timers (VIRQ_TIMER), and the sched_op / set_timer_op / vcpu_op
+ * hypercalls (Xen public/sched.h, public/vcpu.h).  Runs in ring 0 with
+ * interrupts off; the only place interrupts are enabled is the idle loop.
+ *
+ * A switch copies the running vCPU's register frame (guest_frame) into its
+ * struct vcpu and the next one's into guest_frame; exit_to_guest then irets
+ * into whichever vCPU is there.
+ */
+#include "common/hv.h"
+#include "arch/x86/cpu.h"
+#include "common/guest_access.h"
+#include "unmod/unmod.h"
+
+#define SLICE_NS        10000000ULL     /* 10 ms */
+
+bool need_resched;
+static struct vcpu *runq[MAX_DOMAINS * MAX_VCPUS_PER_DOM];
+static unsigned int nr_runq;
+static uint64_t slice_end;
+
+void sched_add_vcpu(struct vcpu *v)
+{
+    ASSERT(nr_runq < ARRAY_SIZE(runq));
+    runq[nr_runq++] = v;
+}
+
+void sched_remove_vcpu(struct vcpu *v)
+{
+    for (unsigned int i = 0; i < nr_runq; i++)
+        if (runq[i] == v) {
+            runq[i] = runq[--nr_runq];
+            return;
+        }
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+    if (v->state == VCPU_BLOCKED || v->state == VCPU_POLLING) {
+        v->state = VCPU_RUNNABLE;
+        v->poll_deadline = 0;
+        need_resched = true;
+    }
+}
+
+/* Next runnable vCPU after prev in run-queue order (prev itself last). */
+static struct vcpu *pick_next(struct vcpu *prev)
+{
+    unsigned int start = 0;
+    for (unsigned int i = 0; i < nr_runq; i++)
+        if (runq[i] == prev)
+            start = i + 1;
+    for (unsigned int k = 0; k < nr_runq; k++) {
+        struct vcpu *v = runq[(start + k) % nr_runq];
+        if (v->state == VCPU_RUNNABLE && !v->domain->pause_count && !v->domain->is_dying &&
+            !v->domain->is_shutting_down)
+            return v;
+    }
+    return NULL;
+}
+
+static uint64_t earliest_deadline(void)
+{
+    uint64_t dl = current ? slice_end : NOW() + 1000000000ULL;
+    for (unsigned int i = 0; i < nr_runq; i++) {
+        struct vcpu *v = runq[i];
+        if (v->singleshot_deadline && v->singleshot_deadline < dl)
+            dl = v->singleshot_deadline;
+        if (v->periodic_period && v->periodic_next < dl)
+            dl = v->periodic_next;
+        if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline < dl)
+            dl = v->poll_deadline;
+        if (is_unmod_vcpu(v)) {
+            uint64_t t = unmod_timer_deadline(v);
+            if (t && t < dl)
+                dl = t;
+        }
+    }
+    return dl;
+}
+
+void sched_timer_tick(void)
+{
+    uint64_t now = NOW();
+    for (unsigned int i = 0; i < nr_runq; i++) {
+        struct vcpu *v = runq[i];
+        if (v->singleshot_deadline && v->singleshot_deadline <= now) {
+            v->singleshot_deadline = 0;
+            send_guest_virq(v, VIRQ_TIMER);
+        }
+        if (v->periodic_period && v->periodic_next <= now) {
+            while (v->periodic_next <= now)
+                v->periodic_next += v->periodic_period;
+            send_guest_virq(v, VIRQ_TIMER);
+        }
+        if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline <= now)
+            vcpu_kick(v);
+        if (is_unmod_vcpu(v))
+            unmod_timer_tick(v, now);
+    }
+    if (current && now >= slice_end)
+        need_resched = true;
+    timer_program(earliest_deadline());
+}
+
+void sched_timers_changed(void)
+{
+    timer_program(earliest_deadline());
+}
+
+static void save_vcpu(struct vcpu *v)
+{
+    v->regs = *guest_frame;
+    __asm__ __volatile__("clts; fxsave64 %0" : "=m"(v->fxsave));
+}
+
+static void load_vcpu(struct vcpu *v)
+{
+    *guest_frame = v->regs;
+    write_cr3(is_unmod_vcpu(v) ? unmod_vcpu_cr3(v) : mm_vcpu_cr3(v));
+    load_segments(v);
+    __asm__ __volatile__("clts; fxrstor64 %0" :: "m"(v->fxsave));
+    if (v->fpu_ts)
+        write_cr0(read_cr0() | 8);
+    update_vcpu_time(v);
+    current = v;
+}
+
+void schedule(void)
+{
+    struct vcpu *prev = current;
+    uint64_t now = NOW();
+    struct vcpu *next = pick_next(prev);
+
+    need_resched = false;
+    if (next == prev && prev) {
+        slice_end = now + SLICE_NS;
+        timer_program(earliest_deadline());
+        return;
+    }
+    if (prev) {
+        save_vcpu(prev);
+        prev->cpu_time_ns += now - prev->last_run_ns;
+    }
+    current = NULL;
+    while (!next) {
+        /* Idle: nothing runnable until an interrupt makes something so. */
+        write_cr3(idle_cr3());
+        if (!domain_count())
+            machine_poweroff(dom0_exit_code);
+        timer_program(earliest_deadline());
+        __asm__ __volatile__("sti; hlt; cli" ::: "memory");
+        next = pick_next(NULL);
+    }
+    load_vcpu(next);
+    next->last_run_ns = NOW();
+    slice_end = next->last_run_ns + SLICE_NS;
+    timer_program(earliest_deadline());
+}
+
+/* SCHEDOP_poll: is any of v's polled ports pending? */
+static bool poll_ready(struct vcpu *v)
+{
+    for (unsigned int i = 0; i < v->nr_poll_ports; i++)
+        if (evtchn_port_is_pending(v->domain, v->poll_ports[i]))
+            return true;
+    return false;
+}
+
+long do_sched_op(int cmd, uint64_t arg)
+{
+    struct vcpu *v = current;
+
+    switch (cmd) {
+    case SCHEDOP_yield:
+        need_resched = true;
+        return 0;
+    case SCHEDOP_block:
+        /* Blocking re-enables event delivery (Xen's do_block). */
+        v->vcpu_info->evtchn_upcall_mask = 0;
+        if (!v->vcpu_info->evtchn_upcall_pending)
+            v->state = VCPU_BLOCKED;
+        return 0;
+    case SCHEDOP_shutdown: {
+        struct sched_shutdown s;
+        if (copy_from_guest(&s, arg, sizeof(s)))
+            return -XEN_EFAULT;
+        domain_shutdown(v->domain, s.reason);
+        return 0;
+    }
+    case SCHEDOP_poll: {
+        struct sched_poll p;
+        if (copy_from_guest(&p, arg, sizeof(p)))
+            return -XEN_EFAULT;
+        if (p.nr_ports > ARRAY_SIZE(v->poll_ports))
+            return -XEN_EINVAL;
+        if (copy_from_guest(v->poll_ports, (uint64_t)p.ports.p,
+                            p.nr_ports * sizeof(evtchn_port_t)))
+            return -XEN_EFAULT;
+        for (unsigned int i = 0; i < p.nr_ports; i++)
+            if (v->poll_ports[i] >= EVTCHN_MAX_PORTS)
+                return -XEN_EINVAL;
+        v->nr_poll_ports = p.nr_ports;
+        if (poll_ready(v))
+            return 0;
+        v->poll_deadline = p.timeout;
+        v->state = VCPU_POLLING;
+        return 0;
+    }
+    case SCHEDOP_shutdown_code: {
+        struct sched_shutdown s;
+        if (copy_from_guest(&s, arg, sizeof(s)))
+            return -XEN_EFAULT;
+        v->domain->shutdown_code = s.reason;
+        return 0;
+    }
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+long do_set_timer_op(uint64_t timeout_ns)
+{
+    current->singleshot_deadline = timeout_ns;
+    if (timeout_ns && timeout_ns <= NOW()) {
+        current->singleshot_deadline = 0;
+        send_guest_virq(current, VIRQ_TIMER);
+    }
+    return 0;
+}
+
+long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
+{
+    struct domain *d = current->domain;
+    struct vcpu *v;
+
+    if (vcpuid >= d->max_vcpus || !(v = d->vcpu[vcpuid]))
+        return -XEN_ENOENT;
+    switch (cmd) {
+    case VCPUOP_is_up:
+        return v->state != VCPU_DOWN;
+    case VCPUOP_set_singleshot_timer: {
+        struct vcpu_set_singleshot_timer t;
+        if (v != current)
+            return -XEN_EINVAL;
+        if (copy_from_guest(&t, arg, sizeof(t)))
+            return -XEN_EFAULT;
+        if ((t.flags & VCPU_SSHOTTMR_future) && t.timeout_abs_ns < NOW())
+            return -XEN_ETIME;
+        return do_set_timer_op(t.timeout_abs_ns ? t.timeout_abs_ns : 1);
+    }
+    case VCPUOP_stop_singleshot_timer:
+        if (v != current)
+            return -XEN_EINVAL;
+        v->singleshot_deadline = 0;
+        return 0;
+    case VCPUOP_set_periodic_timer: {
+        struct vcpu_set_periodic_timer t;
+        if (copy_from_guest(&t, arg, sizeof(t)))
+            return -XEN_EFAULT;
+        if (t.period_ns < 1000000ULL)       /* Xen's minimum: 1 ms */
+            return -XEN_EINVAL;
+        v->periodic_period = t.period_ns;
+        v->periodic_next = NOW() + t.period_ns;
+        return 0;
+    }
+    case VCPUOP_stop_periodic_timer:
+        v->periodic_period = 0;
+        return 0;
+    case VCPUOP_get_runstate_info: {
+        struct vcpu_runstate_info r;
+        memset(&r, 0, sizeof(r));
+        r.state = v == current ? RUNSTATE_running :
+                  v->state == VCPU_RUNNABLE ? RUNSTATE_runnable :
+                  v->state == VCPU_DOWN ? RUNSTATE_offline : RUNSTATE_blocked;
+        r.state_entry_time = NOW();
+        r.time[RUNSTATE_running] = v->cpu_time_ns;
+        return copy_to_guest(arg, &r, sizeof(r));
+    }
+    default:
+        return -XEN_ENOSYS;
+    }
+}

@@ -1,0 +1,168 @@
+/*
+ * mm.h - machine memory: the frame allocator, the frame table (owner, type,
+ * type count and general reference count of every machine frame, with Xen's
+ * rules), the M2P, guest page-table validation and the memory hypercalls.
+ *
+ * Runs in ring 0 with interrupts off.  mm.c is also compiled on the host by
+ * the unit tests (tests/unit/test_mm.c), which supply mfn_to_virt() over a
+ * malloc'd array of "machine memory" instead of the direct map.
+ *
+ * Frame types (page_info.type_info & PGT_type_mask), as in Xen: a frame has
+ * at most one type at a time; the type is held by type references (PGT_count)
+ * and may change only when the count is zero.  A frame of type L1..L4 has
+ * been validated: every present entry it holds refers to a frame the owning
+ * domain may map that way (L1: any owned frame, writable only if it can take
+ * PGT_writable_page; L2/L3: L1/L2 tables; L4: L3 tables and the hypervisor
+ * slots 256-271, which are forced to the hypervisor's own entries).
+ * General references (PGC_count) keep the frame owned and allocated.
+ */
+#ifndef LAMINA_MM_H
+#define LAMINA_MM_H
+
+#include "lib/lib.h"
+#include "arch/x86/config.h"
+
+struct domain;
+struct vcpu;
+
+/* One per machine frame (MFN). */
+struct page_info {
+    unsigned long count_info;   /* PGC_* flags | general reference count */
+    unsigned long type_info;    /* PGT_* type | flags | type reference count */
+    struct domain *owner;       /* NULL: free or the hypervisor's */
+    unsigned long next;         /* MFN of next frame on the owner's list, or INVALID_MFN */
+    unsigned long prev;         /* MFN of previous frame on that list, or INVALID_MFN */
+};
+
+/* page_info.type_info */
+#define PGT_none            (0UL << 60)
+#define PGT_l1_page_table   (1UL << 60)
+#define PGT_l2_page_table   (2UL << 60)
+#define PGT_l3_page_table   (3UL << 60)
+#define PGT_l4_page_table   (4UL << 60)
+#define PGT_seg_desc_page   (5UL << 60)
+#define PGT_writable_page   (7UL << 60)
+#define PGT_type_mask       (7UL << 60)
+#define PGT_pinned          (1UL << 59)
+#define PGT_validated       (1UL << 58)
+#define PGT_count_mask      ((1UL << 32) - 1)
+/* page_info.count_info */
+#define PGC_allocated       (1UL << 63)   /* the owner's allocation reference is held */
+#define PGC_xen_heap        (1UL << 62)   /* hypervisor-owned (shared_info, M2P, tables) */
+#define PGC_free            (1UL << 61)   /* on the free list */
+#define PGC_count_mask      ((1UL << 32) - 1)
+
+#define INVALID_MFN         (~0UL)
+
+extern struct page_info *frame_table;   /* frame_table[mfn], mfn < max_mfn */
+extern unsigned long max_mfn;           /* one past the highest usable MFN */
+extern unsigned long *m2p_table;        /* writable M2P: m2p_table[mfn] = PFN */
+extern uint64_t idle_pg_table[512];     /* the hypervisor's L4 (boot.S) */
+
+/* Directmap conversions.  Host tests provide their own definitions. */
+void *mfn_to_virt(unsigned long mfn);
+unsigned long virt_to_mfn(const void *va);
+static inline struct page_info *mfn_to_page(unsigned long mfn) { return &frame_table[mfn]; }
+static inline bool mfn_valid(unsigned long mfn) { return mfn < max_mfn; }
+
+/* A usable RAM range from the multiboot memory map, in bytes. */
+struct mem_range { uint64_t start, end; };
+
+/*
+ * Builds the frame table and the M2P over the usable RAM in ranges[0..n),
+ * frees every frame not in [reserved_start, reserved_end) bytes (the
+ * hypervisor image and the boot modules), and maps the M2P read-only and
+ * user-readable at RO_MPT_VIRT_START in idle_pg_table.  Called once at boot.
+ */
+void mm_init(const struct mem_range *ranges, unsigned int n,
+             uint64_t reserved_start, uint64_t reserved_end);
+
+/* Hypervisor frames (zeroed, PGC_xen_heap, owner NULL).  Returns an MFN or
+ * INVALID_MFN when memory is exhausted.  free_xen_frame() of a frame shared
+ * with a guest that another domain still maps defers the free to the last
+ * put_page(). */
+unsigned long alloc_xen_frame(void);
+void free_xen_frame(unsigned long mfn);
+/* Number of free frames. */
+unsigned long mm_free_frames(void);
+
+/*
+ * Allocates one zeroed frame to d (PGC_allocated, count 1, type none) and
+ * puts it on d's list; fails with -ENOMEM beyond d->max_pages or when the
+ * machine is out of memory.  *mfn receives the frame.
+ */
+int __must_check alloc_domain_frame(struct domain *d, unsigned long *mfn);
+/* Drops the allocation reference of every frame d owns (domain destroy);
+ * frames whose references all go return to the free pool.  Frames another
+ * domain still maps (dom0's foreign mappings) leave d's list ownerless and
+ * are freed by the last put_page(); d may then be reused. */
+void mm_relinquish_domain(struct domain *d);
+/* Gives a hypervisor frame (e.g. shared_info) to d as a writable-mappable
+ * shared page: owner d, PGC_allocated, not on d's tot_pages. */
+void share_xen_frame_with_guest(unsigned long mfn, struct domain *d);
+
+/* General reference: fails (returns false) if mfn is invalid, free, or not
+ * owned by d. */
+bool __must_check get_page(unsigned long mfn, struct domain *d);
+void put_page(unsigned long mfn);
+/* Type reference: takes the frame as `type` (PGT_*), validating it when the
+ * type count goes 0 -> 1 (a page-table page is checked entry by entry and
+ * gets references on what it maps).  Returns 0, -EINVAL (wrong type in use or
+ * validation failed), or -EBUSY.  Caller holds a general reference. */
+int __must_check get_page_type(unsigned long mfn, unsigned long type);
+void put_page_type(unsigned long mfn);
+
+/*
+ * Validates, pins and returns (through *ref) the L4 at mfn for the vCPU's
+ * page-table base: used by the dom0 builder and MMUEXT_NEW_BASEPTR.
+ * Installs the hypervisor's L4 slots.  Errors: -EINVAL.
+ */
+int __must_check mm_pin_l4(struct domain *d, unsigned long mfn);
+/* MMUEXT_PIN_Lx_TABLE on behalf of d: general + type (PGT_l1..l4) refs held
+ * by the pin.  -EINVAL: not d's frame, wrong type in use, already pinned;
+ * or the validation error of the table (-EINVAL/-EBUSY/-EPERM). */
+int __must_check mm_pin_table(struct domain *d, unsigned long mfn, unsigned long type);
+/* MMUEXT_UNPIN_TABLE: drops the pin's refs.  -EINVAL: not d's frame or not
+ * pinned.  A table still in use elsewhere (base pointer, parent) stays. */
+int __must_check mm_unpin_table(struct domain *d, unsigned long mfn);
+/*
+ * Replaces entry idx (0..511) of the validated level-`level` (1..4) table at
+ * table_mfn with nval, as MMU_NORMAL_PT_UPDATE does once the table is found:
+ * refs for the new entry first, then the old entry's are dropped; forced
+ * bits (_PAGE_USER) are added.  Nothing changes on error: -EINVAL (L4 slots
+ * 256-271, bad flag bits, lower table of the wrong type, superpage),
+ * -EBUSY (L1 maps a frame not owned, or writable a frame that cannot be
+ * PGT_writable_page), -EPERM (L1 maps a non-RAM MFN and the domain is not
+ * privileged; a privileged domain maps it unreferenced).
+ */
+int __must_check mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_t nval,
+                              unsigned int level);
+/*
+ * mm_mod_entry() where a new L1 entry maps a frame of pg_owner (Xen's
+ * pg_owner of mmu_update with foreigndom; NULL: the table's owner).  The
+ * general and (writable) type references are taken on pg_owner's frame and
+ * dropped when the entry is later replaced.  Frames beyond the frame table
+ * (mfn >= max_mfn: device memory) map with no reference when both the
+ * table's owner and pg_owner are privileged, else -EPERM.
+ */
+int __must_check mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx, uint64_t nval,
+                                      unsigned int level, struct domain *pg_owner);
+
+/* Base pointer switching on behalf of v: takes type+general refs on the new
+ * L4, drops those of the old one.  user selects guest_table_user. */
+int __must_check mm_set_baseptr(struct vcpu *v, unsigned long mfn, bool user);
+
+/*
+ * The L4 this vCPU runs on now (its kernel or user table): CR3 value.
+ */
+unsigned long mm_vcpu_cr3(const struct vcpu *v);
+
+/* Hypercalls (Xen public/xen.h, public/memory.h).  Guest pointers are guest
+ * virtual addresses in the current vCPU's address space; bad pointers give
+ * -EFAULT.  `pdone` counts completed operations as Xen does. */
+long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned int foreigndom);
+long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone, unsigned int foreigndom);
+long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags);
+long do_memory_op(unsigned long cmd, uint64_t arg);
+
+#endif
