@@ -221,6 +221,5 @@ void machine_poweroff(int code)
     printk("powering off (code 0x%x)\n", code);
     outw(0x501, (uint16_t)code);        /* QEMU isa-debug-exit */
     outw(0x604, 0x2000);                /* QEMU ACPI PM1a: S5 */
-    for (;;)
-        __asm__ __volatile__("cli; hlt");
+    cpu_stop();
 }

@@ -117,7 +117,7 @@ struct domain *domctl_first_domain_from(unsigned int id)
  * PHYSDEVOP_set_iopl's). */
 static uint64_t pv_rflags(uint64_t f)
 {
-    return (f & ~0x3000UL) | 0x202UL;
+    return (f & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
 }
 
 int domctl_setvcpucontext(struct domain *d, const struct vcpu_guest_context *c)

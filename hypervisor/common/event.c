@@ -6,7 +6,7 @@
  * port table needs no lock); the guest reads and writes the same bitmaps
  * concurrently, so every bitmap update is a locked bit operation.  Also
  * compiled on the host by tests/unit/test_evtchn.c (x86-64 only: the bit
- * operations are inline assembly in both builds).
+ * operations, lib/bitops.h, are inline assembly in both builds).
  *
  * The contract is event.h.  Delivery: evtchn_set_pending() only raises
  * vcpu_info->evtchn_upcall_pending and vcpu_kick()s; the return-to-guest path
@@ -16,41 +16,9 @@
 #include "common/sched.h"
 #include "common/event.h"
 #include "common/guest_access.h"
+#include "lib/bitops.h"
 
 #define BITS_PER_EVTCHN_WORD    (sizeof(xen_ulong_t) * 8)
-
-/* ---- locked bit operations on guest-shared words --------------------- */
-
-/* Atomically sets bit nr of the bitmap at base; returns its old value. */
-static inline bool guest_test_and_set_bit(unsigned int nr, volatile xen_ulong_t *base)
-{
-    volatile xen_ulong_t *w = base + nr / BITS_PER_EVTCHN_WORD;
-    bool old;
-
-    __asm__ __volatile__("lock btsq %2, %1"
-                         : "=@ccc"(old), "+m"(*w)
-                         : "r"((uint64_t)(nr % BITS_PER_EVTCHN_WORD))
-                         : "memory");
-    return old;
-}
-
-/* Atomically clears bit nr of the bitmap at base; returns its old value. */
-static inline bool guest_test_and_clear_bit(unsigned int nr, volatile xen_ulong_t *base)
-{
-    volatile xen_ulong_t *w = base + nr / BITS_PER_EVTCHN_WORD;
-    bool old;
-
-    __asm__ __volatile__("lock btrq %2, %1"
-                         : "=@ccc"(old), "+m"(*w)
-                         : "r"((uint64_t)(nr % BITS_PER_EVTCHN_WORD))
-                         : "memory");
-    return old;
-}
-
-static inline bool guest_test_bit(unsigned int nr, const volatile xen_ulong_t *base)
-{
-    return (base[nr / BITS_PER_EVTCHN_WORD] >> (nr % BITS_PER_EVTCHN_WORD)) & 1;
-}
 
 /* ---- helpers ---------------------------------------------------------- */
 

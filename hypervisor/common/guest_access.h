@@ -12,6 +12,7 @@
 
 #include "lib/lib.h"
 #include "arch/x86/config.h"
+#include "arch/x86/x86-defns.h"
 
 /* Both return 0 or -EFAULT. len is in bytes. */
 int __must_check copy_from_guest(void *dst, uint64_t guest_src, size_t len);
@@ -22,8 +23,8 @@ int __must_check copy_to_guest(uint64_t guest_dst, const void *src, size_t len);
 static inline bool guest_range_ok(uint64_t va, size_t len)
 {
     uint64_t end = va + len;
-    bool va_ok = (uint64_t)((int64_t)(va << 16) >> 16) == va;
-    bool last_ok = !len || (uint64_t)((int64_t)((end - 1) << 16) >> 16) == end - 1;
+    bool va_ok = canonical_addr(va);
+    bool last_ok = !len || canonical_addr(end - 1);
 
     if (end < va || !va_ok || !last_ok)
         return false;

@@ -101,9 +101,9 @@ static long do_fpu_taskswitch(uint64_t set)
 {
     current->fpu_ts = !!set;
     if (set)
-        write_cr0(read_cr0() | 8);
+        write_cr0(read_cr0() | X86_CR0_TS);
     else
-        __asm__ __volatile__("clts");
+        clts();
     return 0;
 }
 
@@ -145,14 +145,14 @@ long do_iret(void)
     }
     regs->rip = c.rip;
     regs->cs = c.cs | 3;
-    regs->rflags = (c.rflags & 0x3f7fd5UL & ~0x3000UL) | X86_EFLAGS_IF_BIT | 2;
+    regs->rflags = (c.rflags & X86_EFLAGS_ALL & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     regs->rsp = c.rsp;
     regs->ss = c.ss | 3;
     if (!(c.flags & VGCF_in_syscall)) {
         regs->r11 = c.r11;
         regs->rcx = c.rcx;
     }
-    v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF_BIT);
+    v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
     return c.rax;
 }
 

@@ -112,7 +112,7 @@ void sched_timers_changed(void)
 static void save_vcpu(struct vcpu *v)
 {
     v->regs = *guest_frame;
-    __asm__ __volatile__("clts; fxsave64 %0" : "=m"(v->fxsave));
+    fpu_save(v->fxsave);
 }
 
 static void load_vcpu(struct vcpu *v)
@@ -120,9 +120,9 @@ static void load_vcpu(struct vcpu *v)
     *guest_frame = v->regs;
     write_cr3(is_unmod_vcpu(v) ? unmod_vcpu_cr3(v) : mm_vcpu_cr3(v));
     load_segments(v);
-    __asm__ __volatile__("clts; fxrstor64 %0" :: "m"(v->fxsave));
+    fpu_restore(v->fxsave);
     if (v->fpu_ts)
-        write_cr0(read_cr0() | 8);
+        write_cr0(read_cr0() | X86_CR0_TS);
     update_vcpu_time(v);
     current = v;
 }
@@ -150,7 +150,7 @@ void schedule(void)
         if (!domain_count())
             machine_poweroff(dom0_exit_code);
         timer_program(earliest_deadline());
-        __asm__ __volatile__("sti; hlt; cli" ::: "memory");
+        safe_halt();
         next = pick_next(NULL);
     }
     load_vcpu(next);

@@ -17,6 +17,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* Compiler barrier: no memory access moves across it. */
+#define barrier()   __asm__ __volatile__("" ::: "memory")
 
 /* Formats to the hypervisor console with a "(XEN) " prefix at line starts.
  * Supports %d %i %u %x %lx %llx %ld %lu %p %s %c %%, width and '0' flag. */

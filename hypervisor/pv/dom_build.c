@@ -101,7 +101,7 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
     v->regs.rsi = r.start_info_va;
     v->regs.cs = FLAT_KERNEL_CS;
     v->regs.ss = FLAT_KERNEL_SS;
-    v->regs.rflags = 0x202;
+    v->regs.rflags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     v->kernel_mode = true;
     v->state = VCPU_RUNNABLE;
     printk("d%u: %s kernel \"%s\", %lu MiB, entry %lx, cmdline \"%s\"\n", id,

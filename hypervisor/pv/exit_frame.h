@@ -15,18 +15,8 @@
 #include <stdint.h>
 #include <lamina/xen.h>
 #include "common/sched.h"
+#include "arch/x86/x86-defns.h"
 
-#define EFLAGS_IOPL     0x3000UL
-#define EFLAGS_TF       0x0100UL
-#define EFLAGS_RF       0x10000UL
-#define EFLAGS_IF       0x0200UL
-#define EFLAGS_FIXED    0x0002UL
-
-/* True if a is a canonical 48-bit virtual address. */
-static inline bool canonical_addr(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
 
 /* What exit_frame_sanitise() found: the frame can be resumed, or its rip
  * is non-canonical and the guest must get #GP(0) instead (an IRET or
@@ -50,7 +40,7 @@ static inline enum exit_verdict exit_frame_sanitise(struct cpu_regs *r)
         r->cs = FLAT_RING3_CS64;
     r->cs |= 3;
     r->ss = FLAT_RING3_SS64;
-    r->rflags = (r->rflags & ~EFLAGS_IOPL) | EFLAGS_IF | EFLAGS_FIXED;
+    r->rflags = (r->rflags & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     return EXIT_RESUME;
 }
 
@@ -67,7 +57,7 @@ static inline bool exit_sysret_ok(const struct cpu_regs *r)
     return r->cs == FLAT_RING3_CS64 && r->ss == FLAT_RING3_SS64 &&
            r->rcx == r->rip && r->r11 == r->rflags &&
            canonical_addr(r->rip) && canonical_addr(r->rsp) &&
-           (r->rflags & (EFLAGS_TF | EFLAGS_RF)) == 0;
+           (r->rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF)) == 0;
 }
 
 #endif

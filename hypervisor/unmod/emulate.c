@@ -15,22 +15,20 @@
 #include "unmod/unmod.h"
 #include "arch/x86/cpu.h"
 
-#define VEC_UD 6
-#define VEC_GP 13
-
 /* RFLAGS bits an iretq/sysretq/popf at CPL 0 may set (IF and IOPL are
  * virtual; VM, VIF, VIP are not supported). */
-#define RFLAGS_SETTABLE 0x254fd5UL
+#define RFLAGS_SETTABLE (X86_EFLAGS_ALL & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM | \
+                                           X86_EFLAGS_VIF | X86_EFLAGS_VIP))
 
 static int gp(struct emu_ctxt *c, uint32_t ec)
 {
-    c->fault = (struct emu_fault){ .vector = VEC_GP, .has_ec = true, .ec = ec };
+    c->fault = (struct emu_fault){ .vector = X86_EXC_GP, .has_ec = true, .ec = ec };
     return EMU_FAULT;
 }
 
 static int ud(struct emu_ctxt *c)
 {
-    c->fault = (struct emu_fault){ .vector = VEC_UD };
+    c->fault = (struct emu_fault){ .vector = X86_EXC_UD };
     return EMU_FAULT;
 }
 
@@ -89,16 +87,16 @@ static uint64_t opsize_trunc(uint64_t v, unsigned int size)
 
 uint64_t emu_guest_rflags(const struct emu_ctxt *c)
 {
-    return (c->regs->rflags & ~(X86_RFLAGS_IF | X86_RFLAGS_IOPL)) |
-           (c->vu->vif ? X86_RFLAGS_IF : 0) | 2;
+    return (c->regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+           (c->vu->vif ? X86_EFLAGS_IF : 0) | 2;
 }
 
 /* Loads the real RFLAGS and the virtual IF from a value the guest supplied
  * (iretq, sysretq). */
 static void load_rflags(struct emu_ctxt *c, uint64_t f)
 {
-    c->vu->vif = f & X86_RFLAGS_IF;
-    c->regs->rflags = (f & RFLAGS_SETTABLE & ~X86_RFLAGS_IF) | X86_RFLAGS_IF | 2;
+    c->vu->vif = f & X86_EFLAGS_IF;
+    c->regs->rflags = (f & RFLAGS_SETTABLE & ~X86_EFLAGS_IF) | X86_EFLAGS_IF | 2;
 }
 
 static void set_cpl(struct emu_ctxt *c, unsigned int cpl)
@@ -198,10 +196,6 @@ static int do_rdmsr(struct emu_ctxt *c, uint32_t msr, uint64_t *v)
     return 0;
 }
 
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
 
 static int do_wrmsr(struct emu_ctxt *c, uint32_t msr, uint64_t v)
 {
@@ -220,13 +214,13 @@ static int do_wrmsr(struct emu_ctxt *c, uint32_t msr, uint64_t v)
         break;
     case MSR_STAR: u->star = v; break;
     case MSR_LSTAR: case MSR_CSTAR:
-        if (!canonical(v))
+        if (!canonical_addr(v))
             return -1;
         *(msr == MSR_LSTAR ? &u->lstar : &u->cstar) = v;
         break;
     case MSR_SFMASK: u->sfmask = (uint32_t)v; break;
     case MSR_FS_BASE: case MSR_GS_BASE: case MSR_SHADOW_GS_BASE:
-        if (!canonical(v))
+        if (!canonical_addr(v))
             return -1;
         if (msr == MSR_FS_BASE)
             u->fs_base = v;
@@ -280,7 +274,7 @@ static int write_cr(struct emu_ctxt *c, unsigned int n, uint64_t v)
     case 4:
         if ((u->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
             return gp(c, 0);
-        if ((v ^ u->cr4) & ~0x10000UL)
+        if ((v ^ u->cr4) & ~X86_CR4_FSGSBASE)
             c->events |= EMU_EV_PAGING;
         u->cr4 = v;
         return EMU_OK;
@@ -341,7 +335,7 @@ static int do_iretq(struct emu_ctxt *c)
         return gp(c, cs & ~3u);
     if (!desc_present(d))
         return np(c, cs & ~3u);
-    if (!canonical(w[0]) || !canonical(w[3]))
+    if (!canonical_addr(w[0]) || !canonical_addr(w[3]))
         return gp(c, 0);
     c->regs->rip = w[0];
     c->regs->rsp = w[3];
@@ -709,7 +703,7 @@ static int emulate64(struct emu_ctxt *c, const uint8_t *b, unsigned int avail)
             u->ldtr = 0;
         } else {
             /* lmsw: PE can be set, not cleared; MP/EM/TS written. */
-            uint64_t cr0 = (u->cr0 & ~0xeUL) | (sel & 0xf) | (u->cr0 & 1);
+            uint64_t cr0 = (u->cr0 & ~(X86_CR0_MP | X86_CR0_EM | X86_CR0_TS)) | (sel & 0xf) | (u->cr0 & X86_CR0_PE);
             if ((rc = write_cr(c, 0, cr0)) != EMU_OK)
                 return rc;
         }
@@ -749,7 +743,7 @@ static int emulate64(struct emu_ctxt *c, const uint8_t *b, unsigned int avail)
     case X86_CLS_SYSRET:
         if (in.op_size != 8)
             return unhandled(c, "sysretl (return to 32-bit user code)");
-        if (!canonical(r->rcx))
+        if (!canonical_addr(r->rcx))
             return gp(c, 0);
         r->rip = r->rcx;
         load_rflags(c, r->r11);
@@ -1035,7 +1029,7 @@ int emu_deliver(struct emu_ctxt *c, unsigned int vec, bool has_ec, uint32_t ec, 
     u->sel[VSEG_CS] = cs;
     if (type == 0xe)
         u->vif = false;
-    r->rflags &= ~(X86_RFLAGS_TF | X86_RFLAGS_NT | X86_RFLAGS_RF);
+    r->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF);
     r->rip = target;
     r->rsp = rsp;
     set_cs64(c, true);
@@ -1054,9 +1048,9 @@ int emu_syscall(struct emu_ctxt *c)
     }
     r->rcx = r->rip;
     r->r11 = emu_guest_rflags(c);
-    if (u->sfmask & X86_RFLAGS_IF)
+    if (u->sfmask & X86_EFLAGS_IF)
         u->vif = false;
-    r->rflags = (r->rflags & ~(uint64_t)u->sfmask) | X86_RFLAGS_IF | 2;
+    r->rflags = (r->rflags & ~(uint64_t)u->sfmask) | X86_EFLAGS_IF | 2;
     r->rip = u->lstar;
     u->sel[VSEG_CS] = (u->star >> 32) & 0xfffc;
     u->sel[VSEG_SS] = ((u->star >> 32) & 0xfffc) + 8;

@@ -486,7 +486,7 @@ void unmod_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
     } else {
         regs->cs = FLAT_RING3_CS32;
         /* 32-bit code needs usable data segments (null ones fault there). */
-        __asm__ __volatile__("movl %0, %%ds; movl %0, %%es" :: "r"(FLAT_RING3_DS32));
+        load_data_segments(FLAT_RING3_DS32);
     }
 }
 
@@ -581,7 +581,7 @@ void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx
     v->regs.rbx = ebx;
     v->regs.cs = FLAT_RING3_CS32;
     v->regs.ss = FLAT_RING3_DS32;
-    v->regs.rflags = 0x202;
+    v->regs.rflags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     v->kernel_mode = true;
     v->state = VCPU_RUNNABLE;
 }

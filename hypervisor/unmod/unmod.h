@@ -21,28 +21,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86/x86-defns.h"
 
 struct cpu_regs;
 struct vcpu;
 struct domain;
 
-/* Control-register and EFER bits the virtual CPU models. */
-#define X86_CR0_PE   (1UL << 0)
-#define X86_CR0_MP   (1UL << 1)
-#define X86_CR0_ET   (1UL << 4)
-#define X86_CR0_TS   (1UL << 3)
-#define X86_CR0_WP   (1UL << 16)
-#define X86_CR0_PG   (1UL << 31)
-#define X86_CR4_PAE  (1UL << 5)
-#define X86_EFER_SCE (1UL << 0)
-#define X86_EFER_LME (1UL << 8)
-#define X86_EFER_LMA (1UL << 10)
-#define X86_EFER_NXE (1UL << 11)
-#define X86_RFLAGS_TF   0x100UL
-#define X86_RFLAGS_IF   0x200UL
-#define X86_RFLAGS_IOPL 0x3000UL
-#define X86_RFLAGS_NT   0x4000UL
-#define X86_RFLAGS_RF   0x10000UL
+/* Control-register, EFER and RFLAGS bits: arch/x86/x86-defns.h. */
 
 /* Segment registers, hardware numbering (x86_decode.h enum x86_seg). */
 #define VSEG_ES 0

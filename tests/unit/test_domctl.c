@@ -22,7 +22,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-static inline void outw(uint16_t port, uint16_t v) { (void)port; (void)v; }
 
 #include "../../hypervisor/mm/mm.c"
 #include "../../hypervisor/mm/mm_hcall.c"

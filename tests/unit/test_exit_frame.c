@@ -21,7 +21,7 @@ static struct cpu_regs good(void)
 
     memset(&r, 0, sizeof(r));
     r.rip = r.rcx = 0xffffffff80001234UL;
-    r.rflags = r.r11 = EFLAGS_IF | EFLAGS_FIXED;
+    r.rflags = r.r11 = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     r.cs = FLAT_RING3_CS64;
     r.ss = FLAT_RING3_SS64;
     r.rsp = 0xffffffff80100000UL;
@@ -93,17 +93,17 @@ static void test_rflags(void **state)
 {
     struct cpu_regs r = good();
 
-    r.rflags = r.r11 = EFLAGS_IOPL;             /* IOPL 3, IF 0, bit 1 clear */
+    r.rflags = r.r11 = X86_EFLAGS_IOPL;             /* IOPL 3, IF 0, bit 1 clear */
     assert_int_equal(exit_frame_sanitise(&r), EXIT_RESUME);
-    assert_int_equal(r.rflags & EFLAGS_IOPL, 0);
-    assert_int_equal(r.rflags & EFLAGS_IF, EFLAGS_IF);
-    assert_int_equal(r.rflags & EFLAGS_FIXED, EFLAGS_FIXED);
+    assert_int_equal(r.rflags & X86_EFLAGS_IOPL, 0);
+    assert_int_equal(r.rflags & X86_EFLAGS_IF, X86_EFLAGS_IF);
+    assert_int_equal(r.rflags & X86_EFLAGS_FIXED, X86_EFLAGS_FIXED);
 
     r = good();
-    r.rflags = r.r11 = EFLAGS_IF | EFLAGS_FIXED | EFLAGS_TF;
+    r.rflags = r.r11 = X86_EFLAGS_IF | X86_EFLAGS_FIXED | X86_EFLAGS_TF;
     assert_false(exit_sysret_ok(&r));
     r = good();
-    r.rflags = r.r11 = EFLAGS_IF | EFLAGS_FIXED | EFLAGS_RF;
+    r.rflags = r.r11 = X86_EFLAGS_IF | X86_EFLAGS_FIXED | X86_EFLAGS_RF;
     assert_false(exit_sysret_ok(&r));
 }
 
@@ -114,7 +114,7 @@ static void test_sysret_needs_exact_frame(void **state)
     r.rcx++;                                    /* a bounce moved rip */
     assert_false(exit_sysret_ok(&r));
     r = good();
-    r.r11 ^= EFLAGS_TF;
+    r.r11 ^= X86_EFLAGS_TF;
     assert_false(exit_sysret_ok(&r));
     r = good();
     r.ss = 0xe010;                              /* not the flat ring-3 SS */

@@ -9,8 +9,8 @@
  * addresses are host pointers, except that [BAD_VA, BAD_VA + BAD_LEN) and
  * anything guest_range_ok() rejects (non-canonical, or overlapping the
  * hypervisor range) faults.  The privileged instructions hypercall.c uses
- * (wrmsr, CR0, clts, moves to debug registers) are replaced by host
- * versions that only record what they would have done; the handlers of
+ * (wrmsr, CR0, clts, moves to debug registers) are cpu.h's host model,
+ * which records what they would have done (host_cpu); the handlers of
  * other files (mm, desc, event, schedule) are stubs that record their
  * arguments and return a sentinel.
  */
@@ -24,35 +24,9 @@
 #include <cmocka.h>
 #include <lamina/xen.h>
 
-/* ---- host versions of the privileged instructions ----------------------- */
-
-/* cpu.h's LAMINA_HOST_TEST branch has no CR0 or MSR access: these record. */
-static unsigned long host_cr0 = 0x80050033UL;
-static uint64_t host_msr_fs_base, host_msr_gs_base;
-static unsigned int host_msr_writes;
-
-static inline unsigned long read_cr0(void) { return host_cr0; }
-static inline void write_cr0(unsigned long v) { host_cr0 = v; }
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    host_msr_writes++;
-    if (msr == 0xc0000100)
-        host_msr_fs_base = v;
-    else if (msr == 0xc0000101)
-        host_msr_gs_base = v;
-}
-
-/*
- * hypercall.c writes `clts` and the moves to %db0-%db7 as inline asm, which
- * faults in ring 3.  Every system header is already included (their guards
- * keep them out from here on), so for hypercall.c alone the statement
- * `__asm__ __volatile__(...)` is turned into `((void)0)`.
- */
-#define __asm__
-#define __volatile__(...) ((void)0)
+/* The privileged instructions are cpu.h's host model (host_cpu records
+ * CR0, the MSR writes and the debug registers). */
 #include "../../hypervisor/common/hypercall.c"
-#undef __volatile__
-#undef __asm__
 
 /* ---- guest memory -------------------------------------------------------- */
 
@@ -198,7 +172,7 @@ static int setup(void **state)
     crash_armed = false;
     toggles = 0;
     stub_last = 0;
-    host_msr_writes = 0;
+    host_cpu.msr_writes = 0;
     memset(hypercall_count, 0, sizeof(hypercall_count));
     return 0;
 }
@@ -311,17 +285,17 @@ static void test_set_segment_base(void **state)
     assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL, 0x1234000000000000UL, 0, 0),
                      -XEN_EINVAL);
     assert_int_equal(hc(__HYPERVISOR_set_segment_base, 99, 0x1000, 0, 0), -XEN_EINVAL);
-    assert_int_equal(host_msr_writes, 0);
+    assert_int_equal(host_cpu.msr_writes, 0);
     assert_int_equal(vcpu0->fs_base, 0);
 
     assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0x7f0000001000UL, 0, 0), 0);
     assert_int_equal(vcpu0->fs_base, 0x7f0000001000UL);
-    assert_int_equal(host_msr_fs_base, 0x7f0000001000UL);
+    assert_int_equal(host_cpu.fs_base, 0x7f0000001000UL);
     assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER, 0x7f0000002000UL, 0, 0), 0);
     assert_int_equal(vcpu0->gs_base_user, 0x7f0000002000UL);
     assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL, 0xffff880000003000UL, 0, 0), 0);
     assert_int_equal(vcpu0->gs_base_kernel, 0xffff880000003000UL);
-    assert_int_equal(host_msr_gs_base, 0xffff880000003000UL);
+    assert_int_equal(host_cpu.gs_base, 0xffff880000003000UL);
 }
 
 /* ---- callback_op / set_callbacks ---------------------------------------- */
@@ -644,7 +618,7 @@ static void test_iret_to_user(void **state)
     assert_int_equal(guest_regs.rsp, 0x7ff000);
     assert_int_equal(guest_regs.cs, 0xe033);
     assert_int_equal(guest_regs.ss, 0xe02b);
-    assert_int_equal(guest_regs.rflags, 0x1UL | X86_EFLAGS_IF_BIT | 2);   /* IOPL dropped, IF forced */
+    assert_int_equal(guest_regs.rflags, 0x1UL | X86_EFLAGS_IF | 2);   /* IOPL dropped, IF forced */
     assert_int_equal(guest_regs.r11, 0x111);
     assert_int_equal(guest_regs.rcx, 0x222);
     assert_int_equal(vcpu0->vcpu_info->evtchn_upcall_mask, 1);            /* guest had IF=0 */

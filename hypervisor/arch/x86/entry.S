@@ -9,6 +9,7 @@
  * hypervisor itself) runs on the current stack and returns where it was.
  */
 #include "arch/x86/config.h"
+#include "arch/x86/x86-defns.h"
 
 #define FRAME_CS        136
 #define FRAME_ERRCODE   120
@@ -55,7 +56,7 @@
  * record the vector in entry_vector, go to the common path. */
 .macro VECTOR n
         .align 16
-.if (\n == 8) || (\n == 10) || (\n == 11) || (\n == 12) || (\n == 13) || (\n == 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
+.if (\n < X86_NR_EXC) && ((X86_EXC_HAVE_EC >> \n) & 1)
 .else
         pushq   $0
 .endif

@@ -147,12 +147,12 @@ void update_vcpu_time(struct vcpu *v)
 {
     struct vcpu_time_info *t = &v->vcpu_info->time;
     t->version++;
-    __asm__ __volatile__("" ::: "memory");
+    barrier();
     uint64_t tsc = rdtsc();
     t->tsc_timestamp = tsc;
     t->system_time = scale_delta(tsc - tsc_boot);
     t->tsc_to_system_mul = scale_mul;
     t->tsc_shift = scale_shift;
-    __asm__ __volatile__("" ::: "memory");
+    barrier();
     t->version++;
 }

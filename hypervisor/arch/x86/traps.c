@@ -86,15 +86,11 @@ void traps_init(void)
         tss.ist[i] = (uint64_t)(ist_stacks[i] + sizeof(ist_stacks[i]));
     tss.iomap_base = sizeof(tss);       /* no I/O bitmap: ring 3 gets no ports */
 
-    struct { uint16_t lim; uint64_t base; } __attribute__((packed))
-        gp = { sizeof(gdt) - 1, (uint64_t)gdt }, ip = { sizeof(idt) - 1, (uint64_t)idt };
-    __asm__ __volatile__("lgdt %0" :: "m"(gp));
-    __asm__ __volatile__(
-        "pushq %[cs]; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:\n"
-        "movl %[ds], %%eax; movl %%eax, %%ds; movl %%eax, %%es; movl %%eax, %%ss\n"
-        "xorl %%eax, %%eax; movl %%eax, %%fs; movl %%eax, %%gs\n"
-        :: [cs] "i"(HV_CS64), [ds] "i"(HV_DS) : "rax", "memory");
-    __asm__ __volatile__("ltr %w0" :: "r"(HV_TSS));
+    struct desc_ptr gp = { sizeof(gdt) - 1, (uint64_t)gdt };
+    struct desc_ptr ip = { sizeof(idt) - 1, (uint64_t)idt };
+    lgdt(&gp);
+    load_hv_segments(HV_CS64, HV_DS);
+    ltr(HV_TSS);
     /* The reset-state LDT (base 0, limit 0xffff) would let ring 3 use call
      * gates it writes at linear address 0: start with a null LDT. */
     lldt(0);
@@ -108,7 +104,7 @@ void traps_init(void)
     set_gate(2, 0, IST_NMI);
     set_gate(1, 0, IST_DB);
     set_gate(18, 0, IST_MC);
-    __asm__ __volatile__("lidt %0" :: "m"(ip));
+    lidt(&ip);
 
     /* SYSCALL: ring 0 CS 0xe008/SS 0xe010; SYSRET base 0xe023 -> CS 0xe033, SS 0xe02b. */
     wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)HV_CS64 << 32));
@@ -223,8 +219,8 @@ void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
         frame[n++] = error_code;
     frame[n++] = regs->rip;
     frame[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
-    frame[n++] = (regs->rflags & ~(X86_EFLAGS_IF_BIT | 0x3000UL)) |
-                 (saved_mask ? 0 : X86_EFLAGS_IF_BIT);
+    frame[n++] = (regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+                 (saved_mask ? 0 : X86_EFLAGS_IF);
     frame[n++] = regs->rsp;
     frame[n++] = regs->ss;
     rsp -= n * 8;
@@ -254,12 +250,6 @@ static void bounce_exception(struct vcpu *v, struct cpu_regs *regs,
                  (has_err ? TBF_EXCEPTION_ERRCODE : 0) |
                  ((ti->flags & 4) ? TBF_INTERRUPT : 0),
                  regs->error_code);
-}
-
-static bool vec_has_errcode(unsigned int vec)
-{
-    return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 ||
-           vec == 29 || vec == 30;
 }
 
 /* The forced-emulation prefix "ud2a; .ascii 'xen'; cpuid" (PV CPUID). */
@@ -430,7 +420,7 @@ void trap_from_guest(struct cpu_regs *regs)
         break;
     case 7:
         if (v->fpu_ts) {
-            __asm__ __volatile__("clts");
+            clts();
             v->fpu_ts = false;
         }
         break;
@@ -443,7 +433,7 @@ void trap_from_guest(struct cpu_regs *regs)
     case 2: case 18:
         return;                 /* NMI / #MC: not for guests */
     }
-    bounce_exception(v, regs, vec, vec_has_errcode(vec));
+    bounce_exception(v, regs, vec, x86_exc_has_error_code(vec));
 }
 
 void trap_from_hv(struct cpu_regs *regs)
