@@ -7,7 +7,7 @@
  * printed is also kept in the log ring (conring.c, XEN_SYSCTL_readconsole).
  */
 #include "lib/lib.h"
-#include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "common/sched.h"
 #include "common/hv.h"
 

@@ -3,8 +3,8 @@
  * Runs in ring 0 with interrupts off.
  */
 #include "common/hv.h"
-#include "arch/x86/cpu.h"
-#include "pv/desc.h"
+#include "arch/x86/x86.h"
+#include "pv/pv.h"
 #include "unmod/unmod.h"
 
 struct domain *domain_list[MAX_DOMAINS];

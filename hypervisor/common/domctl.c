@@ -11,8 +11,8 @@
  */
 #include "common/xen_tools.h"
 #include "common/hv.h"
-#include "arch/x86/cpu.h"
-#include "pv/desc.h"
+#include "arch/x86/x86.h"
+#include "pv/pv.h"
 #include "unmod/unmod.h"
 #include "common/guest_access.h"
 

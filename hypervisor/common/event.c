@@ -16,7 +16,7 @@
 #include "common/sched.h"
 #include "common/event.h"
 #include "common/guest_access.h"
-#include "lib/bitops.h"
+#include "lib/lib.h"
 
 #define BITS_PER_EVTCHN_WORD    (sizeof(xen_ulong_t) * 8)
 

@@ -11,8 +11,7 @@
 #define LAMINA_GUEST_ACCESS_H
 
 #include "lib/lib.h"
-#include "arch/x86/config.h"
-#include "arch/x86/x86-defns.h"
+#include "arch/x86/x86.h"
 
 /* Both return 0 or -EFAULT. len is in bytes. */
 int __must_check copy_from_guest(void *dst, uint64_t guest_src, size_t len);

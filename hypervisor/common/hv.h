@@ -1,5 +1,8 @@
 /*
- * hv.h - the hypervisor core's internal interfaces: boot, console, traps and
+ * hv.h - common/'s interface to the rest of the hypervisor (other folders
+ * include this header only): domains and vCPUs (sched.h), event channels
+ * (event.h), guest memory access (guest_access.h), continuations, and the
+ * core's internal interfaces: boot, console, traps and
  * bounce frames, time, scheduler, domains, hypercall dispatch.
  * Everything here runs in ring 0 with interrupts off.
  */
@@ -8,6 +11,7 @@
 
 #include "common/sched.h"
 #include "common/continuation.h"
+#include "common/guest_access.h"
 
 /* isa-debug-exit values: QEMU exits with (value << 1) | 1. */
 #define POWEROFF_CLEAN  0x10    /* dom0 shut down with SHUTDOWN_poweroff */

@@ -7,10 +7,9 @@
  * Runs in ring 0 with interrupts off; args arrive in rdi rsi rdx r10 r8 r9.
  */
 #include "common/hv.h"
-#include "arch/x86/cpu.h"
-#include "pv/desc.h"
+#include "arch/x86/x86.h"
+#include "pv/pv.h"
 #include "common/guest_access.h"
-#include "pv/exit_frame.h"
 
 typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 unsigned long hypercall_count[64];

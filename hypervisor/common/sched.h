@@ -10,7 +10,7 @@
 
 #include <lamina/xen.h>
 #include "lib/lib.h"
-#include "arch/x86/config.h"
+#include "arch/x86/x86.h"
 #include "mm/mm.h"
 #include "common/event.h"
 

@@ -9,7 +9,7 @@
  * into whichever vCPU is there.
  */
 #include "common/hv.h"
-#include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "common/guest_access.h"
 #include "unmod/unmod.h"
 

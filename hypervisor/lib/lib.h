@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "lib/bitops.h"
 
 #ifndef __must_check
 #define __must_check __attribute__((warn_unused_result))

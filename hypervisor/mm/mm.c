@@ -12,15 +12,14 @@
  */
 /* config.h and Xen's arch-x86/xen.h both define FIRST_RESERVED_GDT_ENTRY
  * (same value, different spelling): keep Xen's. */
-#include "arch/x86/config.h"
+#include "arch/x86/x86.h"
 #undef FIRST_RESERVED_GDT_ENTRY
 #include <lamina/xen.h>
 #include "mm/mm.h"
-#include "common/sched.h"
-#include "arch/x86/cpu.h"
+#include "common/hv.h"
 
 #if __has_include("desc.h")
-#include "pv/desc.h"
+#include "pv/pv.h"
 #else
 /* desc.c: true if desc is a descriptor a guest may install in its GDT/LDT. */
 bool check_descriptor(const struct domain *d, uint64_t desc);

@@ -20,7 +20,7 @@
 #define LAMINA_MM_H
 
 #include "lib/lib.h"
-#include "arch/x86/config.h"
+#include "arch/x86/x86.h"
 
 struct domain;
 struct vcpu;

@@ -9,16 +9,13 @@
  */
 /* config.h and Xen's arch-x86/xen.h both define FIRST_RESERVED_GDT_ENTRY
  * (same value, different spelling): keep Xen's. */
-#include "arch/x86/config.h"
+#include "arch/x86/x86.h"
 #undef FIRST_RESERVED_GDT_ENTRY
 #include <lamina/xen.h>
 #include "mm/mm.h"
-#include "common/sched.h"
-#include "arch/x86/cpu.h"
-#include "common/guest_access.h"
+#include "common/hv.h"
 #include "unmod/unmod.h"
-#include "pv/desc.h"
-#include "common/continuation.h"
+#include "pv/pv.h"
 
 #ifdef LAMINA_HOST_TEST
 /* unmod.h keeps these to the hypervisor build; the unit test stubs them. */

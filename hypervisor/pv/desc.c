@@ -7,10 +7,9 @@
  * on the host by tests/unit/test_desc.c, which supplies the frame table,
  * mfn_to_virt() and the page-reference functions.
  */
-#include "common/sched.h"
+#include "common/hv.h"
 #include "mm/mm.h"
 #include "pv/desc.h"
-#include "common/guest_access.h"
 
 #define DESCS_PER_FRAME     (PAGE_SIZE / sizeof(uint64_t))
 

@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <lamina/xen.h>
-#include "common/sched.h"
-#include "arch/x86/x86-defns.h"
+#include "common/hv.h"
+#include "arch/x86/x86.h"
 
 
 /* What exit_frame_sanitise() found: the frame can be resumed, or its rip

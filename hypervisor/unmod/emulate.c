@@ -10,10 +10,10 @@
  * vol. 2 for each instruction, restricted to what a 64-bit kernel with flat
  * segments uses; what is not emulated returns EMU_UNHANDLED with a reason.
  */
-#include "common/sched.h"
+#include "common/hv.h"
 #include "unmod/x86_decode.h"
 #include "unmod/unmod.h"
-#include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 
 /* RFLAGS bits an iretq/sysretq/popf at CPL 0 may set (IF and IOPL are
  * virtual; VM, VIF, VIP are not supported). */

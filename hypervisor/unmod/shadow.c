@@ -4,7 +4,7 @@
  * current unmodified vCPU.
  */
 #include "common/hv.h"
-#include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "unmod/shadow.h"
 
 #define GPTE_ADDR   0x000ffffffffff000UL

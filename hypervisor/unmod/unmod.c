@@ -9,12 +9,11 @@
  * Runs in ring 0 with interrupts off, on behalf of the current vCPU.
  */
 #include "common/hv.h"
-#include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "unmod/unmod.h"
 #include "unmod/shadow.h"
 #include "unmod/vdev.h"
 #include "mb_build.h"
-#include "common/guest_access.h"
 #include <xen/hvm/params.h>
 
 size_t raw_copy(void *dst, const void *src, size_t n);

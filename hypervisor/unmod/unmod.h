@@ -21,7 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "arch/x86/x86-defns.h"
+#include "arch/x86/x86.h"
 
 struct cpu_regs;
 struct vcpu;

@@ -8,10 +8,8 @@
  */
 #include "common/hv.h"
 #include "arch/x86/cpu.h"
-#include "common/guest_access.h"
 #include "unmod/unmod.h"
-#include "pv/desc.h"
-#include "pv/exit_frame.h"
+#include "pv/pv.h"
 
 #ifndef LAMINA_HOST_TEST
 /* (Under LAMINA_HOST_TEST only the I/O-port emulation below is compiled,
