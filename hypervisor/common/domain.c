@@ -42,6 +42,7 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned long max_page
     d->max_pages = max_pages;
     d->page_list_head = INVALID_MFN;
     d->max_vcpus = 1;
+    d->vcpu_ops = &pv_vcpu_ops;         /* unmod_domain_create() may change it */
 
     unsigned long si = alloc_xen_frame();
     if (si == INVALID_MFN)
@@ -111,7 +112,8 @@ void domain_destroy(struct domain *d)
         ldt_load_guest(NULL);
     }
     evtchn_destroy(d);
-    unmod_domain_destroy(d);
+    if (d->vcpu_ops->domain_destroy)
+        d->vcpu_ops->domain_destroy(d);
     /* Frames (and shared_info) another domain still maps outlive d with no
      * owner and are freed by their last put_page() (mm.c). */
     mm_relinquish_domain(d);

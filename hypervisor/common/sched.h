@@ -83,8 +83,49 @@ struct vcpu {
     uint64_t fxsave[64] __attribute__((aligned(16)));  /* 512-byte FXSAVE area */
 };
 
+/*
+ * What a kind of guest does at the points where common code meets it (as
+ * Xen splits pv_ and hvm_ functions): each kind has one table (PV:
+ * pv/traps.c pv_vcpu_ops; unmodified: unmod/unmod.c unmod_vcpu_ops), set
+ * in struct domain when the domain is created.  Common code calls through
+ * it and never asks which kind a guest is.  All run in ring 0 with
+ * interrupts off, for v == current unless said otherwise; members marked
+ * optional may be NULL.
+ */
+struct vcpu_ops {
+    const char *name;           /* "PV", "unmodified": for messages */
+    /* Exception vec (0-31) taken in v's guest context, frame regs (the
+     * guest's, edited in place).  May crash v's domain (then no return). */
+    void (*trap)(struct vcpu *v, struct cpu_regs *regs, unsigned int vec);
+    /* `syscall` executed by v's guest (a hypercall or a system call). */
+    void (*syscall)(struct vcpu *v, struct cpu_regs *regs);
+    /* Optional: an external interrupt arrived while v ran in the guest. */
+    void (*interrupted)(struct vcpu *v);
+    /* Last step before regs returns to v's guest: deliver what is pending
+     * (events, virtual interrupts, queued #DB) by editing regs. */
+    void (*exit_prepare)(struct vcpu *v, struct cpu_regs *regs);
+    /* regs would return to a non-canonical rip (exit_frame_sanitise()
+     * said EXIT_GP): make the guest see what it would on hardware, or
+     * crash its domain. */
+    void (*bad_return)(struct vcpu *v, struct cpu_regs *regs);
+    /* Context switch to v: its FS/GS bases (and what else its kind keeps
+     * in segment state) onto the CPU. */
+    void (*load_segments)(struct vcpu *v);
+    /* Machine address of the L4 v runs on now (loaded into CR3). */
+    unsigned long (*cr3)(struct vcpu *v);
+    /* Optional: v's next own timer deadline (ns of NOW()), 0 = none; any
+     * vCPU on the run queue, not only current. */
+    uint64_t (*timer_deadline)(struct vcpu *v);
+    /* Optional: runs v's own timers due at now (ns of NOW()). */
+    void (*timer_tick)(struct vcpu *v, uint64_t now);
+    /* Optional: frees what the kind holds for domain d (domain_destroy(),
+     * after its vCPUs are off the run queue, before its memory goes). */
+    void (*domain_destroy)(struct domain *d);
+};
+
 struct domain {
     domid_t domain_id;
+    const struct vcpu_ops *vcpu_ops;    /* the kind of guest: never NULL */
     bool is_privileged;             /* dom0 */
     bool is_dying;
     bool is_shutting_down;          /* shut down or crashed, vCPUs stopped */
@@ -118,11 +159,6 @@ struct domain {
 
 extern struct domain *domain_list[MAX_DOMAINS];
 
-/* True when v belongs to an unmodified (trap-and-emulate) domain (unmod.h). */
-static inline bool is_unmod_vcpu(const struct vcpu *v)
-{
-    return v && v->domain->unmod;
-}
 extern struct vcpu *current;            /* the running vCPU; NULL when idle */
 
 /* Looks up a live domain by id; NULL if none. */

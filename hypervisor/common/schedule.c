@@ -11,7 +11,6 @@
 #include "common/hv.h"
 #include "arch/x86/x86.h"
 #include "common/guest_access.h"
-#include "unmod/unmod.h"
 
 #define SLICE_NS        10000000ULL     /* 10 ms */
 
@@ -71,8 +70,8 @@ static uint64_t earliest_deadline(void)
             dl = v->periodic_next;
         if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline < dl)
             dl = v->poll_deadline;
-        if (is_unmod_vcpu(v)) {
-            uint64_t t = unmod_timer_deadline(v);
+        if (v->domain->vcpu_ops->timer_deadline) {
+            uint64_t t = v->domain->vcpu_ops->timer_deadline(v);
             if (t && t < dl)
                 dl = t;
         }
@@ -96,8 +95,8 @@ void sched_timer_tick(void)
         }
         if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline <= now)
             vcpu_kick(v);
-        if (is_unmod_vcpu(v))
-            unmod_timer_tick(v, now);
+        if (v->domain->vcpu_ops->timer_tick)
+            v->domain->vcpu_ops->timer_tick(v, now);
     }
     if (current && now >= slice_end)
         need_resched = true;
@@ -118,7 +117,7 @@ static void save_vcpu(struct vcpu *v)
 static void load_vcpu(struct vcpu *v)
 {
     *guest_frame = v->regs;
-    write_cr3(is_unmod_vcpu(v) ? unmod_vcpu_cr3(v) : mm_vcpu_cr3(v));
+    write_cr3(v->domain->vcpu_ops->cr3(v));
     load_segments(v);
     fpu_restore(v->fxsave);
     if (v->fpu_ts)

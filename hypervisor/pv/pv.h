@@ -10,4 +10,8 @@
 #include "pv/desc.h"
 #include "pv/exit_frame.h"
 
+struct vcpu_ops;
+/* PV vCPUs' operations (pv/traps.c): every domain starts with them. */
+extern const struct vcpu_ops pv_vcpu_ops;
+
 #endif

@@ -538,6 +538,7 @@ int unmod_domain_create(struct domain *d)
     um->sh_ready = true;
     um->d = d;
     d->unmod = um;
+    d->vcpu_ops = &unmod_vcpu_ops;
 
     struct vcpu_unmod *vu = &um->vu;
     vu->cr0 = X86_CR0_PE | X86_CR0_ET;
@@ -682,3 +683,33 @@ void unmod_domain_destroy(struct domain *d)
     um->d = NULL;
     d->unmod = NULL;
 }
+
+/* vcpu_ops.trap: unmod_trap() reads the vector from regs itself. */
+static void unmod_trap_op(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
+{
+    (void)vec;
+    unmod_trap(v, regs);
+}
+
+/* vcpu_ops.bad_return: an unmodified guest's own iret/sysret to a
+ * non-canonical address is refused by the emulator, so a bad frame here is
+ * the emulator's bug or state corruption: the domain is stopped. */
+static void unmod_bad_return(struct vcpu *v, struct cpu_regs *regs)
+{
+    (void)regs;
+    domain_crash(v->domain, "non-canonical return address");
+}
+
+const struct vcpu_ops unmod_vcpu_ops = {
+    .name = "unmodified",
+    .trap = unmod_trap_op,
+    .syscall = unmod_syscall,
+    .interrupted = unmod_interrupted,
+    .exit_prepare = unmod_exit_prepare,
+    .bad_return = unmod_bad_return,
+    .load_segments = unmod_load_segments,
+    .cr3 = unmod_vcpu_cr3,
+    .timer_deadline = unmod_timer_deadline,
+    .timer_tick = unmod_timer_tick,
+    .domain_destroy = unmod_domain_destroy,
+};

@@ -180,6 +180,10 @@ uint64_t unmod_timer_deadline(struct vcpu *v);
 void unmod_interrupted(struct vcpu *v);
 #endif
 
+struct vcpu_ops;
+/* Unmodified vCPUs' operations (unmod.c), installed by unmod_domain_create(). */
+extern const struct vcpu_ops unmod_vcpu_ops;
+
 /* Domain glue also used by host unit tests (tests/unit/test_domctl.c). */
 /* Frees everything unmod.c/shadow.c hold for d (domain destroy). */
 void unmod_domain_destroy(struct domain *d);

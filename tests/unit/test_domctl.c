@@ -132,8 +132,18 @@ static unsigned int hcall_pages;
 void write_hypercall_page(void *page) { memset(page, 0xcc, PAGE_SIZE); hcall_pages++; }
 
 static unsigned int unmod_made, unmod_started;
-int unmod_domain_create(struct domain *d) { d->unmod = (void *)&unmod_made; unmod_made++; return 0; }
 void unmod_domain_destroy(struct domain *d) { d->unmod = NULL; }
+/* The kinds' operation tables: only domain_destroy is reached here. */
+const struct vcpu_ops pv_vcpu_ops = { .name = "PV" };
+const struct vcpu_ops unmod_vcpu_ops = { .name = "unmodified",
+                                         .domain_destroy = unmod_domain_destroy };
+int unmod_domain_create(struct domain *d)
+{
+    d->unmod = (void *)&unmod_made;
+    d->vcpu_ops = &unmod_vcpu_ops;
+    unmod_made++;
+    return 0;
+}
 void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx)
 {
     (void)entry; (void)eax; (void)ebx;

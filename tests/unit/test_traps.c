@@ -1,6 +1,6 @@
 /*
  * test_traps.c - host unit tests (cmocka) for the I/O-port emulation of
- * hypervisor/traps.c: in/out from a PV guest with a virtual IOPL (8, 16 and
+ * hypervisor/pv/traps.c: in/out from a PV guest with a virtual IOPL (8, 16 and
  * 32 bit, imm8 and %dx forms), the IOPL check, and the ports the hypervisor
  * keeps for itself (the guest gets #GP: emulate_io() returns false and
  * leaves the registers alone).
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../hypervisor/arch/x86/traps.c"
+#include "../../hypervisor/pv/traps.c"
 
 /* ---- guest memory and ports ------------------------------------------------- */
 

@@ -1,19 +1,16 @@
 /*
- * traps.c - GDT/TSS/IDT, exceptions and interrupts from guests and from the
- * hypervisor itself, guest system calls, and the bounce frames that deliver
- * exceptions, system calls and events to a PV guest kernel (Xen's x86-64
- * create_bounce_frame semantics), and in/out emulation for guests with a
- * virtual IOPL.  Runs in ring 0 with interrupts off.  Under LAMINA_HOST_TEST
- * only the I/O emulation is compiled (tests/unit/test_traps.c).
+ * traps.c - GDT/TSS/IDT, the CPU's guest GDT/LDT/debug-register state,
+ * exceptions and interrupts from guests (dispatched through the domain's
+ * vcpu_ops: pv/traps.c, unmod/unmod.c) and from the hypervisor itself
+ * (exception-table fixups), guest system calls, the common exit checks,
+ * and the guest-memory copies.  Runs in ring 0 with interrupts off.  Not
+ * compiled into host unit tests.
  */
 #include "common/hv.h"
 #include "arch/x86/cpu.h"
-#include "unmod/unmod.h"
 #include "pv/pv.h"
 
 #ifndef LAMINA_HOST_TEST
-/* (Under LAMINA_HOST_TEST only the I/O-port emulation below is compiled,
- * for tests/unit/test_traps.c.) */
 
 struct tss64 {
     uint32_t rsvd0;
@@ -148,7 +145,9 @@ void ldt_load_guest(struct vcpu *v)
  * never enabled a breakpoint). */
 void debugreg_load(struct vcpu *v)
 {
-    unsigned long dr7 = v && !is_unmod_vcpu(v) ? v->debugreg[7] : 0;
+    /* Only PV vCPUs set debugreg[] (HYPERVISOR_set_debugreg); an
+     * unmodified vCPU's stay zero, so nothing is armed for it. */
+    unsigned long dr7 = v ? v->debugreg[7] : 0;
 
     if (dr7 & DR7_ENABLE_MASK) {
         write_dr0_3(v->debugreg);
@@ -168,12 +167,7 @@ static inline void guest_entry_dr(void)
 
 void load_segments(struct vcpu *v)
 {
-    if (is_unmod_vcpu(v)) {
-        unmod_load_segments(v);
-    } else {
-        wrmsr(MSR_FS_BASE, v->fs_base);
-        wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
-    }
+    v->domain->vcpu_ops->load_segments(v);
     if (v->gdt_ents || (gdt_owner && gdt_owner->gdt_ents))
         gdt_load_guest(v);
     if (v->ldt_ents || ldt_live)
@@ -182,256 +176,24 @@ void load_segments(struct vcpu *v)
         debugreg_load(v);
 }
 
-void toggle_guest_mode(struct vcpu *v)
-{
-    v->kernel_mode = !v->kernel_mode;
-    wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
-    write_cr3(mm_vcpu_cr3(v));
-}
-
-void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
-                  unsigned int flags, uint32_t error_code)
-{
-    uint64_t cs = regs->cs, rsp;
-
-    if (!eip)
-        domain_crash(v->domain, "bounce to a null callback");
-    if (!v->kernel_mode) {
-        toggle_guest_mode(v);
-        rsp = v->kernel_sp;
-    } else {
-        rsp = regs->rsp;
-        cs &= ~3UL;             /* tells the guest it interrupted its kernel */
-    }
-    rsp &= ~0xfUL;
-
-    uint8_t saved_mask = v->vcpu_info->evtchn_upcall_mask;
-    if (flags & TBF_INTERRUPT)
-        v->vcpu_info->evtchn_upcall_mask = 1;
-
-    uint64_t frame[8];
-    unsigned int n = 0;
-    frame[n++] = regs->rcx;
-    frame[n++] = regs->r11;
-    if (flags & TBF_EXCEPTION_ERRCODE)
-        frame[n++] = error_code;
-    frame[n++] = regs->rip;
-    frame[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
-    frame[n++] = (regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
-                 (saved_mask ? 0 : X86_EFLAGS_IF);
-    frame[n++] = regs->rsp;
-    frame[n++] = regs->ss;
-    rsp -= n * 8;
-    if (copy_to_guest(rsp, frame, n * 8))
-        domain_crash(v->domain, "guest kernel stack unusable for a bounce frame");
-
-    regs->rip = eip;
-    regs->cs = FLAT_KERNEL_CS;
-    regs->ss = FLAT_KERNEL_SS;
-    regs->rsp = rsp;
-    regs->rflags &= ~(0x100UL | 0x4000UL | 0x10000UL | 0x20000UL | 0x40000UL);
-}
-
-/* Delivers exception vec to the guest through its trap table, or kills it. */
-static void bounce_exception(struct vcpu *v, struct cpu_regs *regs,
-                             unsigned int vec, bool has_err)
-{
-    const struct trap_info *ti = &v->trap_ctxt[vec];
-    char why[64];
-
-    if (!ti->address) {
-        snprintf(why, sizeof(why), "exception %u at %lx with no trap handler",
-                 vec, (unsigned long)regs->rip);
-        domain_crash(v->domain, why);
-    }
-    guest_bounce(v, regs, ti->address,
-                 (has_err ? TBF_EXCEPTION_ERRCODE : 0) |
-                 ((ti->flags & 4) ? TBF_INTERRUPT : 0),
-                 regs->error_code);
-}
-
-/* The forced-emulation prefix "ud2a; .ascii 'xen'; cpuid" (PV CPUID). */
-static bool emulate_forced_cpuid(struct cpu_regs *regs)
-{
-    static const uint8_t sig[7] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
-    uint8_t insn[7];
-    if (copy_from_guest(insn, regs->rip, sizeof(insn)) || memcmp(insn, sig, 7))
-        return false;
-    uint32_t a, b, c, d;
-    cpuid((uint32_t)regs->rax, (uint32_t)regs->rcx, &a, &b, &c, &d);
-    if ((uint32_t)regs->rax == 1) {
-        c &= ~((1u << 5) | (1u << 3) | (1u << 27));     /* VMX, MONITOR, OSXSAVE */
-        c |= 1u << 31;                                  /* hypervisor present */
-    }
-    regs->rax = a; regs->rbx = b; regs->rcx = c; regs->rdx = d;
-    regs->rip += sizeof(sig);
-    return true;
-}
-
-/* #GP from `int $n` (IDT gate with DPL 0): deliver n if the guest's trap
- * table allows it.  QEMU 7.2's TCG reports a wrong error code here, so the
- * instruction is decoded rather than the error code trusted. */
-static bool emulate_soft_int(struct vcpu *v, struct cpu_regs *regs)
-{
-    uint8_t insn[2];
-    if (!(regs->error_code & 2) || copy_from_guest(insn, regs->rip, 2) ||
-        insn[0] != 0xcd)
-        return false;
-    const struct trap_info *ti = &v->trap_ctxt[insn[1]];
-    unsigned int cpl = v->kernel_mode ? 1 : 3;      /* guest-visible privilege */
-    if (!ti->address || (ti->flags & 3) < cpl)
-        return false;
-    regs->rip += 2;
-    guest_bounce(v, regs, ti->address, (ti->flags & 4) ? TBF_INTERRUPT : 0, 0);
-    return true;
-}
-
-#endif /* !LAMINA_HOST_TEST */
-
-/* Ports the hypervisor drives itself; no guest may touch them (as Xen denies
- * dom0 the PIC, PIT and its serial console): PIC 0x20-0x21 and 0xa0-0xa1,
- * PIT 0x40-0x43, port B 0x61, COM1 0x3f8-0x3ff, QEMU's debug exit
- * 0x501-0x502, ACPI PM1a 0x604-0x605.  True when any byte of the access
- * [port, port + size) falls in one of them. */
-static bool io_port_reserved(unsigned int port, unsigned int size)
-{
-    static const uint16_t ranges[][2] = {
-        { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x61, 0x61 },
-        { 0x3f8, 0x3ff }, { 0x501, 0x502 }, { 0x604, 0x605 },
-    };
-    for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++)
-        if (port <= ranges[i][1] && port + size - 1 >= ranges[i][0])
-            return true;
-    return false;
-}
-
-#ifdef LAMINA_HOST_TEST
-/* The unit test (tests/unit/test_traps.c) plays the devices. */
-uint32_t io_in(unsigned int port, unsigned int size);
-void io_out(unsigned int port, unsigned int size, uint32_t val);
-#else
-/* One port read of size 1, 2 or 4 bytes. */
-static uint32_t io_in(unsigned int port, unsigned int size)
-{
-    return size == 1 ? inb((uint16_t)port) : size == 2 ? inw((uint16_t)port)
-                                                       : inl((uint16_t)port);
-}
-
-/* One port write of size 1, 2 or 4 bytes (the low bytes of val). */
-static void io_out(unsigned int port, unsigned int size, uint32_t val)
-{
-    if (size == 1)
-        outb((uint16_t)port, (uint8_t)val);
-    else if (size == 2)
-        outw((uint16_t)port, (uint16_t)val);
-    else
-        outl((uint16_t)port, val);
-}
-#endif
-
-/*
- * in/out at regs->rip from a PV guest whose virtual IOPL (PHYSDEVOP_set_iopl)
- * allows it: the guest kernel counts as ring 1, its user mode as ring 3.
- * Handles `in`/`out` with an imm8 port (e4-e7) or %dx (ec-ef), byte, word
- * (0x66 prefix) and dword sizes; a 32-bit `in` zero-extends into %rax as the
- * CPU does, 8/16-bit ones keep the rest of %rax.  Returns false (the caller
- * gives the guest #GP) for any other instruction, an unreadable one, an
- * IOPL too low, or a port range touching io_port_reserved().
- */
-static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
-{
-    uint8_t b[3];
-    unsigned int i = 0, size, port, len;
-    uint8_t op;
-
-    if (v->iopl < (v->kernel_mode ? 1u : 3u) || copy_from_guest(b, regs->rip, 1))
-        return false;
-    if (b[0] == 0x66) {
-        if (copy_from_guest(b, regs->rip, 2))
-            return false;
-        i = 1;
-    }
-    op = b[i];
-    size = (op & 1) ? (i ? 2 : 4) : 1;
-    switch (op) {
-    case 0xe4: case 0xe5: case 0xe6: case 0xe7:
-        if (copy_from_guest(b, regs->rip, i + 2))
-            return false;
-        port = b[i + 1];
-        len = i + 2;
-        break;
-    case 0xec: case 0xed: case 0xee: case 0xef:
-        port = regs->rdx & 0xffff;
-        len = i + 1;
-        break;
-    default:
-        return false;
-    }
-    if (io_port_reserved(port, size))
-        return false;
-    if (op & 2) {                       /* out */
-        io_out(port, size, (uint32_t)regs->rax);
-    } else {
-        uint32_t val = io_in(port, size);
-
-        if (size == 4)
-            regs->rax = val;            /* 32-bit results zero-extend */
-        else if (size == 2)
-            regs->rax = (regs->rax & ~0xffffUL) | (val & 0xffff);
-        else
-            regs->rax = (regs->rax & ~0xffUL) | (val & 0xff);
-    }
-    regs->rip += len;
-    return true;
-}
-
-#ifndef LAMINA_HOST_TEST
+/* Every exception and interrupt taken in guest context (entry.S).  The
+ * kind of guest decides what an exception means (vcpu_ops.trap); external
+ * interrupts are the hypervisor's. */
 void trap_from_guest(struct cpu_regs *regs)
 {
     unsigned int vec = regs->entry_vector & 0xff;
     struct vcpu *v = current;
 
     guest_entry_dr();
-    if (vec >= 32) {
-        if (is_unmod_vcpu(v))
-            unmod_interrupted(v);
+    if (vec >= X86_NR_EXC) {
+        if (v && v->domain->vcpu_ops->interrupted)
+            v->domain->vcpu_ops->interrupted(v);
         if (vec == TIMER_VECTOR)
             timer_interrupt();
         return;
     }
     ASSERT(v);
-    if (is_unmod_vcpu(v)) {
-        unmod_trap(v, regs);
-        return;
-    }
-    switch (vec) {
-    case 14:
-        v->vcpu_info->arch.cr2 = read_cr2();
-        break;
-    case 6:
-        if (emulate_forced_cpuid(regs))
-            return;
-        break;
-    case 13:
-        if (emulate_soft_int(v, regs) || emulate_io(v, regs))
-            return;
-        break;
-    case 7:
-        if (v->fpu_ts) {
-            clts();
-            v->fpu_ts = false;
-        }
-        break;
-    case 1:
-        /* The guest's own breakpoint or single step: its virtual DR6
-         * accumulates the condition (Xen's v->arch.dr6). */
-        v->debugreg[6] |= read_dr6() & ~DR6_DEFAULT;
-        write_dr6(DR6_DEFAULT);
-        break;
-    case 2: case 18:
-        return;                 /* NMI / #MC: not for guests */
-    }
-    bounce_exception(v, regs, vec, x86_exc_has_error_code(vec));
+    v->domain->vcpu_ops->trap(v, regs, vec);
 }
 
 void trap_from_hv(struct cpu_regs *regs)
@@ -444,7 +206,7 @@ void trap_from_hv(struct cpu_regs *regs)
     }
     if (vec >= 32 || vec == 2)
         return;
-    if (vec == 1 && current && !is_unmod_vcpu(current)) {
+    if (vec == X86_EXC_DB && current) {
         /* A guest breakpoint matched in the hypervisor's context (a data
          * breakpoint on a buffer it copies): never fatal, reported to the
          * guest as a #DB on its next return (exit_prepare). */
@@ -470,26 +232,14 @@ void trap_from_hv(struct cpu_regs *regs)
           (unsigned long)regs->rsi, (unsigned long)regs->rdi);
 }
 
+/* `syscall` in guest context (entry.S): a hypercall or a system call,
+ * as the kind of guest decides (vcpu_ops.syscall). */
 void syscall_from_guest(struct cpu_regs *regs)
 {
     struct vcpu *v = current;
 
     guest_entry_dr();
-    if (is_unmod_vcpu(v)) {
-        unmod_syscall(v, regs);
-        return;
-    }
-    if (v->kernel_mode) {
-        hypercall_dispatch(regs);
-        return;
-    }
-    /* A guest user process's system call: to the guest kernel. */
-    if (!v->syscall_callback_eip) {
-        bounce_exception(v, regs, 6, false);
-        return;
-    }
-    guest_bounce(v, regs, v->syscall_callback_eip,
-                 v->syscall_disables_events ? TBF_INTERRUPT : 0, 0);
+    v->domain->vcpu_ops->syscall(v, regs);
 }
 
 int exit_prepare(void)
@@ -499,26 +249,14 @@ int exit_prepare(void)
     if (need_resched || !current || current->state != VCPU_RUNNABLE)
         schedule();
     struct vcpu *v = current;
+    const struct vcpu_ops *ops = v->domain->vcpu_ops;
 
-    if (is_unmod_vcpu(v))
-        unmod_exit_prepare(v, regs);
-    else if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
-        v->event_callback_eip)
-        guest_bounce(v, regs, v->event_callback_eip, TBF_INTERRUPT, 0);
-    else if (v->pending_db) {
-        v->pending_db = false;
-        if (v->trap_ctxt[1].address)
-            bounce_exception(v, regs, 1, false);
-    }
-
+    ops->exit_prepare(v, regs);
     if (exit_frame_sanitise(regs) == EXIT_GP) {
-        if (is_unmod_vcpu(v))
-            domain_crash(v->domain, "non-canonical return address");
         /* IRET/SYSRET to a non-canonical address would fault in ring 0
-         * (XSA-7): the guest kernel gets the #GP(0) it would have seen. */
-        regs->error_code = 0;
-        bounce_exception(v, regs, 13, true);
-        (void)exit_frame_sanitise(regs);    /* the bounce's frame */
+         * (XSA-7): the kind of guest decides what the guest sees. */
+        ops->bad_return(v, regs);
+        (void)exit_frame_sanitise(regs);    /* the frame bad_return made */
     }
     if (guest_dr7)
         write_dr7(guest_dr7);
