@@ -55,8 +55,7 @@ int domctl_createdomain(domid_t *domid, const struct xen_domctl_createdomain *cf
         return -XEN_ENOMEM;
     }
     *domid = id;
-    printk("d%u: created by the toolstack (%s), paused\n", id,
-           d->unmod ? "unmodified" : "PV");
+    printk("d%u: created by the toolstack (%s), paused\n", id, d->vcpu_ops->name);
     return 0;
 }
 
@@ -84,7 +83,7 @@ void domctl_getdomaininfo(struct domain *d, struct xen_domctl_getdomaininfo *inf
     }
     if (d->is_dying)
         info->flags |= XEN_DOMINF_dying;
-    if (d->unmod)
+    if (d->vcpu_ops->hvm_guest)
         info->flags |= XEN_DOMINF_hvm_guest;
     if (d->is_shutting_down)
         info->flags |= XEN_DOMINF_shutdown |
@@ -113,61 +112,13 @@ struct domain *domctl_first_domain_from(unsigned int id)
     return NULL;
 }
 
-/* Xen forces these on a PV guest's flags: IF on, IOPL 0 (virtual IOPL is
- * PHYSDEVOP_set_iopl's). */
-static uint64_t pv_rflags(uint64_t f)
-{
-    return (f & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
-}
-
 int domctl_setvcpucontext(struct domain *d, const struct vcpu_guest_context *c)
 {
     struct vcpu *v = d->vcpu[0];
-    int rc;
 
     if (!v || (current && current->domain == d) || d->is_shutting_down)
         return -XEN_EINVAL;
-    if (d->unmod) {
-        if (c->user_regs.rip >> 32)
-            return -XEN_EINVAL;
-        unmod_vcpu_start(v, (uint32_t)c->user_regs.rip, (uint32_t)c->user_regs.rax,
-                         (uint32_t)c->user_regs.rbx);
-        return 0;
-    }
-    /* PV: check everything that cannot be undone first. */
-    unsigned long l4 = xen_cr3_to_pfn(c->ctrlreg[3]);
-    unsigned long ul4 = xen_cr3_to_pfn(c->ctrlreg[1]);
-    if (!l4 || !guest_range_ok(c->user_regs.rip, 1) ||
-        (c->event_callback_eip && !guest_range_ok(c->event_callback_eip, 1)) ||
-        (c->failsafe_callback_eip && !guest_range_ok(c->failsafe_callback_eip, 1)) ||
-        (c->syscall_callback_eip && !guest_range_ok(c->syscall_callback_eip, 1)))
-        return -XEN_EINVAL;
-    for (unsigned int i = 0; i < 256; i++)
-        if (c->trap_ctxt[i].address && !guest_range_ok(c->trap_ctxt[i].address, 1))
-            return -XEN_EINVAL;
-    if ((rc = mm_set_baseptr(v, l4, false)))
-        return rc;
-    if (ul4 && (rc = mm_set_baseptr(v, ul4, true)))
-        return rc;          /* the kernel L4 stays set: Xen does the same */
-
-    memset(&v->regs, 0, sizeof(v->regs));
-    v->regs.rip = c->user_regs.rip;
-    v->regs.rsp = c->user_regs.rsp;
-    v->regs.rsi = c->user_regs.rsi;
-    v->regs.rflags = pv_rflags(c->user_regs.rflags);
-    v->regs.cs = FLAT_KERNEL_CS;
-    v->regs.ss = FLAT_KERNEL_SS;
-    v->kernel_ss = c->kernel_ss;
-    v->kernel_sp = c->kernel_sp;
-    v->event_callback_eip = c->event_callback_eip;
-    v->failsafe_callback_eip = c->failsafe_callback_eip;
-    v->syscall_callback_eip = c->syscall_callback_eip;
-    v->syscall_disables_events = c->flags & VGCF_syscall_disables_events;
-    for (unsigned int i = 0; i < 256; i++)
-        v->trap_ctxt[i] = c->trap_ctxt[i];
-    v->kernel_mode = true;
-    v->state = VCPU_RUNNABLE;
-    return 0;
+    return d->vcpu_ops->set_vcpu_context(v, c);
 }
 
 void domctl_getvcpucontext(struct domain *d, struct vcpu_guest_context *c)
@@ -188,24 +139,8 @@ void domctl_getvcpucontext(struct domain *d, struct vcpu_guest_context *c)
     c->user_regs.rflags = r->rflags;
     c->user_regs.rsp = r->rsp;
     c->user_regs.ss = (uint16_t)r->ss;
-    if (d->unmod)
-        return;
-    for (unsigned int i = 0; i < 256; i++)
-        c->trap_ctxt[i] = v->trap_ctxt[i];
-    for (unsigned int i = 0; i < ARRAY_SIZE(v->gdt_frames); i++)
-        c->gdt_frames[i] = v->gdt_frames[i];
-    c->gdt_ents = v->gdt_ents;
-    c->kernel_ss = v->kernel_ss;
-    c->kernel_sp = v->kernel_sp;
-    c->ctrlreg[3] = xen_pfn_to_cr3(v->guest_table);
-    c->ctrlreg[1] = xen_pfn_to_cr3(v->guest_table_user);
-    c->event_callback_eip = v->event_callback_eip;
-    c->failsafe_callback_eip = v->failsafe_callback_eip;
-    c->syscall_callback_eip = v->syscall_callback_eip;
-    c->vm_assist = d->vm_assist;
-    c->fs_base = v->fs_base;
-    c->gs_base_kernel = v->gs_base_kernel;
-    c->gs_base_user = v->gs_base_user;
+    if (d->vcpu_ops->get_vcpu_context)
+        d->vcpu_ops->get_vcpu_context(v, c);
 }
 
 int domctl_hypercall_init(struct domain *d, unsigned long mfn)
@@ -339,9 +274,9 @@ long do_hvm_op(unsigned long op, uint64_t arg)
         return -XEN_EFAULT;
     if (p.domid >= MAX_DOMAINS || !(d = domain_list[p.domid]) || d->is_dying)
         return -XEN_ESRCH;
-    if (!d->unmod)
+    if (!d->vcpu_ops->hvm_param)
         return -XEN_EINVAL;
-    rc = unmod_hvm_param(d, p.index, &p.value, op == HVMOP_set_param);
+    rc = d->vcpu_ops->hvm_param(d, p.index, &p.value, op == HVMOP_set_param);
     if (rc)
         return rc;
     if (op == HVMOP_get_param && copy_to_guest(arg, &p, sizeof(p)))

@@ -92,6 +92,7 @@ struct vcpu {
  * interrupts off, for v == current unless said otherwise; members marked
  * optional may be NULL.
  */
+struct vcpu_guest_context;
 struct vcpu_ops {
     const char *name;           /* "PV", "unmodified": for messages */
     /* Exception vec (0-31) taken in v's guest context, frame regs (the
@@ -118,6 +119,18 @@ struct vcpu_ops {
     uint64_t (*timer_deadline)(struct vcpu *v);
     /* Optional: runs v's own timers due at now (ns of NOW()). */
     void (*timer_tick)(struct vcpu *v, uint64_t now);
+    /* XEN_DOMCTL_setvcpucontext for v (not running): loads c and makes v
+     * runnable.  0, or -XEN_EINVAL (and the kind's own errors) with v
+     * unchanged where the check comes before any change. */
+    int (*set_vcpu_context)(struct vcpu *v, const struct vcpu_guest_context *c);
+    /* Optional: getvcpucontext's kind-specific part (common code has
+     * filled user_regs and flags). */
+    void (*get_vcpu_context)(struct vcpu *v, struct vcpu_guest_context *c);
+    /* Optional: HVMOP_{set,get}_param on d (NULL: -XEN_EINVAL, as Xen
+     * for a PV domain). */
+    int (*hvm_param)(struct domain *d, uint32_t index, uint64_t *value, bool set);
+    /* getdomaininfo reports XEN_DOMINF_hvm_guest for the kind's domains. */
+    bool hvm_guest;
     /* Optional: frees what the kind holds for domain d (domain_destroy(),
      * after its vCPUs are off the run queue, before its memory goes). */
     void (*domain_destroy)(struct domain *d);

@@ -14,4 +14,17 @@ struct vcpu_ops;
 /* PV vCPUs' operations (pv/traps.c): every domain starts with them. */
 extern const struct vcpu_ops pv_vcpu_ops;
 
+struct vcpu;
+struct vcpu_guest_context;
+/* pv_vcpu_ops.set_vcpu_context (vcpu_context.c): the kernel L4 in
+ * ctrlreg[3] (user L4 in ctrlreg[1], optional) validated and referenced
+ * through mm_set_baseptr(); rip/rsp/rsi, rflags (IF forced, IOPL 0),
+ * FLAT_KERNEL_CS/SS, kernel_ss/sp, callbacks and the trap table loaded;
+ * v becomes runnable.  -XEN_EINVAL for a non-canonical or hypervisor
+ * address, or mm_set_baseptr()'s error. */
+int pv_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c);
+/* pv_vcpu_ops.get_vcpu_context: trap table, GDT frames, kernel stack, L4s,
+ * callbacks, vm_assist and segment bases into c. */
+void pv_get_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c);
+
 #endif

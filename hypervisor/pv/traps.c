@@ -313,5 +313,7 @@ const struct vcpu_ops pv_vcpu_ops = {
     .bad_return = pv_bad_return,
     .load_segments = pv_load_segments,
     .cr3 = pv_cr3,
+    .set_vcpu_context = pv_set_vcpu_context,
+    .get_vcpu_context = pv_get_vcpu_context,
 };
 #endif /* !LAMINA_HOST_TEST */

@@ -700,6 +700,17 @@ static void unmod_bad_return(struct vcpu *v, struct cpu_regs *regs)
     domain_crash(v->domain, "non-canonical return address");
 }
 
+/* vcpu_ops.set_vcpu_context: the guest starts at user_regs.rip (below
+ * 4 GiB, else -XEN_EINVAL) with eax/ebx as a multiboot loader leaves them. */
+static int unmod_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    if (c->user_regs.rip >> 32)
+        return -XEN_EINVAL;
+    unmod_vcpu_start(v, (uint32_t)c->user_regs.rip, (uint32_t)c->user_regs.rax,
+                     (uint32_t)c->user_regs.rbx);
+    return 0;
+}
+
 const struct vcpu_ops unmod_vcpu_ops = {
     .name = "unmodified",
     .trap = unmod_trap_op,
@@ -712,4 +723,7 @@ const struct vcpu_ops unmod_vcpu_ops = {
     .timer_deadline = unmod_timer_deadline,
     .timer_tick = unmod_timer_tick,
     .domain_destroy = unmod_domain_destroy,
+    .set_vcpu_context = unmod_set_vcpu_context,
+    .hvm_param = unmod_hvm_param,
+    .hvm_guest = true,
 };

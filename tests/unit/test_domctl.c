@@ -27,6 +27,7 @@
 #include "../../hypervisor/mm/mm_hcall.c"
 #include "../../hypervisor/common/domain.c"
 #include "../../hypervisor/common/domctl.c"
+#include "../../hypervisor/pv/vcpu_context.c"
 #include "../../hypervisor/common/sysctl.c"
 #include "../../hypervisor/common/conring.c"
 
@@ -134,8 +135,21 @@ void write_hypercall_page(void *page) { memset(page, 0xcc, PAGE_SIZE); hcall_pag
 static unsigned int unmod_made, unmod_started;
 void unmod_domain_destroy(struct domain *d) { d->unmod = NULL; }
 /* The kinds' operation tables: only domain_destroy is reached here. */
-const struct vcpu_ops pv_vcpu_ops = { .name = "PV" };
-const struct vcpu_ops unmod_vcpu_ops = { .name = "unmodified",
+const struct vcpu_ops pv_vcpu_ops = { .name = "PV",
+                                      .set_vcpu_context = pv_set_vcpu_context,
+                                      .get_vcpu_context = pv_get_vcpu_context };
+/* unmod.c's set_vcpu_context, over the recording unmod_vcpu_start(). */
+static int unmod_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    if (c->user_regs.rip >> 32)
+        return -XEN_EINVAL;
+    unmod_vcpu_start(v, (uint32_t)c->user_regs.rip, (uint32_t)c->user_regs.rax,
+                     (uint32_t)c->user_regs.rbx);
+    return 0;
+}
+const struct vcpu_ops unmod_vcpu_ops = { .name = "unmodified", .hvm_guest = true,
+                                         .set_vcpu_context = unmod_set_vcpu_context,
+                                         .hvm_param = unmod_hvm_param,
                                          .domain_destroy = unmod_domain_destroy };
 int unmod_domain_create(struct domain *d)
 {
