@@ -11,7 +11,6 @@
 #include "pv/pv.h"
 #include "common/guest_access.h"
 
-typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 unsigned long hypercall_count[64];
 
 static long do_set_trap_table(uint64_t traps)
@@ -325,37 +324,81 @@ static long do_physdev_op(uint64_t cmd, uint64_t arg)
 
 static long do_multicall(uint64_t list, uint64_t nr);
 
-/* Handlers take their own argument types; the ABI passes all six in registers. */
-#define HC(nr, fn) [nr] = (hypercall_fn)(void (*)(void))(fn)
-static const hypercall_fn hypercall_table[64] = {
-    HC(__HYPERVISOR_set_trap_table, do_set_trap_table),
-    HC(__HYPERVISOR_mmu_update, do_mmu_update),
-    HC(__HYPERVISOR_set_gdt, do_set_gdt),
-    HC(__HYPERVISOR_stack_switch, do_stack_switch),
-    HC(__HYPERVISOR_set_callbacks, do_set_callbacks),
-    HC(__HYPERVISOR_fpu_taskswitch, do_fpu_taskswitch),
-    HC(__HYPERVISOR_set_debugreg, do_set_debugreg),
-    HC(__HYPERVISOR_get_debugreg, do_get_debugreg),
-    HC(__HYPERVISOR_update_descriptor, do_update_descriptor),
-    HC(__HYPERVISOR_memory_op, do_memory_op),
-    HC(__HYPERVISOR_multicall, do_multicall),
-    HC(__HYPERVISOR_update_va_mapping, do_update_va_mapping),
-    HC(__HYPERVISOR_set_timer_op, do_set_timer_op),
-    HC(__HYPERVISOR_xen_version, do_xen_version),
-    HC(__HYPERVISOR_console_io, do_console_io),
-    HC(__HYPERVISOR_vm_assist, do_vm_assist),
-    HC(__HYPERVISOR_iret, do_iret),
-    HC(__HYPERVISOR_vcpu_op, do_vcpu_op),
-    HC(__HYPERVISOR_set_segment_base, do_set_segment_base),
-    HC(__HYPERVISOR_mmuext_op, do_mmuext_op),
-    HC(__HYPERVISOR_sched_op, do_sched_op),
-    HC(__HYPERVISOR_callback_op, do_callback_op),
-    HC(__HYPERVISOR_event_channel_op, do_event_channel_op),
-    HC(__HYPERVISOR_physdev_op, do_physdev_op),
-    HC(__HYPERVISOR_hvm_op, do_hvm_op),
-    HC(__HYPERVISOR_sysctl, do_sysctl),
-    HC(__HYPERVISOR_domctl, do_domctl),
-};
+/*
+ * The hypercall table (Xen public/xen.h numbers): each entry gives the
+ * handler and its parameter types, with one H<n> per arity.  The handler is
+ * called through a pointer of exactly that type, so an entry whose handler
+ * has another signature does not compile (-Werror=incompatible-pointer-
+ * types); the guest's 64-bit argument registers are converted to those
+ * types as the C calling convention would (an `unsigned int count` keeps
+ * the low 32 bits of its register).
+ */
+#define HYPERCALL_TABLE(H0, H1, H2, H3, H4)                                          \
+    H1(__HYPERVISOR_set_trap_table, do_set_trap_table, uint64_t)                      \
+    H4(__HYPERVISOR_mmu_update, do_mmu_update, uint64_t, unsigned int, uint64_t,      \
+       unsigned int)                                                                  \
+    H2(__HYPERVISOR_set_gdt, do_set_gdt, uint64_t, unsigned int)                      \
+    H2(__HYPERVISOR_stack_switch, do_stack_switch, uint64_t, uint64_t)                \
+    H3(__HYPERVISOR_set_callbacks, do_set_callbacks, uint64_t, uint64_t, uint64_t)    \
+    H1(__HYPERVISOR_fpu_taskswitch, do_fpu_taskswitch, uint64_t)                      \
+    H2(__HYPERVISOR_set_debugreg, do_set_debugreg, uint64_t, uint64_t)                \
+    H1(__HYPERVISOR_get_debugreg, do_get_debugreg, uint64_t)                          \
+    H2(__HYPERVISOR_update_descriptor, do_update_descriptor, uint64_t, uint64_t)      \
+    H2(__HYPERVISOR_memory_op, do_memory_op, unsigned long, uint64_t)                 \
+    H2(__HYPERVISOR_multicall, do_multicall, uint64_t, uint64_t)                      \
+    H3(__HYPERVISOR_update_va_mapping, do_update_va_mapping, unsigned long, uint64_t, \
+       unsigned long)                                                                 \
+    H1(__HYPERVISOR_set_timer_op, do_set_timer_op, uint64_t)                          \
+    H2(__HYPERVISOR_xen_version, do_xen_version, uint64_t, uint64_t)                  \
+    H3(__HYPERVISOR_console_io, do_console_io, uint64_t, uint64_t, uint64_t)          \
+    H2(__HYPERVISOR_vm_assist, do_vm_assist, uint64_t, uint64_t)                      \
+    H0(__HYPERVISOR_iret, do_iret)                                                    \
+    H3(__HYPERVISOR_vcpu_op, do_vcpu_op, int, unsigned int, uint64_t)                 \
+    H2(__HYPERVISOR_set_segment_base, do_set_segment_base, uint64_t, uint64_t)        \
+    H4(__HYPERVISOR_mmuext_op, do_mmuext_op, uint64_t, unsigned int, uint64_t,        \
+       unsigned int)                                                                  \
+    H2(__HYPERVISOR_sched_op, do_sched_op, int, uint64_t)                             \
+    H2(__HYPERVISOR_callback_op, do_callback_op, uint64_t, uint64_t)                  \
+    H2(__HYPERVISOR_event_channel_op, do_event_channel_op, int, uint64_t)             \
+    H2(__HYPERVISOR_physdev_op, do_physdev_op, uint64_t, uint64_t)                    \
+    H2(__HYPERVISOR_hvm_op, do_hvm_op, unsigned long, uint64_t)                       \
+    H1(__HYPERVISOR_sysctl, do_sysctl, uint64_t)                                      \
+    H1(__HYPERVISOR_domctl, do_domctl, uint64_t)
+
+#define HC_CALL0(nr, fn) \
+    case nr: { long (*f)(void) = fn; return f(); }
+#define HC_CALL1(nr, fn, t0) \
+    case nr: { long (*f)(t0) = fn; return f((t0)a[0]); }
+#define HC_CALL2(nr, fn, t0, t1) \
+    case nr: { long (*f)(t0, t1) = fn; return f((t0)a[0], (t1)a[1]); }
+#define HC_CALL3(nr, fn, t0, t1, t2) \
+    case nr: { long (*f)(t0, t1, t2) = fn; return f((t0)a[0], (t1)a[1], (t2)a[2]); }
+#define HC_CALL4(nr, fn, t0, t1, t2, t3) \
+    case nr: { long (*f)(t0, t1, t2, t3) = fn; \
+               return f((t0)a[0], (t1)a[1], (t2)a[2], (t3)a[3]); }
+#define HC_KNOWN(nr, ...) case nr:
+
+/* True if hypercall nr has a handler. */
+static bool hypercall_known(uint64_t nr)
+{
+    switch (nr) {
+    HYPERCALL_TABLE(HC_KNOWN, HC_KNOWN, HC_KNOWN, HC_KNOWN, HC_KNOWN)
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Runs hypercall nr (hypercall_known(nr) must hold) with the guest's six
+ * argument words a[0..5]; returns its result. */
+static long hypercall_call(uint64_t nr, const uint64_t a[6])
+{
+    switch (nr) {
+    HYPERCALL_TABLE(HC_CALL0, HC_CALL1, HC_CALL2, HC_CALL3, HC_CALL4)
+    default:
+        return -XEN_ENOSYS;
+    }
+}
 
 /* Where hypercall_create_continuation() puts new arguments: the guest's
  * registers, or (inside a multicall) the entry being run. */
@@ -412,14 +455,13 @@ static long do_multicall(uint64_t list, uint64_t nr)
         }
         if (copy_from_guest(&e, at, sizeof(e)))
             return -XEN_EFAULT;
-        if (e.op >= ARRAY_SIZE(hypercall_table) || !hypercall_table[e.op] ||
+        if (!hypercall_known(e.op) ||
             e.op == __HYPERVISOR_iret || e.op == __HYPERVISOR_multicall) {
             e.result = -XEN_ENOSYS;
         } else {
             mc_entry = &e;
             mc_preempted = false;
-            e.result = hypercall_table[e.op](e.args[0], e.args[1], e.args[2],
-                                             e.args[3], e.args[4], e.args[5]);
+            e.result = hypercall_call(e.op, e.args);
             mc_entry = NULL;
             if (mc_preempted) {
                 /* The entry stopped part way: its new arguments go back to
@@ -444,14 +486,15 @@ void hypercall_dispatch(struct cpu_regs *regs)
     uint64_t nr = regs->rax;
     long rc;
 
-    if (nr >= ARRAY_SIZE(hypercall_table) || !hypercall_table[nr]) {
+    if (nr >= ARRAY_SIZE(hypercall_count) || !hypercall_known(nr)) {
         regs->rax = -XEN_ENOSYS;
         return;
     }
     hypercall_count[nr]++;
     hc_preempted = false;
-    rc = hypercall_table[nr](regs->rdi, regs->rsi, regs->rdx,
-                             regs->r10, regs->r8, regs->r9);
+    const uint64_t args[6] = { regs->rdi, regs->rsi, regs->rdx,
+                               regs->r10, regs->r8, regs->r9 };
+    rc = hypercall_call(nr, args);
     if (hc_preempted)
         hc_preempted = false;       /* rax holds the hypercall number again */
     else
