@@ -12,6 +12,7 @@
  * enabled; bench_kernel_fault/bench_user_done on the page-fault path.
  */
 #include "bench.h"
+#include "guest_service.h"
 #include "kernel.h"
 
 #define BENCH_ITERS_DEFAULT 10000
@@ -268,3 +269,5 @@ void bench_main(const struct arch_boot_info *bi)
             (unsigned long)((arch_now_ns() - t0) / 1000000));
     arch_poweroff(bench_failures ? 1 : 0);
 }
+
+GUEST_SERVICE("bench", bench_main, GUEST_STAGE_BENCH, 0);

@@ -22,6 +22,7 @@
  * store ring exists under PV only: the xenbus calls are weak here (the
  * native kernel has no pv-abi library) and xs-garbage says so without it.
  */
+#include "guest_service.h"
 #include "kernel.h"
 #include <lamina/xen.h>
 #include <xen/io/xs_wire.h>
@@ -164,11 +165,21 @@ static void xs_garbage_thread(void *arg)
     thread_exit(0);
 }
 
-void hostile_start(const struct arch_boot_info *bi)
+/* `flood`: starts flood_thread. */
+static void flood_start(const struct arch_boot_info *bi)
 {
-    if (cmdline_has(bi->cmdline, "flood") && !thread_create("flood", flood_thread, NULL))
+    (void)bi;
+    if (!thread_create("flood", flood_thread, NULL))
         kprintf("flood: no memory for the thread\n");
-    if (cmdline_has(bi->cmdline, "xs-garbage") &&
-        !thread_create("xs-garbage", xs_garbage_thread, NULL))
+}
+
+/* `xs-garbage`: starts xs_garbage_thread. */
+static void xs_garbage_start(const struct arch_boot_info *bi)
+{
+    (void)bi;
+    if (!thread_create("xs-garbage", xs_garbage_thread, NULL))
         kprintf("xs-garbage: no memory for the thread\n");
 }
+
+GUEST_SERVICE("flood", flood_start, GUEST_STAGE_ADDON, 0);
+GUEST_SERVICE("xs-garbage", xs_garbage_start, GUEST_STAGE_ADDON, 0);

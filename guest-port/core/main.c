@@ -13,9 +13,12 @@
  * `agent` in a privileged (PV dom0) kernel runs the toolstack agent
  * (toolstack/agent) instead of the workload; `test=build` first runs the
  * libxc self-test (toolstack/libxc); `service` runs core/service.c (a
- * long-running domain) instead of the workload.  The agent and libxc are
- * linked into the PV kernel only: they are weak here, and a build
- * without them says so and carries on.
+ * long-running domain) instead of the workload.  None of these is named
+ * here: each registers itself (guest_service.h) and init runs the
+ * registered services of each stage whose word is on the command line;
+ * a request no registration names (a bare word, or test=NAME) gets a line
+ * listing the registered ones, and init carries on.  The agent and libxc
+ * are linked into the PV kernel only.
  *
  * Lines meant to be compared between runs and hypervisors (order between
  * threads may differ):
@@ -29,7 +32,7 @@
  *   init: workload done
  * Lines with measured values (init: elapsed/preemptions/free) vary.
  */
-#include "bench.h"
+#include "guest_service.h"
 #include "kernel.h"
 
 #define NR_WORKERS      3
@@ -40,9 +43,9 @@
  * image, the direct map nor the hypervisor's range). */
 #define KERNEL_FAULT_VA 0xffffc90000000000UL
 
-/* Provided by toolstack/agent and toolstack/libxc in the PV kernel only. */
-void agent_main(const struct arch_boot_info *bi) __attribute__((weak, noreturn));
-void libxc_selftest(const struct arch_boot_info *bi) __attribute__((weak));
+/* init's own workload options, read below. */
+GUEST_SERVICE("test=user-fault", NULL, GUEST_STAGE_WORKLOAD, 0);
+GUEST_SERVICE("test=kernel-fault", NULL, GUEST_STAGE_WORKLOAD, 0);
 
 static int worker_steps;
 
@@ -82,27 +85,12 @@ void kernel_main(const struct arch_boot_info *bi)
                                                                : STEPS_FULL;
     sched_init();
     arch_irq_enable();
-    if (arch_services_start)
-        arch_services_start();
-    if (cmdline_has(bi->cmdline, "agent")) {
-        bool privileged = arch_privileged && arch_privileged();
-
-        if (privileged && agent_main)
-            agent_main(bi);
-        kprintf("init: agent: %s, running the workload\n",
-                privileged ? "not in this build" : "needs a privileged (PV dom0) kernel");
-    }
-    if (cmdline_has(bi->cmdline, "bench"))
-        bench_main(bi);
-    if (cmdline_has(bi->cmdline, "test=build")) {
-        if (libxc_selftest)
-            libxc_selftest(bi);
-        else
-            kprintf("init: test=build: no libxc in this build\n");
-    }
-    selftest_run(bi);
-    if (cmdline_has(bi->cmdline, "service"))
-        service_main(bi);
+    arch_services_start();
+    (void)guest_service_check_cmdline(bi);
+    guest_service_run_stage(bi, GUEST_STAGE_ROLE);
+    guest_service_run_stage(bi, GUEST_STAGE_BENCH);
+    guest_service_run_stage(bi, GUEST_STAGE_TEST);
+    guest_service_run_stage(bi, GUEST_STAGE_MODE);
     uint64_t t0 = arch_now_ns();
 
     struct thread *w[NR_WORKERS];

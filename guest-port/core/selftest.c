@@ -15,6 +15,7 @@
  *
  * Runs in the guest kernel, in init's thread, interrupts enabled.
  */
+#include "guest_service.h"
 #include "kernel.h"
 
 #define SELFTEST_VA     0x0000000040000000UL    /* user half, unused otherwise */
@@ -50,13 +51,14 @@ static void test_bad_pte(const struct arch_boot_info *bi)
     arch_aspace_destroy(as);
 }
 
-void selftest_run(const struct arch_boot_info *bi)
+/* test=ud: an invalid opcode in the kernel must end the domain. */
+static void test_ud(const struct arch_boot_info *bi)
 {
-    if (cmdline_has(bi->cmdline, "test=ud")) {
-        kprintf("selftest: executing ud2\n");
-        __asm__ volatile("ud2");
-        kprintf("selftest: survived ud2 (wrong)\n");
-    }
-    if (cmdline_has(bi->cmdline, "test=bad-pte"))
-        test_bad_pte(bi);
+    (void)bi;
+    kprintf("selftest: executing ud2\n");
+    __asm__ volatile("ud2");
+    kprintf("selftest: survived ud2 (wrong)\n");
 }
+
+GUEST_SERVICE("test=ud", test_ud, GUEST_STAGE_TEST, 0);
+GUEST_SERVICE("test=bad-pte", test_bad_pte, GUEST_STAGE_TEST, 0);

@@ -13,6 +13,7 @@
  * Runs in the guest kernel, in init's thread, interrupts enabled; works
  * on both arch layers (native input is COM1, polled).
  */
+#include "guest_service.h"
 #include "kernel.h"
 
 #define TICK_NS     1000000000ULL
@@ -21,9 +22,6 @@
  * in main.c). */
 #define SERVICE_FAULT_VA 0xffffc90000000000UL
 
-/* core/hostile_svc.c: starts the threads of the command-line words
- * `flood` and `xs-garbage` (robustness tests); nothing without them. */
-void hostile_start(const struct arch_boot_info *bi);
 
 /* Input read ahead by console_wait_input(), handed out first. */
 static char stash[64];
@@ -82,7 +80,7 @@ static void service_line(const char *line)
     kprintf("service: got %s\n", line);
 }
 
-void service_main(const struct arch_boot_info *bi)
+static __attribute__((noreturn)) void service_main(const struct arch_boot_info *bi)
 {
     char line[LINE_MAX];
     size_t len = 0;
@@ -91,7 +89,7 @@ void service_main(const struct arch_boot_info *bi)
     uint64_t next_tick = arch_now_ns() + TICK_NS;
 
     kprintf("service: started (arch %s)\n", bi->arch_name);
-    hostile_start(bi);
+    guest_service_run_stage(bi, GUEST_STAGE_ADDON);    /* flood, xs-garbage */
     for (;;) {
         uint64_t now = arch_now_ns();
 
@@ -123,3 +121,5 @@ void service_main(const struct arch_boot_info *bi)
         }
     }
 }
+
+GUEST_SERVICE("service", service_main, GUEST_STAGE_MODE, 0);

@@ -112,11 +112,6 @@ int user_process_pid(const struct user_proc *p);
 /* Waits for the process to exit, frees it, returns its exit code. */
 int user_process_wait(struct user_proc *p);
 
-/* ---- self-tests (core/selftest.c) ----------------------------------------- */
-
-/* Runs the self-tests the command line selects (test=ud, test=bad-pte). */
-void selftest_run(const struct arch_boot_info *bi);
-
 /* ---- console input, service mode, domain services ------------------------ */
 
 /* Arch layer: copies up to n bytes of pending console input into buf
@@ -132,15 +127,12 @@ size_t console_read(char *buf, size_t n);
  * console_read() will return data.  Thread context, interrupts enabled. */
 #define CONSOLE_POLL_NS 10000000ULL     /* 10 ms */
 bool console_wait_input(uint64_t timeout_ns);
-/* Arch layer, weak: true in the control domain (pv: SIF_PRIVILEGED in
- * start_info).  Absent (native): false. */
-bool arch_privileged(void) __attribute__((weak));
-/* Arch layer, weak: starts the domain's background services once the
- * scheduler runs (pv domU with a store ring: a thread that connects
- * xenbus and watches control/shutdown).  Absent (native): nothing. */
-void arch_services_start(void) __attribute__((weak));
-/* Service mode (core/service.c, command line `service`): heartbeat every
- * second, echoes console input lines, `crash` faults.  Never returns. */
-void service_main(const struct arch_boot_info *bi) __attribute__((noreturn));
+/* Arch layer: true in the control domain (pv: SIF_PRIVILEGED in
+ * start_info; native: false). */
+bool arch_privileged(void);
+/* Arch layer: starts the domain's background services once the scheduler
+ * runs (pv domU with a store ring: a thread that connects xenbus and
+ * watches control/shutdown; native: nothing). */
+void arch_services_start(void);
 
 #endif

@@ -104,3 +104,14 @@ void native_start(uint32_t magic, uint32_t mbi_pa)
     boot_info.arch_name = "native";
     kernel_main(&boot_info);
 }
+
+/* kernel.h: bare metal has no control domain. */
+bool arch_privileged(void)
+{
+    return false;
+}
+
+/* kernel.h: bare metal has no xenbus or control/shutdown watch. */
+void arch_services_start(void)
+{
+}

@@ -10,7 +10,8 @@
 # (clean isa-debug-exit power-off).  Then the same with workload=quick
 # (3 steps per thread), with test=user-fault (a user process killed by a
 # page fault, the kernel survives) and test=kernel-fault (fatal report and
-# a crash exit status).
+# a crash exit status), and with words no service registered (one line
+# naming each and listing the registered services; the workload runs).
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -50,6 +51,32 @@ run_case quick 3 workload=quick
 run_case user_fault 3 workload=quick test=user-fault
 log=$logdir/native_boot_user_fault.log
 check_user_fault "$log" || fail=1
+
+# Services are composed by registration (guest_service.h): a request no
+# registration names gets one line listing the registered words, and init
+# carries on.  The native kernel links no toolstack, so `agent` is unknown
+# here, while its own services (bench, service, test=ud...) are listed.
+run_case unknown_request 3 workload=quick no-such-service agent
+log=$logdir/native_boot_unknown_request.log
+for w in no-such-service agent; do
+    line=$(grep -F "init: unknown request \"$w\" on the command line; this kernel has:" "$log")
+    if [ -z "$line" ]; then
+        echo "FAIL: no unknown-request line for $w"; fail=1
+    else
+        for svc in bench service test=ud test=bad-pte test=user-fault; do
+            case " ${line#*has:} " in
+            *" $svc "*) ;;
+            *) echo "FAIL: unknown-request line does not list $svc: $line"; fail=1 ;;
+            esac
+        done
+        case " ${line#*has:} " in
+        *" agent "*|*" test=build "*) echo "FAIL: native kernel lists a toolstack service: $line"; fail=1 ;;
+        esac
+    fi
+done
+if grep -q "unknown request \"workload=quick\"" "$log"; then
+    echo "FAIL: a KEY=VALUE parameter was reported as an unknown request"; fail=1
+fi
 
 # A kernel page fault is fatal: reported, then a crash power-off (exit 1).
 log=$logdir/native_boot_kernel_fault.log

@@ -13,6 +13,7 @@
 #include "xenstored.h"
 #include "xs_dom0.h"
 #include "kernel.h"
+#include "guest_service.h"
 #include <pv/evtchn.h>
 #include "agent.h"
 #include "agent_priv.h"
@@ -374,3 +375,6 @@ void agent_main(const struct arch_boot_info *bi)
             thread_sleep_ns(busy ? BUSY_SLEEP_NS : IDLE_SLEEP_NS);
     }
 }
+
+/* `agent` on dom0's command line: this domain is the toolstack's. */
+GUEST_SERVICE("agent", agent_main, GUEST_STAGE_ROLE, GUEST_SVC_CONTROL);

@@ -14,6 +14,7 @@
 #include "xc_dom_build.h"
 #include "xc_selftest.h"
 #include "kernel.h"
+#include "guest_service.h"
 #include "mb_build.h"
 
 static int failures;
@@ -286,3 +287,5 @@ out:
     else
         kprintf("libxc-selftest: PASS\n");
 }
+
+GUEST_SERVICE("test=build", libxc_selftest, GUEST_STAGE_TEST, GUEST_SVC_CONTROL);
