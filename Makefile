@@ -10,7 +10,7 @@
 #   make run-native boot the native guest kernel directly on QEMU
 #   make test       host unit tests (cmocka) + QEMU scenario tests
 #   make port-stat  size of the PV port against the whole guest kernel
-#   make bench      microbenchmarks: native, unmodified, pv, xen-pv (build/bench/)
+#   make bench      microbenchmarks: native, unmodified, pv, xen-pv; instruction counts (icount) and time (build/bench/)
 #   make fuzz       host fuzzers (libFuzzer), FUZZ_SECONDS each (tests/fuzz/)
 #
 # Variables: LAMINA_ACCEL=tcg|kvm (default tcg), QEMU_MEM (MiB, default 512),

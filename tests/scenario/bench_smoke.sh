@@ -3,16 +3,20 @@
 # with 200 iterations into build/bench-smoke) and the shape of what it
 # writes.
 #
+# Both passes run (the icount pass and the timed pass, 200 iterations each).
 # Checks: tools/lamina-bench exits 0; results.csv has exactly the header
-# benchmark,config,accel,iterations,min_cycles,median_cycles; every row has
-# 6 fields, a known benchmark, a config among native/unmodified/pv/xen-pv,
-# iterations 200 and integer cycles with min <= median, and no pair twice;
-# every config produced every one of the nine benchmarks (xen-pv may be
-# absent only when build/xen/xen-4.17.elf is missing, which is reported);
-# results.md exists with one row per benchmark; results.png exists (when
-# gnuplot is installed); five TARGET lines with PASS, MISS or n/a; and, as
-# a sanity check that the operations really ran, native null_privop (one
-# instruction) is cheaper than pv null_privop (a hypercall).
+# benchmark,config,accel,iterations,min_cycles,median_cycles,instructions;
+# every row has 7 fields, a known benchmark, a config among
+# native/unmodified/pv/xen-pv, iterations 200, integer cycles with
+# min <= median and an integer instruction count, and no pair twice; every
+# config produced every one of the nine benchmarks (xen-pv may be absent
+# only when build/xen/xen-4.17.elf is missing, which is reported);
+# results.md has the instruction table before the timed one, one row per
+# benchmark in each; results.png exists (when gnuplot is installed); nine
+# TARGET lines (five absolute instruction limits, four ratios to xen-pv)
+# with PASS, MISS or n/a, whose measured counts are the CSV's; and, as a
+# sanity check that the operations really ran, native null_privop (one
+# instruction) is cheaper than pv null_privop (a hypercall) in both passes.
 # The unmodified config needs Lamina's trap-and-emulate support.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64 or python3).
 set -u
@@ -50,7 +54,7 @@ configs = ["native", "unmodified", "pv", "xen-pv"]
 benches = ["irq_disable_enable", "null_privop", "pt_switch", "pte_update_1",
            "pte_update_512", "page_fault", "syscall_user",
            "limit_syscall_sysret", "limit_gp_trap"]
-header = "benchmark,config,accel,iterations,min_cycles,median_cycles"
+header = "benchmark,config,accel,iterations,min_cycles,median_cycles,instructions"
 fails = []
 
 path = os.path.join(out, "results.csv")
@@ -64,30 +68,31 @@ else:
         fails.append(f"CSV header is {lines[0] if lines else '(empty)'!r}, want {header!r}")
     for n, line in enumerate(lines[1:], 2):
         fields = next(csv.reader([line]))
-        if len(fields) != 6:
+        if len(fields) != 7:
             fails.append(f"CSV line {n}: {len(fields)} fields: {line!r}")
             continue
-        b, c, accel, it, mn, md = fields
+        b, c, accel, it, mn, md, ins = fields
         if b not in benches:
             fails.append(f"CSV line {n}: unknown benchmark {b!r}")
         if c not in configs:
             fails.append(f"CSV line {n}: unknown config {c!r}")
         if not accel:
             fails.append(f"CSV line {n}: empty accel")
-        if not (it.isdigit() and mn.isdigit() and md.isdigit()):
+        if not (it.isdigit() and mn.isdigit() and md.isdigit() and ins.isdigit()):
             fails.append(f"CSV line {n}: non-integer numbers: {line!r}")
             continue
         if int(it) != 200:
             fails.append(f"CSV line {n}: iterations {it}, want 200")
         if int(mn) > int(md):
             fails.append(f"CSV line {n}: min {mn} > median {md}")
-        rows.append((b, c, int(md)))
+        rows.append((b, c, int(md), int(ins)))
 
-seen = {}
-for b, c, md in rows:
+seen, instr = {}, {}
+for b, c, md, ins in rows:
     if (b, c) in seen:
         fails.append(f"CSV: {b} for {c} appears twice")
     seen[(b, c)] = md
+    instr[(b, c)] = ins
 for c in configs:
     missing = [b for b in benches if (b, c) not in seen]
     if not missing:
@@ -97,19 +102,24 @@ for c in configs:
     else:
         fails.append(f"{c}: missing {', '.join(missing)}")
 
-if ("null_privop", "native") in seen and ("null_privop", "pv") in seen:
-    if not seen[("null_privop", "native")] < seen[("null_privop", "pv")]:
-        fails.append("native null_privop is not cheaper than pv's hypercall: "
-                     f"{seen[('null_privop', 'native')]} vs {seen[('null_privop', 'pv')]}")
+for what, table in (("cycles", seen), ("instructions", instr)):
+    if ("null_privop", "native") in table and ("null_privop", "pv") in table:
+        if not table[("null_privop", "native")] < table[("null_privop", "pv")]:
+            fails.append(f"native null_privop is not cheaper than pv's hypercall in {what}: "
+                         f"{table[('null_privop', 'native')]} vs {table[('null_privop', 'pv')]}")
 
 md_path = os.path.join(out, "results.md")
 if not os.path.isfile(md_path):
     fails.append(f"{md_path} missing")
 else:
     text = open(md_path).read()
+    i_at, t_at = text.find("## Instructions"), text.find("## Time")
+    if i_at < 0 or t_at < 0 or not i_at < t_at:
+        fails.append("results.md: want an instruction table (## Instructions) "
+                     "before the timed one (## Time)")
     for b in benches:
-        if not re.search(rf"^\| {b} \|", text, re.M):
-            fails.append(f"results.md: no row for {b}")
+        if len(re.findall(rf"^\| {b} \|", text, re.M)) != 2:
+            fails.append(f"results.md: want one row for {b} in each table")
     if "Accelerator:" not in text:
         fails.append("results.md: no accelerator line")
 if shutil.which("gnuplot"):
@@ -120,10 +130,21 @@ else:
     print("note: gnuplot not installed: results.png not checked")
 
 targets = [l for l in open(log).read().splitlines() if l.startswith("TARGET ")]
-if len(targets) != 5:
-    fails.append(f"{len(targets)} TARGET lines, want 5")
+if len(targets) != 9:
+    fails.append(f"{len(targets)} TARGET lines, want 9")
 for t in targets:
-    if not re.match(r"^TARGET .+ measured (\d+\.\d+|n/a) limit \S+ (PASS|MISS|n/a)$", t):
+    m = re.match(r"^TARGET (\S+) (\S+) <= (\d+) instructions \(median\) "
+                 r"measured (\d+|n/a) limit \d+ (PASS|MISS|n/a)$", t)
+    if m:
+        c, b, lim, got, v = m.groups()
+        want = instr.get((b, c))
+        if got != ("n/a" if want is None else str(want)):
+            fails.append(f"target {c} {b}: measured {got}, CSV instructions {want}")
+        elif want is not None and v != ("PASS" if want <= int(lim) else "MISS"):
+            fails.append(f"target {c} {b}: verdict {v} for {want} against {lim}")
+        continue
+    if not re.match(r"^TARGET \S+ \S+ <= 0\.5 x xen-pv \S+ \(instructions, median\) "
+                    r"measured (\d+\.\d+|n/a) limit 0\.5 (PASS|MISS|n/a)$", t):
         fails.append(f"malformed target line: {t}")
 
 if rc != 0:
