@@ -27,9 +27,15 @@ FREE     := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fno-builtin \
             -fno-tree-loop-distribute-patterns -nostdinc -isystem $(GCC_INC) $(WARN)
 
 # ---- hypervisor ---------------------------------------------------------
-HV_CFLAGS := $(FREE) -fpie -fvisibility=hidden -Ihypervisor -Ipv-abi/include \
-             -Itoolstack/builder -I$(XEN_INC)
-HV_SRCS  := $(sort $(shell find hypervisor -name "*.c" -o -name "*.S")) $(sort $(wildcard toolstack/builder/*.c))
+# -mpreferred-stack-boundary=3 (as Linux): entry.S calls C on 8-byte
+# aligned stacks; without SSE nothing needs 16.
+HV_CFLAGS := $(FREE) -fpie -fvisibility=hidden -mpreferred-stack-boundary=3 \
+             -Ihypervisor -Ipv-abi/include -Itoolstack/builder -I$(XEN_INC)
+HV_SRCS  := $(sort $(shell find hypervisor \( -name "*.c" -o -name "*.S" \) ! -name asm-offsets.c)) \
+            $(sort $(wildcard toolstack/builder/*.c))
+# Structure offsets for the assembly, generated from C (asm-offsets.c).
+HV_GEN   := $(B)/hv/include
+HV_ASM_OFFSETS := $(HV_GEN)/asm-offsets.h
 HV_OBJS  := $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
 
 # ---- guest kernel and the PV ABI library --------------------------------
@@ -76,9 +82,14 @@ $(DEPS): tools/deps.sh
 $(B)/hv/%.c.o: %.c $(DEPS)
 	@mkdir -p $(dir $@)
 	gcc $(HV_CFLAGS) -MMD -c $< -o $@
-$(B)/hv/%.S.o: %.S $(DEPS)
+$(B)/hv/%.S.o: %.S $(DEPS) $(HV_ASM_OFFSETS)
 	@mkdir -p $(dir $@)
-	gcc $(HV_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
+	gcc $(HV_CFLAGS) -I$(HV_GEN) -D__ASSEMBLY__ -MMD -c $< -o $@
+$(HV_ASM_OFFSETS): hypervisor/arch/x86/asm-offsets.c $(DEPS) $(wildcard hypervisor/*/*.h hypervisor/arch/x86/*.h)
+	@mkdir -p $(dir $@)
+	gcc $(HV_CFLAGS) -S -o $(B)/hv/asm-offsets.s $<
+	sed -n 's/.*"->\([A-Za-z0-9_]*\) \([-0-9]*\)".*/#define \1 \2/p' $(B)/hv/asm-offsets.s >$@.tmp
+	mv $@.tmp $@
 
 $(B)/lamina.elf64: $(HV_OBJS) hypervisor/arch/x86/lamina.ld
 	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T hypervisor/arch/x86/lamina.ld -o $@ $(HV_OBJS)

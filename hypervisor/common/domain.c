@@ -100,6 +100,7 @@ void domain_destroy(struct domain *d)
             continue;
         if (v == current) {
             current = NULL;
+            need_resched = true;
             write_cr3(idle_cr3());
         }
         v->state = VCPU_DOWN;
@@ -139,6 +140,7 @@ static void domain_stop(struct domain *d, unsigned int reason)
             v->regs = *guest_frame;
             v->cpu_time_ns += NOW() - v->last_run_ns;
             current = NULL;
+            need_resched = true;
             write_cr3(idle_cr3());
         }
     }

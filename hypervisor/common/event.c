@@ -74,6 +74,8 @@ static int get_free_port(struct domain *d)
  * vcpu_mark_events_pending()). */
 static void vcpu_mark_events_pending(struct vcpu *v)
 {
+    if (v == current)
+        exit_work.event = true;
     if (__atomic_exchange_n(&v->vcpu_info->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST))
         return;
     vcpu_kick(v);

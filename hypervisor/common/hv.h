@@ -99,7 +99,6 @@ void sched_add_vcpu(struct vcpu *v);
 void sched_remove_vcpu(struct vcpu *v);
 /* Runs expired vCPU timers (VIRQ_TIMER) and poll timeouts; re-arms the timer. */
 void sched_timer_tick(void);
-extern bool need_resched;
 /* A virtual timer was (re)programmed: re-arms the hardware timer. */
 void sched_timers_changed(void);
 long do_sched_op(int cmd, uint64_t arg);
@@ -186,9 +185,23 @@ void sysctl_physinfo(struct xen_sysctl_physinfo *pi);
 extern unsigned long total_pages;
 
 /* hypercall.c */
+/* Hypercall numbers below this have a slot in hypercall_table. */
+#define NR_HYPERCALLS 64
+/* Runs the hypercall in regs (rax = number, arguments in rdi rsi rdx r10
+ * r8 r9) and leaves its result in regs->rax (-XEN_ENOSYS for an unknown
+ * number), or the continuation's number when it was preempted. */
 void hypercall_dispatch(struct cpu_regs *regs);
+/* The handlers by number for entry.S's fast path, each called with the
+ * guest's rdi rsi rdx r10 r8 as its C arguments (the convention converts
+ * them to its parameter types, as hypercall_dispatch does); numbers with no
+ * handler get one that returns -XEN_ENOSYS. */
+typedef long (*hypercall_fn_t)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+extern const hypercall_fn_t hypercall_table[NR_HYPERCALLS];
+/* entry.S's fast path, when a handler it called left exit_work set: the
+ * result rc goes into guest_frame->rax unless the hypercall was preempted
+ * (the continuation put its number there). */
+void hypercall_fast_finish(long rc);
 void write_hypercall_page(void *page);
 long do_iret(void);
-extern unsigned long hypercall_count[64];
 
 #endif

@@ -11,8 +11,6 @@
 #include "pv/pv.h"
 #include "common/guest_access.h"
 
-unsigned long hypercall_count[64];
-
 static long do_set_trap_table(uint64_t traps)
 {
     struct vcpu *v = current;
@@ -141,6 +139,7 @@ long do_iret(void)
             domain_crash(v->domain, "iret to user mode with no user page table");
         toggle_guest_mode(v);
     }
+    exit_work.frame = true;
     regs->rip = c.rip;
     regs->cs = c.cs | 3;
     regs->rflags = (c.rflags & X86_EFLAGS_ALL & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
@@ -194,13 +193,12 @@ static long copy_string_out(uint64_t arg, const char *s, size_t size)
     return copy_to_guest(arg, buf, size);
 }
 
-static long do_xen_version(uint64_t cmd, uint64_t arg)
+/* __HYPERVISOR_xen_version for everything but XENVER_version. */
+static __attribute__((noinline)) long xen_version_info(uint64_t cmd, uint64_t arg)
 {
     struct domain *d = current->domain;
 
     switch (cmd) {
-    case XENVER_version:
-        return (4 << 16) | 17;
     case XENVER_extraversion:
         return copy_string_out(arg, "-lamina", sizeof(xen_extraversion_t));
     case XENVER_capabilities:
@@ -241,6 +239,16 @@ static long do_xen_version(uint64_t cmd, uint64_t arg)
     default:
         return -XEN_ENOSYS;
     }
+}
+
+/* __HYPERVISOR_xen_version (Xen public/version.h).  XENVER_version is the
+ * null hypercall of PV kernels (Linux makes it to have a pending event
+ * delivered after unmasking), so it returns before anything else runs. */
+static long do_xen_version(uint64_t cmd, uint64_t arg)
+{
+    if (cmd == XENVER_version)
+        return (4 << 16) | 17;
+    return xen_version_info(cmd, arg);
 }
 
 static long do_vm_assist(uint64_t cmd, uint64_t type)
@@ -293,6 +301,7 @@ static long do_set_debugreg(uint64_t reg, uint64_t value)
     }
     v->debugreg[reg] = value;
     debugreg_load(v);
+    pv_update_hypercall_fast(v);
     return 0;
 }
 
@@ -430,6 +439,7 @@ void hypercall_create_continuation(unsigned int nr, uint64_t a0, uint64_t a1,
     regs->r10 = a3;
     regs->r8 = a4;
     regs->rip -= 2;                 /* back onto the `syscall` */
+    exit_work.frame = true;
     hc_preempted = true;
 }
 
@@ -481,16 +491,44 @@ static long do_multicall(uint64_t list, uint64_t nr)
     return 0;
 }
 
+/* hypercall_table's entry for numbers without a handler (Xen's
+ * do_ni_hypercall). */
+static long do_ni_hypercall(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    return -XEN_ENOSYS;
+}
+
+/* Each handler's entry in hypercall_table: called from entry.S with the
+ * guest's argument registers as they are, which is what the C convention
+ * does with them for the handler's own parameter types (the type of every
+ * handler is checked against the table's by hypercall_call()). */
+#define HC_SLOT(nr, fn, ...) [nr] = (hypercall_fn_t)(void (*)(void))fn,
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then the handlers */
+const hypercall_fn_t hypercall_table[NR_HYPERCALLS] = {
+    [0 ... NR_HYPERCALLS - 1] = do_ni_hypercall,
+    HYPERCALL_TABLE(HC_SLOT, HC_SLOT, HC_SLOT, HC_SLOT, HC_SLOT)
+};
+#pragma GCC diagnostic pop
+
+void hypercall_fast_finish(long rc)
+{
+    if (hc_preempted)
+        hc_preempted = false;       /* rax holds the continuation's number */
+    else
+        guest_frame->rax = rc;
+}
+
 void hypercall_dispatch(struct cpu_regs *regs)
 {
     uint64_t nr = regs->rax;
     long rc;
 
-    if (nr >= ARRAY_SIZE(hypercall_count) || !hypercall_known(nr)) {
+    if (nr >= NR_HYPERCALLS || !hypercall_known(nr)) {
         regs->rax = -XEN_ENOSYS;
         return;
     }
-    hypercall_count[nr]++;
     hc_preempted = false;
     const uint64_t args[6] = { regs->rdi, regs->rsi, regs->rdx,
                                regs->r10, regs->r8, regs->r9 };

@@ -43,6 +43,9 @@ struct vcpu {
 
     /* PV state (Xen's arch.pv). */
     bool kernel_mode;               /* TF_kernel_mode: on the kernel L4 */
+    bool hypercall_fast;            /* entry.S may run a syscall as a hypercall
+                                     * on its fast path: PV, kernel mode, no
+                                     * breakpoints (pv_update_hypercall_fast) */
     unsigned long guest_table;      /* MFN of the kernel L4 (0: none) */
     unsigned long guest_table_user; /* MFN of the user L4 (0: none) */
     unsigned long kernel_ss, kernel_sp;   /* HYPERVISOR_stack_switch */
@@ -173,6 +176,30 @@ struct domain {
 extern struct domain *domain_list[MAX_DOMAINS];
 
 extern struct vcpu *current;            /* the running vCPU; NULL when idle */
+
+/*
+ * What the next return to a guest must do before entry.S may take its fast
+ * return (Xen's softirq_pending and TRAP_syscall): each member is set where
+ * the state it names changes, and the fast path tests the whole word once.
+ * A return with any member set goes through exit_prepare(), which does the
+ * work and clears them (resched in schedule(), event in the kind of guest's
+ * exit_prepare).  Runs in ring 0 with interrupts off.
+ */
+union exit_work {
+    struct {
+        bool resched;   /* schedule() must run: a vCPU woke, current blocked,
+                         * stopped or went away, its slice ended */
+        bool frame;     /* guest_frame's rip/cs/rflags/rsp/ss/rcx/r11 were
+                         * rewritten (iret, bounce, continuation, switch) */
+        bool event;     /* current's evtchn_upcall_pending may be set:
+                         * check it (and the mask) on the way out */
+        bool debug;     /* a #DB for current was queued in hypervisor
+                         * context (vcpu.pending_db) */
+    };
+    uint32_t any;
+};
+extern union exit_work exit_work;
+#define need_resched (exit_work.resched)
 
 /* Looks up a live domain by id; NULL if none. */
 struct domain *domain_lookup(domid_t id);

@@ -14,7 +14,7 @@
 
 #define SLICE_NS        10000000ULL     /* 10 ms */
 
-bool need_resched;
+union exit_work exit_work;
 static struct vcpu *runq[MAX_DOMAINS * MAX_VCPUS_PER_DOM];
 static unsigned int nr_runq;
 static uint64_t slice_end;
@@ -117,6 +117,8 @@ static void save_vcpu(struct vcpu *v)
 static void load_vcpu(struct vcpu *v)
 {
     *guest_frame = v->regs;
+    exit_work.frame = true;
+    exit_work.event = true;         /* v's upcall may have come while it was out */
     write_cr3(v->domain->vcpu_ops->cr3(v));
     load_segments(v);
     fpu_restore(v->fxsave);
@@ -178,8 +180,10 @@ long do_sched_op(int cmd, uint64_t arg)
     case SCHEDOP_block:
         /* Blocking re-enables event delivery (Xen's do_block). */
         v->vcpu_info->evtchn_upcall_mask = 0;
-        if (!v->vcpu_info->evtchn_upcall_pending)
+        if (!v->vcpu_info->evtchn_upcall_pending) {
             v->state = VCPU_BLOCKED;
+            need_resched = true;
+        }
         return 0;
     case SCHEDOP_shutdown: {
         struct sched_shutdown s;
@@ -205,6 +209,7 @@ long do_sched_op(int cmd, uint64_t arg)
             return 0;
         v->poll_deadline = p.timeout;
         v->state = VCPU_POLLING;
+        need_resched = true;
         return 0;
     }
     case SCHEDOP_shutdown_code: {

@@ -10,6 +10,7 @@
 #include "pv_build.h"
 #include "mb_build.h"
 #include "unmod/unmod.h"
+#include "pv/pv.h"
 
 #define BUILD_MAX_PAGES (1UL << 16)     /* 256 MiB per boot-time domain */
 
@@ -103,6 +104,7 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
     v->regs.ss = FLAT_KERNEL_SS;
     v->regs.rflags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     v->kernel_mode = true;
+    pv_update_hypercall_fast(v);
     v->state = VCPU_RUNNABLE;
     printk("d%u: %s kernel \"%s\", %lu MiB, entry %lx, cmdline \"%s\"\n", id,
            privileged ? "dom0" : "domU", info.guest_os, nr_pages >> 8,

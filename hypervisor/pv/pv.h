@@ -27,4 +27,12 @@ int pv_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c);
  * callbacks, vm_assist and segment bases into c. */
 void pv_get_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c);
 
+/* Recomputes v->hypercall_fast (sched.h) after v's guest mode or debug
+ * registers changed: true while v (a PV vCPU) is in guest kernel mode with
+ * no breakpoint enabled in its DR7, so that a `syscall` from it is a
+ * hypercall entry.S may run without syscall_from_guest() (whose only other
+ * work, disarming the guest's DR7, is then not needed).  Call wherever
+ * kernel_mode or debugreg[7] of a PV vCPU is written. */
+void pv_update_hypercall_fast(struct vcpu *v);
+
 #endif

@@ -17,6 +17,7 @@
 void toggle_guest_mode(struct vcpu *v)
 {
     v->kernel_mode = !v->kernel_mode;
+    pv_update_hypercall_fast(v);
     wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
     write_cr3(mm_vcpu_cr3(v));
 }
@@ -28,6 +29,7 @@ void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
 
     if (!eip)
         domain_crash(v->domain, "bounce to a null callback");
+    exit_work.frame = true;
     if (!v->kernel_mode) {
         toggle_guest_mode(v);
         rsp = v->kernel_sp;
@@ -271,7 +273,7 @@ static void pv_syscall(struct vcpu *v, struct cpu_regs *regs)
 
 /* vcpu_ops.exit_prepare: a pending, unmasked event upcall becomes a bounce
  * to the event callback; else a #DB queued in hypervisor context is
- * delivered. */
+ * delivered.  exit_work.event stays set while the upcall is pending. */
 static void pv_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
 {
     if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
@@ -282,6 +284,9 @@ static void pv_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
         if (v->trap_ctxt[X86_EXC_DB].address)
             bounce_exception(v, regs, X86_EXC_DB, false);
     }
+    /* Until the guest clears its pending flag (its upcall handler does,
+     * first thing), every exit must look at it again. */
+    exit_work.event = v->vcpu_info->evtchn_upcall_pending != 0;
 }
 
 /* vcpu_ops.bad_return: the guest kernel gets the #GP(0) the CPU would

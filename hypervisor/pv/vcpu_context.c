@@ -9,6 +9,11 @@
 #include "mm/mm.h"
 #include "pv/pv.h"
 
+void pv_update_hypercall_fast(struct vcpu *v)
+{
+    v->hypercall_fast = v->kernel_mode && !(v->debugreg[7] & DR7_ENABLE_MASK);
+}
+
 /* Xen forces these on a PV guest's flags: IF on, IOPL 0 (virtual IOPL is
  * PHYSDEVOP_set_iopl's). */
 static uint64_t pv_rflags(uint64_t f)
@@ -52,6 +57,7 @@ int pv_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c)
     for (unsigned int i = 0; i < 256; i++)
         v->trap_ctxt[i] = c->trap_ctxt[i];
     v->kernel_mode = true;
+    pv_update_hypercall_fast(v);
     v->state = VCPU_RUNNABLE;
     return 0;
 }

@@ -331,8 +331,10 @@ static void handle_events(struct unmod_domain *um, struct vcpu *v, const struct 
     if (c->events & EMU_EV_HALT) {
         if (!um->vu.vif)
             crash(um, "hlt", "halted with interrupts disabled");
-        if (vpic_pending_vector(&um->pic) < 0)
+        if (vpic_pending_vector(&um->pic) < 0) {
             v->state = VCPU_BLOCKED;
+            need_resched = true;
+        }
     }
 }
 

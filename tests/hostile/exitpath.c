@@ -162,8 +162,10 @@ static void case_set_ldt(void)
 /* Items 0b and 4: return frames the hypervisor must not trust. */
 static void case_return_frames(void)
 {
-    /* A hypercall made with a non-canonical %rsp returns (through IRET);
-     * the domain is not crashed. */
+    /* A hypercall made with a non-canonical %rsp returns (Lamina's fast
+     * path: SYSRET, the %rsp being live in ring 0 only for the instruction
+     * before it, where just the IST-stack NMI/#MC/#DB can arrive); the
+     * domain is not crashed. */
     report("syscall_with_noncanonical_rsp", probe(attack_syscall_rsp, 0x8000000000000000UL), -1);
     /* HYPERVISOR_iret to a non-canonical rip: our own #GP(0) at that rip. */
     probe_rip = 0;

@@ -40,7 +40,7 @@ uint64_t idle_pg_table[512] __attribute__((aligned(4096)));
 struct cpu_regs guest_regs;
 uint64_t tsc_khz = 2000000;
 unsigned long total_pages = NR_FRAMES;
-bool need_resched;
+union exit_work exit_work;
 
 /* ---- stubs ---------------------------------------------------------------- */
 

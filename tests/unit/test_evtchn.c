@@ -17,6 +17,7 @@
 
 struct domain *domain_list[MAX_DOMAINS];
 struct vcpu *current;
+union exit_work exit_work;
 
 /* Guest "virtual addresses" are host pointers; these two are refused. */
 static uint64_t bad_read_addr = 0x0bad0000;

@@ -10,6 +10,9 @@
  */
 #include "arch/x86/config.h"
 #include "arch/x86/x86-defns.h"
+#include "asm-offsets.h"
+
+#define TRAP_syscall    0x100           /* entry_vector of a syscall frame (Xen's) */
 
 #define FRAME_CS        136
 #define FRAME_ERRCODE   120
@@ -32,7 +35,7 @@
         pushq   %r15
 .endm
 
-.macro RESTORE_ALL
+.macro RESTORE_ALL rax=1
         popq    %r15
         popq    %r14
         popq    %r13
@@ -43,11 +46,18 @@
         popq    %r10
         popq    %r9
         popq    %r8
+.if \rax
         popq    %rax
+.else
+        addq    $8, %rsp
+.endif
         popq    %rcx
         popq    %rdx
         popq    %rsi
         popq    %rdi
+.endm
+.macro RESTORE_ALL_BUT_RAX
+        RESTORE_ALL 0
 .endm
 
         .section .text.entry, "ax"
@@ -128,7 +138,21 @@ common_interrupt:
         iretq
 
 /* SYSCALL from ring 3: a hypercall (guest kernel mode) or a guest system
- * call (guest user mode).  RCX = guest RIP, R11 = guest RFLAGS. */
+ * call (guest user mode).  RCX = guest RIP, R11 = guest RFLAGS.  The full
+ * frame is always built (C code anywhere below may read or replace it).
+ *
+ * Fast path (Xen's, in spirit): a hypercall from a vCPU whose
+ * hypercall_fast is set (PV, kernel mode, no breakpoints: nothing for
+ * syscall_from_guest() to do but dispatch) with a number below
+ * NR_HYPERCALLS calls its handler from hypercall_table directly.  If the
+ * handler left nothing in exit_work - no reschedule, no rewritten frame,
+ * no possibly-pending event upcall, no queued #DB - nothing exit_prepare()
+ * checks can have changed since the CPU built this frame, and the return
+ * is SYSRET from it.  SYSRET still gets the two checks that keep it from
+ * faulting in ring 0 or returning with privilege whatever the frame says:
+ * a canonical RCX (XSA-7: Intel's SYSRET #GPs in ring 0, on the guest's
+ * stack, otherwise) and an R11 with IOPL 0 and IF 1.  Anything else takes
+ * the common path through exit_prepare(). */
         .align 16
         .globl syscall_entry
 syscall_entry:
@@ -140,17 +164,46 @@ syscall_entry:
         pushq   $0xe033                         /* FLAT_RING3_CS64 */
         pushq   %rcx
         pushq   $0
-        movl    $0x100, 4(%rsp)                 /* entry_vector: TRAP_syscall */
+        movl    $TRAP_syscall, 4(%rsp)          /* entry_vector */
         SAVE_ALL
+        movq    current(%rip), %r11
+        cmpb    $0, VCPU_hypercall_fast(%r11)
+        je      .Lsyscall_slow
+        cmpq    $NR_HYPERCALLS_ASM, %rax
+        jae     .Lsyscall_slow
+        leaq    hypercall_table(%rip), %r11
+        movq    %r10, %rcx                      /* 4th argument: C wants rcx */
+        call    *(%r11,%rax,8)                  /* C needs 8-byte alignment only */
+        cmpl    $0, exit_work(%rip)
+        jne     .Lhypercall_work
+        movq    UREGS_rcx(%rsp), %rdx           /* canonical: bits 63..47 all equal */
+        sarq    $47, %rdx
+        incl    %edx
+        cmpl    $1, %edx
+        ja      .Lhypercall_work
+        RESTORE_ALL_BUT_RAX                     /* rax: the result */
+        andl    $~X86_EFLAGS_IOPL, %r11d
+        orl     $X86_EFLAGS_IF, %r11d
+        movq    32(%rsp), %rsp                  /* vector/err, rip, cs, rflags, rsp */
+        sysretq
+
+.Lhypercall_work:
+        movq    %rax, %rdi
+        subq    $8, %rsp                        /* as .Lsyscall_slow leaves it */
+        call    hypercall_fast_finish
+        jmp     .Lsyscall_exit
+
+.Lsyscall_slow:
         movq    %rsp, %rdi
         subq    $8, %rsp
         call    syscall_from_guest
+.Lsyscall_exit:
         call    exit_prepare
         addq    $8, %rsp
         testl   %eax, %eax
         jz      1f
-        /* Fast return (a hypercall returning to where it was made): the
-         * frame's rcx/r11 already hold rip/rflags, as SYSRET wants. */
+        /* Return (to where a syscall was made) that exit_prepare() checked
+         * for SYSRET: the frame's rcx/r11 hold rip/rflags. */
         RESTORE_ALL
         movq    32(%rsp), %rsp                  /* vector/err, rip, cs, rflags, rsp */
         sysretq

@@ -212,6 +212,7 @@ void trap_from_hv(struct cpu_regs *regs)
          * guest as a #DB on its next return (exit_prepare). */
         current->debugreg[6] |= read_dr6() & ~DR6_DEFAULT;
         current->pending_db = true;
+        exit_work.debug = true;
         write_dr6(DR6_DEFAULT);
         return;
     }
@@ -242,6 +243,8 @@ void syscall_from_guest(struct cpu_regs *regs)
     v->domain->vcpu_ops->syscall(v, regs);
 }
 
+/* The common return to a guest (entry.S): every exit but the hypercall
+ * fast path's, which takes it whenever exit_work has anything set. */
 int exit_prepare(void)
 {
     struct cpu_regs *regs = guest_frame;
@@ -260,6 +263,10 @@ int exit_prepare(void)
     }
     if (guest_dr7)
         write_dr7(guest_dr7);
+    /* The frame is checked and nothing queued is left: the next hypercall
+     * from this frame may return fast (entry.S). */
+    exit_work.frame = false;
+    exit_work.debug = false;
     return exit_sysret_ok(regs);
 }
 

@@ -14,67 +14,74 @@
 #include <stdint.h>
 #endif
 
+/* A constant with its C suffix (UL...), which the assembler does not take. */
+#ifdef __ASSEMBLY__
+#define _AC(x, suffix) x
+#else
+#define _AC(x, suffix) x##suffix
+#endif
+
 /* RFLAGS (SDM vol. 1, 3.4.3). */
-#define X86_EFLAGS_CF       0x00000001UL
-#define X86_EFLAGS_FIXED    0x00000002UL    /* bit 1 reads as 1 */
-#define X86_EFLAGS_PF       0x00000004UL
-#define X86_EFLAGS_AF       0x00000010UL
-#define X86_EFLAGS_ZF       0x00000040UL
-#define X86_EFLAGS_SF       0x00000080UL
-#define X86_EFLAGS_TF       0x00000100UL
-#define X86_EFLAGS_IF       0x00000200UL
-#define X86_EFLAGS_DF       0x00000400UL
-#define X86_EFLAGS_OF       0x00000800UL
-#define X86_EFLAGS_IOPL     0x00003000UL
-#define X86_EFLAGS_NT       0x00004000UL
-#define X86_EFLAGS_RF       0x00010000UL
-#define X86_EFLAGS_VM       0x00020000UL
-#define X86_EFLAGS_AC       0x00040000UL
-#define X86_EFLAGS_VIF      0x00080000UL
-#define X86_EFLAGS_VIP      0x00100000UL
-#define X86_EFLAGS_ID       0x00200000UL
+#define X86_EFLAGS_CF       _AC(0x00000001, UL)
+#define X86_EFLAGS_FIXED    _AC(0x00000002, UL)    /* bit 1 reads as 1 */
+#define X86_EFLAGS_PF       _AC(0x00000004, UL)
+#define X86_EFLAGS_AF       _AC(0x00000010, UL)
+#define X86_EFLAGS_ZF       _AC(0x00000040, UL)
+#define X86_EFLAGS_SF       _AC(0x00000080, UL)
+#define X86_EFLAGS_TF       _AC(0x00000100, UL)
+#define X86_EFLAGS_IF       _AC(0x00000200, UL)
+#define X86_EFLAGS_DF       _AC(0x00000400, UL)
+#define X86_EFLAGS_OF       _AC(0x00000800, UL)
+#define X86_EFLAGS_IOPL     _AC(0x00003000, UL)
+#define X86_EFLAGS_NT       _AC(0x00004000, UL)
+#define X86_EFLAGS_RF       _AC(0x00010000, UL)
+#define X86_EFLAGS_VM       _AC(0x00020000, UL)
+#define X86_EFLAGS_AC       _AC(0x00040000, UL)
+#define X86_EFLAGS_VIF      _AC(0x00080000, UL)
+#define X86_EFLAGS_VIP      _AC(0x00100000, UL)
+#define X86_EFLAGS_ID       _AC(0x00200000, UL)
 /* The arithmetic flags an instruction may leave in any state. */
 #define X86_EFLAGS_ARITH    (X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
                              X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_OF)
 /* Every architecturally defined RFLAGS bit (bits 3, 5, 15 and 22-63 are
  * reserved; bit 1 is X86_EFLAGS_FIXED). */
-#define X86_EFLAGS_ALL      0x3f7fd5UL
+#define X86_EFLAGS_ALL      _AC(0x3f7fd5, UL)
 
 /* CR0 (SDM vol. 3, 2.5). */
-#define X86_CR0_PE          (1UL << 0)
-#define X86_CR0_MP          (1UL << 1)
-#define X86_CR0_EM          (1UL << 2)
-#define X86_CR0_TS          (1UL << 3)
-#define X86_CR0_ET          (1UL << 4)
-#define X86_CR0_NE          (1UL << 5)
-#define X86_CR0_WP          (1UL << 16)
-#define X86_CR0_AM          (1UL << 18)
-#define X86_CR0_NW          (1UL << 29)
-#define X86_CR0_CD          (1UL << 30)
-#define X86_CR0_PG          (1UL << 31)
+#define X86_CR0_PE          (_AC(1, UL) << 0)
+#define X86_CR0_MP          (_AC(1, UL) << 1)
+#define X86_CR0_EM          (_AC(1, UL) << 2)
+#define X86_CR0_TS          (_AC(1, UL) << 3)
+#define X86_CR0_ET          (_AC(1, UL) << 4)
+#define X86_CR0_NE          (_AC(1, UL) << 5)
+#define X86_CR0_WP          (_AC(1, UL) << 16)
+#define X86_CR0_AM          (_AC(1, UL) << 18)
+#define X86_CR0_NW          (_AC(1, UL) << 29)
+#define X86_CR0_CD          (_AC(1, UL) << 30)
+#define X86_CR0_PG          (_AC(1, UL) << 31)
 
 /* CR4 (SDM vol. 3, 2.5). */
-#define X86_CR4_VME         (1UL << 0)
-#define X86_CR4_PVI         (1UL << 1)
-#define X86_CR4_TSD         (1UL << 2)
-#define X86_CR4_DE          (1UL << 3)
-#define X86_CR4_PSE         (1UL << 4)
-#define X86_CR4_PAE         (1UL << 5)
-#define X86_CR4_MCE         (1UL << 6)
-#define X86_CR4_PGE         (1UL << 7)
-#define X86_CR4_PCE         (1UL << 8)
-#define X86_CR4_OSFXSR      (1UL << 9)
-#define X86_CR4_OSXMMEXCPT  (1UL << 10)
-#define X86_CR4_UMIP        (1UL << 11)
-#define X86_CR4_FSGSBASE    (1UL << 16)
-#define X86_CR4_SMEP        (1UL << 20)
-#define X86_CR4_SMAP        (1UL << 21)
+#define X86_CR4_VME         (_AC(1, UL) << 0)
+#define X86_CR4_PVI         (_AC(1, UL) << 1)
+#define X86_CR4_TSD         (_AC(1, UL) << 2)
+#define X86_CR4_DE          (_AC(1, UL) << 3)
+#define X86_CR4_PSE         (_AC(1, UL) << 4)
+#define X86_CR4_PAE         (_AC(1, UL) << 5)
+#define X86_CR4_MCE         (_AC(1, UL) << 6)
+#define X86_CR4_PGE         (_AC(1, UL) << 7)
+#define X86_CR4_PCE         (_AC(1, UL) << 8)
+#define X86_CR4_OSFXSR      (_AC(1, UL) << 9)
+#define X86_CR4_OSXMMEXCPT  (_AC(1, UL) << 10)
+#define X86_CR4_UMIP        (_AC(1, UL) << 11)
+#define X86_CR4_FSGSBASE    (_AC(1, UL) << 16)
+#define X86_CR4_SMEP        (_AC(1, UL) << 20)
+#define X86_CR4_SMAP        (_AC(1, UL) << 21)
 
 /* EFER (SDM vol. 3, 2.2.1). */
-#define X86_EFER_SCE        (1UL << 0)
-#define X86_EFER_LME        (1UL << 8)
-#define X86_EFER_LMA        (1UL << 10)
-#define X86_EFER_NXE        (1UL << 11)
+#define X86_EFER_SCE        (_AC(1, UL) << 0)
+#define X86_EFER_LME        (_AC(1, UL) << 8)
+#define X86_EFER_LMA        (_AC(1, UL) << 10)
+#define X86_EFER_NXE        (_AC(1, UL) << 11)
 
 /* Exception vectors (SDM vol. 3, 6.3.1). */
 #define X86_EXC_DE   0
@@ -114,11 +121,11 @@ static inline bool x86_exc_has_error_code(unsigned int vec)
 #endif
 
 /* Page-fault error code bits (SDM vol. 3, 4.7). */
-#define X86_PFEC_PRESENT    (1U << 0)
-#define X86_PFEC_WRITE      (1U << 1)
-#define X86_PFEC_USER       (1U << 2)
-#define X86_PFEC_RSVD       (1U << 3)
-#define X86_PFEC_INSN       (1U << 4)
+#define X86_PFEC_PRESENT    (_AC(1, U) << 0)
+#define X86_PFEC_WRITE      (_AC(1, U) << 1)
+#define X86_PFEC_USER       (_AC(1, U) << 2)
+#define X86_PFEC_RSVD       (_AC(1, U) << 3)
+#define X86_PFEC_INSN       (_AC(1, U) << 4)
 
 #ifndef __ASSEMBLY__
 /* True if a is canonical for 48-bit linear addresses: bits 63-47 all equal. */
@@ -129,23 +136,23 @@ static inline bool canonical_addr(uint64_t a)
 #endif
 
 /* Page-table entry bits (SDM vol. 3, 4.5). */
-#define _PAGE_PRESENT   0x001UL
-#define _PAGE_RW        0x002UL
-#define _PAGE_USER      0x004UL
-#define _PAGE_PWT       0x008UL
-#define _PAGE_PCD       0x010UL
-#define _PAGE_ACCESSED  0x020UL
-#define _PAGE_DIRTY     0x040UL
-#define _PAGE_PSE       0x080UL
-#define _PAGE_PAT       0x080UL
-#define _PAGE_GLOBAL    0x100UL
-#define _PAGE_NX        (1UL << 63)
-#define PTE_ADDR_MASK   0x000ffffffffff000UL
+#define _PAGE_PRESENT   _AC(0x001, UL)
+#define _PAGE_RW        _AC(0x002, UL)
+#define _PAGE_USER      _AC(0x004, UL)
+#define _PAGE_PWT       _AC(0x008, UL)
+#define _PAGE_PCD       _AC(0x010, UL)
+#define _PAGE_ACCESSED  _AC(0x020, UL)
+#define _PAGE_DIRTY     _AC(0x040, UL)
+#define _PAGE_PSE       _AC(0x080, UL)
+#define _PAGE_PAT       _AC(0x080, UL)
+#define _PAGE_GLOBAL    _AC(0x100, UL)
+#define _PAGE_NX        (_AC(1, UL) << 63)
+#define PTE_ADDR_MASK   _AC(0x000ffffffffff000, UL)
 
 /* DR7: the local/global enable bits of breakpoints 0-3 (SDM 17.2.4). */
-#define DR7_ENABLE_MASK   0xffUL
+#define DR7_ENABLE_MASK   _AC(0xff, UL)
 /* DR6: the value it reads with no debug condition recorded (SDM 17.2.3). */
-#define DR6_DEFAULT       0xffff0ff0UL
+#define DR6_DEFAULT       _AC(0xffff0ff0, UL)
 
 /* Model-specific registers (SDM vol. 4). */
 #define MSR_APIC_BASE       0x1b

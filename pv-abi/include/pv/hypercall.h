@@ -1,11 +1,15 @@
 /*
  * pv/hypercall.h - hypercall stubs for x86-64 PV guests (Xen 4.17 ABI).
  *
- * Runs in a PV guest kernel (ring 3, -mcmodel=kernel).  Every hypercall goes
- * through the hypercall page that the hypervisor fills at domain build time:
- * entry nr lives at hypercall_page + nr * 32.  Arguments travel in rdi, rsi,
- * rdx, r10, r8, r9; the result comes back in rax; rcx and r11 are clobbered
- * (the stub uses `syscall`).  Results are Xen's: >= 0 success, negative Xen
+ * Runs in a PV guest kernel (ring 3, -mcmodel=kernel).  A hypercall is a
+ * `syscall` from guest kernel mode with rax = its number (Xen's x86-64 PV
+ * ABI); the wrappers below issue it inline, as Linux does since it stopped
+ * calling through the hypercall page, and declare rcx and r11 clobbered
+ * (which the page's stubs push and pop).  The hypercall page that the
+ * hypervisor fills at domain build time (entry nr at hypercall_page +
+ * nr * 32) is still named in the ELF note, for HYPERVISOR_iret (assembly)
+ * and _hypercall6.  Arguments travel in rdi, rsi, rdx, r10, r8, r9; the
+ * result comes back in rax.  Results are Xen's: >= 0 success, negative Xen
  * errno (XEN_EINVAL...) on failure.
  *
  * The guest must define a page-aligned, 4 KiB `hypercall_page` in its .text
@@ -28,69 +32,69 @@ extern char hypercall_page[4096];
 #define _pv_hcall_clobbers "rcx", "r11", "memory"
 
 #define _hypercall0(nr) ({                                                    \
-    long __res;                                                               \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                      \
-                         : "=a"(__res)                                        \
-                         : [off] "i"((nr) * PV_HYPERCALL_STUB_SIZE)           \
+    long __res = (nr);                                                        \
+    __asm__ __volatile__("syscall"                                            \
+                         : "+a"(__res)                                        \
+                         :                                                    \
                          : "rdi", "rsi", "rdx", "r10", "r8", "r9",            \
                            _pv_hcall_clobbers);                              \
     __res; })
 
 #define _hypercall1(nr, a1) ({                                                \
-    long __res;                                                               \
+    long __res = (nr);                                                        \
     register long __a1 __asm__("rdi") = (long)(a1);                           \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                      \
-                         : "=a"(__res), "+r"(__a1)                            \
-                         : [off] "i"((nr) * PV_HYPERCALL_STUB_SIZE)           \
+    __asm__ __volatile__("syscall"                                            \
+                         : "+a"(__res), "+r"(__a1)                            \
+                         :                                                    \
                          : "rsi", "rdx", "r10", "r8", "r9",                   \
                            _pv_hcall_clobbers);                              \
     __res; })
 
 #define _hypercall2(nr, a1, a2) ({                                            \
-    long __res;                                                               \
+    long __res = (nr);                                                        \
     register long __a1 __asm__("rdi") = (long)(a1);                           \
     register long __a2 __asm__("rsi") = (long)(a2);                           \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                      \
-                         : "=a"(__res), "+r"(__a1), "+r"(__a2)                \
-                         : [off] "i"((nr) * PV_HYPERCALL_STUB_SIZE)           \
+    __asm__ __volatile__("syscall"                                            \
+                         : "+a"(__res), "+r"(__a1), "+r"(__a2)                \
+                         :                                                    \
                          : "rdx", "r10", "r8", "r9", _pv_hcall_clobbers);    \
     __res; })
 
 #define _hypercall3(nr, a1, a2, a3) ({                                        \
-    long __res;                                                               \
+    long __res = (nr);                                                        \
     register long __a1 __asm__("rdi") = (long)(a1);                           \
     register long __a2 __asm__("rsi") = (long)(a2);                           \
     register long __a3 __asm__("rdx") = (long)(a3);                           \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                      \
-                         : "=a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3)    \
-                         : [off] "i"((nr) * PV_HYPERCALL_STUB_SIZE)           \
+    __asm__ __volatile__("syscall"                                            \
+                         : "+a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3)    \
+                         :                                                    \
                          : "r10", "r8", "r9", _pv_hcall_clobbers);           \
     __res; })
 
 #define _hypercall4(nr, a1, a2, a3, a4) ({                                    \
-    long __res;                                                               \
+    long __res = (nr);                                                        \
     register long __a1 __asm__("rdi") = (long)(a1);                           \
     register long __a2 __asm__("rsi") = (long)(a2);                           \
     register long __a3 __asm__("rdx") = (long)(a3);                           \
     register long __a4 __asm__("r10") = (long)(a4);                           \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                      \
-                         : "=a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3),   \
+    __asm__ __volatile__("syscall"                                            \
+                         : "+a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3),   \
                            "+r"(__a4)                                         \
-                         : [off] "i"((nr) * PV_HYPERCALL_STUB_SIZE)           \
+                         :                                                    \
                          : "r8", "r9", _pv_hcall_clobbers);                  \
     __res; })
 
 #define _hypercall5(nr, a1, a2, a3, a4, a5) ({                                \
-    long __res;                                                               \
+    long __res = (nr);                                                        \
     register long __a1 __asm__("rdi") = (long)(a1);                           \
     register long __a2 __asm__("rsi") = (long)(a2);                           \
     register long __a3 __asm__("rdx") = (long)(a3);                           \
     register long __a4 __asm__("r10") = (long)(a4);                           \
     register long __a5 __asm__("r8") = (long)(a5);                            \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                      \
-                         : "=a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3),   \
+    __asm__ __volatile__("syscall"                                            \
+                         : "+a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3),   \
                            "+r"(__a4), "+r"(__a5)                             \
-                         : [off] "i"((nr) * PV_HYPERCALL_STUB_SIZE)           \
+                         :                                                    \
                          : "r9", _pv_hcall_clobbers);                        \
     __res; })
 
