@@ -12,11 +12,25 @@
 #   make port-stat  size of the PV port against the whole guest kernel
 #   make bench      microbenchmarks: native, unmodified, pv, xen-pv; instruction counts (icount) and time (build/bench/)
 #   make fuzz       host fuzzers (libFuzzer), FUZZ_SECONDS each (tests/fuzz/)
+#   make gdb        boot Lamina + PV dom0 stopped under QEMU's gdb stub and attach
+#                   gdb with both symbol files (tools/lamina-gdb; GDB_PORT=1234)
+#   make help       this list
 #
 # Variables: LAMINA_ACCEL=tcg|kvm (default tcg), QEMU_MEM (MiB, default 512),
-# DOM0=path DOM0_ARGS="..." to boot any Xen PV kernel as dom0.
+# DOM0=path DOM0_ARGS="..." to boot any Xen PV kernel as dom0, V=1 for the
+# full build commands.
 
 B        := build
+# Quiet build: one line per step (`  CC  hypervisor/common/domain.c`);
+# V=1 prints the full commands instead.
+V        ?= 0
+ifeq ($(V),1)
+Q        :=
+quiet     =
+else
+Q        := @
+quiet     = printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
 GCC_INC  := $(shell gcc -print-file-name=include)
 XEN_INC  := $(B)/xen-include
 DEPS     := $(B)/.deps-done
@@ -72,7 +86,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -DLAMINA_HOST_TEST -fsanitize=address,undefined
                -fno-omit-frame-pointer $(WARN) -Ihypervisor -Ipv-abi/include \
                -Itoolstack/builder -I$(XEN_INC) -Itests/unit
 
-.PHONY: all deps run run-modules run-native test unit port-stat clean
+.PHONY: all deps run run-modules run-native test unit port-stat clean help gdb
 all: $(TARGETS) $(UNIT_BINS)
 
 deps: $(DEPS)
@@ -81,48 +95,48 @@ $(DEPS): tools/deps.sh
 
 $(B)/hv/%.c.o: %.c $(DEPS)
 	@mkdir -p $(dir $@)
-	gcc $(HV_CFLAGS) -MMD -c $< -o $@
+	$(Q)$(call quiet,CC,$<)gcc $(HV_CFLAGS) -MMD -c $< -o $@
 $(B)/hv/%.S.o: %.S $(DEPS) $(HV_ASM_OFFSETS)
 	@mkdir -p $(dir $@)
-	gcc $(HV_CFLAGS) -I$(HV_GEN) -D__ASSEMBLY__ -MMD -c $< -o $@
+	$(Q)$(call quiet,AS,$<)gcc $(HV_CFLAGS) -I$(HV_GEN) -D__ASSEMBLY__ -MMD -c $< -o $@
 $(HV_ASM_OFFSETS): hypervisor/arch/x86/asm-offsets.c $(DEPS) $(wildcard hypervisor/*/*.h hypervisor/arch/x86/*.h)
 	@mkdir -p $(dir $@)
-	gcc $(HV_CFLAGS) -S -o $(B)/hv/asm-offsets.s $<
-	sed -n 's/.*"->\([A-Za-z0-9_]*\) \([-0-9]*\)".*/#define \1 \2/p' $(B)/hv/asm-offsets.s >$@.tmp
-	mv $@.tmp $@
+	$(Q)$(call quiet,GEN,$@)gcc $(HV_CFLAGS) -S -o $(B)/hv/asm-offsets.s $<
+	$(Q)sed -n 's/.*"->\([A-Za-z0-9_]*\) \([-0-9]*\)".*/#define \1 \2/p' $(B)/hv/asm-offsets.s >$@.tmp
+	$(Q)mv $@.tmp $@
 
 $(B)/lamina.elf64: $(HV_OBJS) hypervisor/arch/x86/lamina.ld
-	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T hypervisor/arch/x86/lamina.ld -o $@ $(HV_OBJS)
+	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T hypervisor/arch/x86/lamina.ld -o $@ $(HV_OBJS)
 # QEMU's multiboot loader takes ELF32 only.
 $(B)/lamina.elf: $(B)/lamina.elf64
-	objcopy -O elf32-i386 $< $@
+	$(Q)$(call quiet,OBJCOPY,$@)objcopy -O elf32-i386 $< $@
 
 $(B)/g/%.c.o: %.c $(DEPS)
 	@mkdir -p $(dir $@)
-	gcc $(G_CFLAGS) -MMD -c $< -o $@
+	$(Q)$(call quiet,CC,$<)gcc $(G_CFLAGS) -MMD -c $< -o $@
 $(B)/g/%.S.o: %.S $(DEPS)
 	@mkdir -p $(dir $@)
-	gcc $(G_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
+	$(Q)$(call quiet,AS,$<)gcc $(G_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
 
 $(B)/guest-native.elf64: $(call gobjs,$(G_CORE) $(G_NATIVE)) guest-port/native/native.ld
-	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/native/native.ld -o $@ $(call gobjs,$(G_CORE) $(G_NATIVE))
+	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/native/native.ld -o $@ $(call gobjs,$(G_CORE) $(G_NATIVE))
 $(B)/guest-native.elf: $(B)/guest-native.elf64
-	objcopy -O elf32-i386 $< $@
+	$(Q)$(call quiet,OBJCOPY,$@)objcopy -O elf32-i386 $< $@
 $(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0)) guest-port/pv/pv.ld
-	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0))
+	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0))
 $(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
-	ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
+	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
 
 $(B)/unit/%: tests/unit/%.c $(DEPS) $(wildcard tests/unit/*.h hypervisor/*/*.h hypervisor/arch/x86/*.h) $(HV_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
-	gcc $(HOST_CFLAGS) $< -o $@ -lcmocka
+	$(Q)$(call quiet,HOSTCC,$@)gcc $(HOST_CFLAGS) $< -o $@ -lcmocka
 
 unit: $(UNIT_BINS)
 
 # ---- the host CLI `lamina` (toolstack/cli), a host program ---------------
 $(B)/lamina: $(CLI_SRCS) $(wildcard toolstack/cli/*.h toolstack/common/*.h) $(DEPS)
 	@mkdir -p $(dir $@)
-	gcc -std=gnu11 -O2 -g $(WARN) -Itoolstack/cli -Ipv-abi/include -I$(XEN_INC) -o $@ $(CLI_SRCS)
+	$(Q)$(call quiet,HOSTCC,$@)gcc -std=gnu11 -O2 -g $(WARN) -Itoolstack/cli -Ipv-abi/include -I$(XEN_INC) -o $@ $(CLI_SRCS)
 
 # ---- running --------------------------------------------------------------
 run: all
@@ -138,6 +152,12 @@ test: all
 
 port-stat:
 	@tools/port-stat.sh
+
+help:
+	@sed -n '/^#   make/,/^# full build/s/^# \{0,1\}//p' Makefile
+
+gdb: all
+	tools/lamina-gdb $(if $(DOM0_ARGS),--dom0-args "$(DOM0_ARGS)")
 
 .PHONY: bench
 bench: all
