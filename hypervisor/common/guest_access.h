@@ -13,6 +13,31 @@
 #include "lib/lib.h"
 #include "arch/x86/x86.h"
 
+/* entry.S: copies n bytes from src to dst, either of them possibly a guest
+ * address (no range check: callers do it); returns how many bytes were NOT
+ * copied because an access faulted (0: all). */
+size_t raw_copy(void *dst, const void *src, size_t n);
+#ifndef LAMINA_HOST_TEST
+/* Reads the 4 bytes at src (no range check) into *dst; returns true, or
+ * false when the load faulted (*dst unchanged: the #PF/#GP handler resumes
+ * at `fault` through __ex_table).  One load, inline: the hot path of an
+ * unmodified guest's trapped instruction. */
+static inline bool raw_read_u32(uint32_t *dst, const void *src)
+{
+    uint32_t v;
+
+    __asm__ goto("1: movl (%1), %0\n"
+                 ".pushsection .ex_table, \"a\"\n"
+                 ".quad 1b, %l[fault]\n"
+                 ".popsection"
+                 : "=r"(v) : "r"(src) : : fault);
+    *dst = v;
+    return true;
+fault:
+    return false;
+}
+#endif
+
 /* Both return 0 or -EFAULT. len is in bytes. */
 int __must_check copy_from_guest(void *dst, uint64_t guest_src, size_t len);
 int __must_check copy_to_guest(uint64_t guest_dst, const void *src, size_t len);

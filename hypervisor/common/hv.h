@@ -51,7 +51,7 @@ extern struct cpu_regs guest_regs;        /* boot.S: boot_stack_top - 168 */
 
 /* traps.c */
 void traps_init(void);
-void trap_from_guest(struct cpu_regs *regs);
+int trap_from_guest(struct cpu_regs *regs);
 void trap_from_hv(struct cpu_regs *regs);
 void syscall_from_guest(struct cpu_regs *regs);
 /* Picks the vCPU to resume and prepares guest_frame for it; returns 1 when

@@ -99,8 +99,13 @@ struct vcpu_guest_context;
 struct vcpu_ops {
     const char *name;           /* "PV", "unmodified": for messages */
     /* Exception vec (0-31) taken in v's guest context, frame regs (the
-     * guest's, edited in place).  May crash v's domain (then no return). */
-    void (*trap)(struct vcpu *v, struct cpu_regs *regs, unsigned int vec);
+     * guest's, edited in place).  May crash v's domain (then no return).
+     * Returns true only when nothing the exit (exit_prepare) computes can
+     * have changed and regs differs from what the CPU pushed at most in a
+     * rip moved to a canonical address: entry.S then resumes the guest
+     * straight away unless exit_work has something to do.  False otherwise
+     * (always a correct answer). */
+    bool (*trap)(struct vcpu *v, struct cpu_regs *regs, unsigned int vec);
     /* `syscall` executed by v's guest (a hypercall or a system call). */
     void (*syscall)(struct vcpu *v, struct cpu_regs *regs);
     /* Optional: an external interrupt arrived while v ran in the guest. */

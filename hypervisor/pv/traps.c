@@ -223,7 +223,7 @@ static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
 /* vcpu_ops.trap: exception vec (0-31) in a PV guest.  Records what the
  * guest's handler needs (CR2, DR6), emulates what Xen emulates, else
  * bounces vec through the trap table (or kills the domain without one). */
-static void pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
+static bool pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
 {
     switch (vec) {
     case X86_EXC_PF:
@@ -231,11 +231,11 @@ static void pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
         break;
     case X86_EXC_UD:
         if (emulate_forced_cpuid(regs))
-            return;
+            return false;
         break;
     case X86_EXC_GP:
         if (emulate_soft_int(v, regs) || emulate_io(v, regs))
-            return;
+            return false;
         break;
     case X86_EXC_NM:
         if (v->fpu_ts) {
@@ -250,9 +250,10 @@ static void pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
         write_dr6(DR6_DEFAULT);
         break;
     case X86_EXC_NMI: case X86_EXC_MC:
-        return;                 /* not for guests */
+        return false;           /* not for guests */
     }
     bounce_exception(v, regs, vec, x86_exc_has_error_code(vec));
+    return false;
 }
 
 /* vcpu_ops.syscall: from the guest kernel a hypercall, from guest user a

@@ -16,8 +16,6 @@
 #include "mb_build.h"
 #include <xen/hvm/params.h>
 
-size_t raw_copy(void *dst, const void *src, size_t n);
-
 #define MAX_UNMOD_DOMAINS 4
 #define MB_LOADER_MAGIC   0x2BADB002
 
@@ -360,71 +358,123 @@ static void run_emulator(struct unmod_domain *um, struct vcpu *v, struct cpu_reg
     handle_events(um, v, &c);
 }
 
-/*
- * The hottest privileged instructions of a 64-bit kernel at virtual CPL 0,
- * done without the general decoder: cli, sti (not `sti; hlt`), and mov
- * from/to CR0/CR2/CR3/CR4 with a legacy or REX.B register.  Returns false
- * to let the full emulator handle it.
- */
-static bool fast_privop(struct unmod_domain *um, struct cpu_regs *regs)
-{
-    uint8_t b[4];
-    struct vcpu_unmod *vu = &um->vu;
+/* Offsets in the saved frame of the GPRs in x86 numbering (0 rax .. 4 rsp
+ * .. 15 r15): the frame is Xen's cpu_user_regs order, not the encoding's. */
+static const uint8_t frame_gpr_offset[16] = {
+    offsetof(struct cpu_regs, rax), offsetof(struct cpu_regs, rcx),
+    offsetof(struct cpu_regs, rdx), offsetof(struct cpu_regs, rbx),
+    offsetof(struct cpu_regs, rsp), offsetof(struct cpu_regs, rbp),
+    offsetof(struct cpu_regs, rsi), offsetof(struct cpu_regs, rdi),
+    offsetof(struct cpu_regs, r8), offsetof(struct cpu_regs, r9),
+    offsetof(struct cpu_regs, r10), offsetof(struct cpu_regs, r11),
+    offsetof(struct cpu_regs, r12), offsetof(struct cpu_regs, r13),
+    offsetof(struct cpu_regs, r14), offsetof(struct cpu_regs, r15),
+};
 
-    if (!kernel_view_loaded(um) || !guest_range_ok(regs->rip, sizeof(b)) ||
-        raw_copy(b, (const void *)regs->rip, sizeof(b)))
-        return false;
-    if (b[0] == 0xfa) {
-        vu->vif = false;
-        regs->rip += 1;
-        return true;
-    }
-    if (b[0] == 0xfb && b[1] != 0xf4) {
-        vu->vif = true;
-        vu->sti_shadow = true;
-        regs->rip += 1;
-        return true;
-    }
-    unsigned int rexb = 0, i = 0;
-    if (b[0] == 0x41) {
-        rexb = 8;
-        i = 1;
-    } else if (b[0] >= 0x40 && b[0] <= 0x4f) {
-        return false;
-    }
-    if (b[i] != 0x0f || (b[i + 1] != 0x20 && b[i + 1] != 0x22) || (b[i + 2] >> 6) != 3)
-        return false;
-    unsigned int cr = (b[i + 2] >> 3) & 7, gr = (b[i + 2] & 7) | rexb;
-    uint64_t *reg = gr == 4 ? &regs->rsp :
-        (uint64_t *[]){ &regs->rax, &regs->rcx, &regs->rdx, &regs->rbx, NULL, &regs->rbp,
-                        &regs->rsi, &regs->rdi, &regs->r8, &regs->r9, &regs->r10, &regs->r11,
-                        &regs->r12, &regs->r13, &regs->r14, &regs->r15 }[gr];
-    uint64_t *crp = cr == 0 ? &vu->cr0 : cr == 2 ? &vu->cr2 : cr == 3 ? &vu->cr3 :
-                    cr == 4 ? &vu->cr4 : NULL;
-    if (!crp)
-        return false;
-    if (b[i + 1] == 0x20) {
-        *reg = *crp;
-    } else if (cr == 3) {
-        vu->cr3 = *reg & 0x000ffffffffff000UL;
-    } else if (cr == 2) {
-        vu->cr2 = *reg;
-    } else {
-        return false;       /* CR0/CR4 writes may change the paging mode */
-    }
-    regs->rip += i + 3;
-    return true;
+/* GPR n (0-15, x86 numbering) in the saved frame. */
+static inline uint64_t *frame_gpr(struct cpu_regs *regs, unsigned int n)
+{
+    return (uint64_t *)((char *)regs + frame_gpr_offset[n & 15]);
 }
 
-void unmod_trap(struct vcpu *v, struct cpu_regs *regs)
+/* What fast_privop() did. */
+enum fast_result {
+    FAST_NO,        /* not one of its instructions: nothing changed */
+    FAST_DONE,      /* done; the exit must recompute (CR3 changed) */
+    FAST_RESUME,    /* done, and only rip moved (to a canonical address):
+                     * the frame may be resumed as it is */
+};
+
+/*
+ * The hottest privileged instructions of a 64-bit kernel at virtual CPL 0,
+ * done without the general decoder: cli, sti (not `sti; hlt`), mov from
+ * CR0/CR2/CR3/CR4 and mov to CR2/CR3, with a legacy or REX.B register.
+ * None of them changes what unmod_exit_prepare() computes except a mov to
+ * CR3 with a new value (its shadow is found on the way out); cli and sti
+ * deliver nothing now (sti's shadow holds interrupts for one instruction).
+ */
+static enum fast_result fast_privop(struct unmod_domain *um, struct cpu_regs *regs)
 {
-    struct unmod_domain *um = um_of(v);
-    unsigned int vec = regs->entry_vector & 0xff;
+    struct vcpu_unmod *vu = &um->vu;
+    uint64_t rip = regs->rip;
+    uint32_t w;
+
+    /* Virtual CPL 0, 64-bit code, and the CPU still on this vCPU's kernel
+     * view (a guest's bytes are never read through anyone else's tables). */
+    if (!kernel_view_loaded(um))
+        return FAST_NO;
+    /* Never read the hypervisor's range (supervisor mappings are present
+     * in every shadow).  Wrapping past 2^64 reads guest page 0; an unmapped
+     * or non-canonical address faults and the read fails. */
+    if (rip + sizeof(w) > HV_VIRT_START && rip < HV_VIRT_END)
+        return FAST_NO;
+    if (!raw_read_u32(&w, (const void *)rip))
+        return FAST_NO;
+
+    unsigned int b0 = w & 0xff, rexb = 0, len = 3;
+    enum fast_result r = FAST_RESUME;
+    if (b0 == 0xfa) {                               /* cli */
+        vu->vif = false;
+        len = 1;
+        goto done;
+    }
+    if (b0 == 0xfb) {                               /* sti */
+        if (((w >> 8) & 0xff) == 0xf4)
+            return FAST_NO;                           /* sti; hlt: one emulation */
+        vu->vif = true;
+        vu->sti_shadow = true;
+        len = 1;
+        goto done;
+    }
+    if (b0 == 0x41) {                               /* REX.B */
+        w >>= 8;
+        rexb = 8;
+        len = 4;
+    }
+    /* 0F 20 /r (mov from CRn) or 0F 22 /r (mov to CRn), register form. */
+    unsigned int modrm = (w >> 16) & 0xff;
+    if ((w & 0xfdff) != 0x200f || modrm < 0xc0)
+        return FAST_NO;
+    unsigned int cr = (modrm >> 3) & 7;
+    uint64_t *gr = frame_gpr(regs, (modrm & 7) | rexb);
+    if (w & 0x200) {
+        if (cr == 3) {
+            uint64_t cr3 = *gr & 0x000ffffffffff000UL;
+            /* A new CR3 gets its shadow on the way out (unmod_vcpu_cr3()
+             * sees the key change); the same CR3 keeps it. */
+            if (cr3 != vu->cr3)
+                r = FAST_DONE;
+            vu->cr3 = cr3;
+        } else if (cr == 2) {
+            vu->cr2 = *gr;
+        } else {
+            return FAST_NO;   /* CR0/CR4 writes may change the paging mode */
+        }
+    } else {
+        switch (cr) {
+        case 0: *gr = vu->cr0; break;
+        case 2: *gr = vu->cr2; break;
+        case 3: *gr = vu->cr3; break;
+        case 4: *gr = vu->cr4; break;
+        default: return FAST_NO;
+        }
+    }
+done:
+    regs->rip = rip + len;
+    /* The read of rip..rip+3 proves rip + len canonical except when the
+     * instruction ends exactly at the top of the lower half: then the full
+     * exit refuses the frame. */
+    return canonical_addr(rip + len) ? r : FAST_DONE;
+}
+
+/* unmod_trap() for everything fast_privop() does not do; returns false
+ * (the frame always needs the full exit). */
+static __attribute__((noinline)) bool trap_full(struct unmod_domain *um, struct vcpu *v,
+                                                struct cpu_regs *regs, unsigned int vec)
+{
     struct emu_fault f;
     const char *why = "";
 
-    um->traps++;
-    um->vu.sti_shadow = false;
     switch (vec) {
     case 14: {
         uint64_t va = read_cr2();
@@ -435,21 +485,34 @@ void unmod_trap(struct vcpu *v, struct cpu_regs *regs)
             run_emulator(um, v, regs);
         else if (rc == SH_BAD)
             crash(um, "page fault", why);
-        return;
+        return false;
     }
     case 13:
-        if (!fast_privop(um, regs))
-            run_emulator(um, v, regs);
-        return;
+        run_emulator(um, v, regs);
+        return false;
     case 2: case 18:
-        return;
+        return false;
     case 8: case 10: case 11: case 12: case 17: case 21: case 29: case 30:
         deliver(um, regs, vec, true, regs->error_code, false);
-        return;
+        return false;
     default:
         deliver(um, regs, vec, false, 0, false);
-        return;
+        return false;
     }
+}
+
+bool unmod_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
+{
+    struct unmod_domain *um = um_of(v);
+
+    um->traps++;
+    um->vu.sti_shadow = false;
+    if (vec == X86_EXC_GP) {
+        enum fast_result r = fast_privop(um, regs);
+        if (r != FAST_NO)
+            return r == FAST_RESUME;
+    }
+    return trap_full(um, v, regs, vec);
 }
 
 void unmod_syscall(struct vcpu *v, struct cpu_regs *regs)
@@ -472,6 +535,10 @@ void unmod_interrupted(struct vcpu *v)
 void unmod_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
 {
     struct unmod_domain *um = um_of(v);
+
+    /* No event upcall for this kind: its interrupts are the vPIC's, checked
+     * below on every full exit. */
+    exit_work.event = false;
 
     if (um->vu.vif && !um->vu.sti_shadow && (um->pic.chip[0].irr | um->pic.chip[1].irr) &&
         vpic_pending_vector(&um->pic) >= 0) {
@@ -686,13 +753,6 @@ void unmod_domain_destroy(struct domain *d)
     d->unmod = NULL;
 }
 
-/* vcpu_ops.trap: unmod_trap() reads the vector from regs itself. */
-static void unmod_trap_op(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
-{
-    (void)vec;
-    unmod_trap(v, regs);
-}
-
 /* vcpu_ops.bad_return: an unmodified guest's own iret/sysret to a
  * non-canonical address is refused by the emulator, so a bad frame here is
  * the emulator's bug or state corruption: the domain is stopped. */
@@ -715,7 +775,7 @@ static int unmod_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_contex
 
 const struct vcpu_ops unmod_vcpu_ops = {
     .name = "unmodified",
-    .trap = unmod_trap_op,
+    .trap = unmod_trap,
     .syscall = unmod_syscall,
     .interrupted = unmod_interrupted,
     .exit_prepare = unmod_exit_prepare,

@@ -159,8 +159,9 @@ uint64_t emu_guest_rflags(const struct emu_ctxt *c);
  */
 struct domain *build_unmod_domain(unsigned int id, const void *image, unsigned long size,
                                   const char *cmdline, unsigned long nr_pages);
-/* Trap/interrupt entry from an unmodified guest (vector in regs). */
-void unmod_trap(struct vcpu *v, struct cpu_regs *regs);
+/* vcpu_ops.trap of an unmodified guest: exception vec (0-31) in frame
+ * regs.  Returns true when regs may be resumed as it is. */
+bool unmod_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec);
 /* `syscall` from an unmodified guest. */
 void unmod_syscall(struct vcpu *v, struct cpu_regs *regs);
 /* Before returning to an unmodified guest: delivers a pending virtual

@@ -123,11 +123,18 @@ common_interrupt:
         movq    %rsp, %rdi
         testb   $3, FRAME_CS(%rsp)
         jz      1f
-        /* From a guest: the frame is guest_frame. */
-        subq    $8, %rsp
+        /* From a guest: the frame is guest_frame.  When the kind of guest
+         * says the frame is resumable as it is (an unmodified guest's
+         * privileged instruction done by unmod.c's fast path) and exit_work
+         * is clear, nothing exit_prepare() checks can have changed. */
         call    trap_from_guest
+        testl   %eax, %eax
+        jz      exit_to_guest
+        cmpl    $0, exit_work(%rip)
+        jne     exit_to_guest
+        RESTORE_ALL
         addq    $8, %rsp
-        jmp     exit_to_guest
+        iretq
 1:      /* From the hypervisor itself (idle hlt, or a fault). */
         pushq   %rsp
         andq    $~0xf, %rsp

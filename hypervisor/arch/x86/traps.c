@@ -178,8 +178,9 @@ void load_segments(struct vcpu *v)
 
 /* Every exception and interrupt taken in guest context (entry.S).  The
  * kind of guest decides what an exception means (vcpu_ops.trap); external
- * interrupts are the hypervisor's. */
-void trap_from_guest(struct cpu_regs *regs)
+ * interrupts are the hypervisor's.  Returns vcpu_ops.trap's answer (1: the
+ * frame may be resumed as it is), 0 for interrupts. */
+int trap_from_guest(struct cpu_regs *regs)
 {
     unsigned int vec = regs->entry_vector & 0xff;
     struct vcpu *v = current;
@@ -190,10 +191,10 @@ void trap_from_guest(struct cpu_regs *regs)
             v->domain->vcpu_ops->interrupted(v);
         if (vec == TIMER_VECTOR)
             timer_interrupt();
-        return;
+        return 0;
     }
     ASSERT(v);
-    v->domain->vcpu_ops->trap(v, regs, vec);
+    return v->domain->vcpu_ops->trap(v, regs, vec);
 }
 
 void trap_from_hv(struct cpu_regs *regs)
@@ -271,7 +272,6 @@ int exit_prepare(void)
 }
 
 /* guest_access.h */
-size_t raw_copy(void *dst, const void *src, size_t n);
 
 int copy_from_guest(void *dst, uint64_t src, size_t len)
 {
