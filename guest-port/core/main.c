@@ -46,6 +46,7 @@
 /* init's own workload options, read below. */
 GUEST_SERVICE("test=user-fault", NULL, GUEST_STAGE_WORKLOAD, 0);
 GUEST_SERVICE("test=kernel-fault", NULL, GUEST_STAGE_WORKLOAD, 0);
+GUEST_SERVICE("test=user-privop", NULL, GUEST_STAGE_WORKLOAD, 0);
 
 static int worker_steps;
 
@@ -123,6 +124,13 @@ void kernel_main(const struct arch_boot_info *bi)
             panic("init: cannot start the faulting process");
         code = user_process_wait(up);
         kprintf("init: faulting process exited with code %d\n", code);
+    }
+    if (cmdline_has(bi->cmdline, "test=user-privop")) {
+        up = user_privop_process_start();
+        if (!up)
+            panic("init: cannot start the privileged-instruction process");
+        code = user_process_wait(up);
+        kprintf("init: privileged-instruction process exited with code %d (wrong)\n", code);
     }
 
     uint64_t ms = (arch_now_ns() - t0) / 1000000;

@@ -13,6 +13,7 @@
 #include "kernel.h"
 
 extern const char user_prog_start[], user_prog_end[], user_prog_fault_entry[];
+extern const char user_prog_privop_entry[];
 extern const char user_prog_bench_entry[];
 
 #define USER_MAX_CODE_PAGES 4
@@ -109,6 +110,11 @@ struct user_proc *user_process_start(bool faulting)
 {
     return process_start(faulting ? (uint64_t)(user_prog_fault_entry - user_prog_start) : 0,
                          0, 0, "user");
+}
+
+struct user_proc *user_privop_process_start(void)
+{
+    return process_start((uint64_t)(user_prog_privop_entry - user_prog_start), 0, 0, "user");
 }
 
 struct user_proc *user_bench_process_start(uint64_t data_pfn, size_t data_pages)

@@ -93,6 +93,24 @@ user_prog_start:
     syscall
     ud2
 
+/* Third entry: announces itself, then executes `cli`, a privileged
+ * instruction: a #GP in user mode, which the kernel treats as fatal
+ * (core_fatal_trap); under trap-and-emulate the hypervisor must hand it to
+ * the guest kernel, not emulate it (test=user-privop). */
+    .globl user_prog_privop_entry
+user_prog_privop_entry:
+    lea     s_privop(%rip), %rsi
+    mov     $(s_privop_end - s_privop), %edx
+    call    print_str
+    cli
+    lea     s_privop_ok(%rip), %rsi
+    mov     $(s_privop_ok_end - s_privop_ok), %edx
+    call    print_str
+    mov     $43, %edi
+    mov     $SYS_exit, %eax
+    syscall
+    ud2
+
 /* Second entry: announces itself, then reads address 0x10 (unmapped), so
  * the kernel must kill the process (core_page_fault, user mode). */
     .globl user_prog_fault_entry
@@ -206,6 +224,10 @@ s_bye:     .ascii "user: exiting with code 42\n"
 s_bye_end:
 s_fault:   .ascii "user: reading address 0x10\n"
 s_fault_end:
+s_privop:  .ascii "user: executing cli\n"
+s_privop_end:
+s_privop_ok: .ascii "user: survived cli (wrong)\n"
+s_privop_ok_end:
     .balign 16
 user_prog_end:
     .section .note.GNU-stack, "", @progbits

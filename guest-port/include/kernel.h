@@ -107,6 +107,10 @@ struct user_proc;
  * selects its second entry, which dies of a user page fault (exit code
  * -GUEST_EFAULT). */
 struct user_proc *user_process_start(bool faulting);
+/* The same program at its third entry: prints "user: executing cli" and
+ * executes `cli` in user mode, a #GP the kernel treats as fatal
+ * (test=user-privop).  NULL when out of memory. */
+struct user_proc *user_privop_process_start(void);
 /* The process id (its thread's id) that getpid() returns to it. */
 int user_process_pid(const struct user_proc *p);
 /* Waits for the process to exit, frees it, returns its exit code. */

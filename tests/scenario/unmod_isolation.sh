@@ -5,6 +5,9 @@
 #  2. test=bad-pte: it maps frame 0x100 (where the hypervisor sits in
 #     machine memory) and sees only its own memory there; it then maps a
 #     frame beyond its RAM and reads it: no access - the hypervisor kills it.
+#  3. test=user-privop: its user process executes `cli`; the #GP must reach
+#     the guest kernel (which reports it as fatal and powers off with a
+#     crash), not be emulated as the guest kernel's own cli would be.
 # In both runs dom0 and a PV domU keep running and finish their workloads.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
@@ -40,5 +43,18 @@ has_line '^\(XEN\) domain 2 crashed: .*outside the domain.s memory' ||
 finished_after 0 'init: workload done$' '^\(XEN\) domain 2 crashed'
 finished_after 1 'init: workload done$' '^\(XEN\) domain 2 crashed'
 has_line '^\(XEN\) .*[Pp]anic' && fail "the hypervisor panicked (bad-pte run)"
+[ "$SCEN_FAILS" = 0 ] || show_tail 30
+cp "$SCEN_OUT" "$SCEN_OUT.bad-pte"
+
+run_lamina --dom0 build/guest-pv.elf --domu build/guest-pv.elf \
+           --domu build/guest-native.elf --domu-args "workload=quick test=user-privop"
+[ "$LAMINA_RC" = 0 ] || fail "user-privop run: exit status $LAMINA_RC, want 0"
+has_line '^\(d2\) user: executing cli$' || fail "d2's user process did not reach cli"
+has_line '^\(d2\) fatal: exception 13 error 0 at rip [0-9a-f]+ in user mode' ||
+    fail "the user-mode cli did not reach the guest kernel as a #GP"
+has_line '^\(d2\) user: survived cli' && fail "a user-mode cli was emulated"
+has_line '^\(XEN\) domain 2 shut down: crash' || fail "d2 did not end with its crash code"
+finished_after 0 'init: workload done$' '^\(XEN\) domain 2 shut down'
+has_line '^\(XEN\) .*[Pp]anic' && fail "the hypervisor panicked (user-privop run)"
 [ "$SCEN_FAILS" = 0 ] || show_tail 30
 finish
