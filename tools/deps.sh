@@ -1,6 +1,6 @@
 #!/bin/sh
 # make deps: install what Lamina needs on a fresh Debian machine.
-#  - Debian packages (qemu-system-x86, cmocka, gnuplot) via apt-get, as root;
+#  - Debian packages (qemu-system-x86, cmocka, gnuplot, gdb) via apt-get, as root;
 #  - Xen 4.17's public headers, unpacked from Debian's libxen-dev .deb into
 #    build/xen-include (downloaded, never installed or committed);
 #  - Debian's Xen 4.17 hypervisor (the conformance oracle), unpacked into
@@ -17,6 +17,7 @@ command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
 command -v clang >/dev/null 2>&1 || need="$need clang"      # host fuzzers (tests/fuzz)
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v objcopy >/dev/null 2>&1 || need="$need binutils"
+command -v gdb >/dev/null 2>&1 || need="$need gdb"          # make gdb, tests/scenario/gdb_attach.sh
 [ -f /usr/share/qemu/qboot.rom ] || [ -f /usr/share/seabios/qboot.rom ] || need="$need qemu-system-data"
 updated=""
 if [ -n "$need" ]; then
