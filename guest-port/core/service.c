@@ -9,6 +9,8 @@
  * turns into a crash power-off (PV: SHUTDOWN_crash).  Under PV the
  * control/shutdown watch (arch_services_start) handles poweroff/reboot.
  * `flood` and `xs-garbage` add hostile threads (core/hostile_svc.c).
+ * `idle` prints one line (`idle: up, N frames`) and then sleeps for good:
+ * the cheapest long-lived domain (make bench-scale creates many).
  *
  * Runs in the guest kernel, in init's thread, interrupts enabled; works
  * on both arch layers (native input is COM1, polled).
@@ -123,3 +125,13 @@ static __attribute__((noreturn)) void service_main(const struct arch_boot_info *
 }
 
 GUEST_SERVICE("service", service_main, GUEST_STAGE_MODE, 0);
+
+/* `idle`: one console line, then nothing but blocked sleeps. */
+static __attribute__((noreturn)) void idle_main(const struct arch_boot_info *bi)
+{
+    kprintf("idle: up, %lu frames (arch %s)\n", (unsigned long)bi->nr_pfns, bi->arch_name);
+    for (;;)
+        thread_sleep_ns(3600 * TICK_NS);
+}
+
+GUEST_SERVICE("idle", idle_main, GUEST_STAGE_MODE, 0);

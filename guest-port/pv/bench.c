@@ -8,7 +8,8 @@
  * events enabled and the boot (kernel-only) L4 loaded.
  *
  * The window is slot 511 of the direct map's L2 (PV_DMAP_BASE + 1 GiB -
- * 2 MiB), unused because the direct map covers at most 512 MiB.  It is
+ * 2 MiB), unused while the domain has less than 1022 MiB (benchmark
+ * domains are smaller; init fails with -EINVAL otherwise).  It is
  * found by walking start_info->pt_base, so pv/mm.c needs no new interface.
  */
 #include "bench.h"

@@ -279,8 +279,8 @@ void pv_start(start_info_t *si)
     uint64_t img_end = ((uint64_t)_end - PV_VIRT_BASE) / GPAGE_SIZE;
     if (first_free < img_end)
         first_free = img_end;
+    pv_nr_pfns = pv_mm_init(si, &first_free);
     pv_first_free_pfn = first_free;
-    pv_nr_pfns = pv_mm_init(si, first_free);
 
     pv_time_init();
     console_ring_connect(si);

@@ -15,10 +15,13 @@
 #define PTE_TABLE (PV_PTE_P | PV_PTE_RW | PV_PTE_US | PV_PTE_A)
 #define L4_SLOT_FIRST_GUEST_KERNEL 272   /* after Xen's slots 256-271 */
 
-/* Direct-map tables live in the image (so they start out writable in
- * Xen's initial mapping): enough L1s for 512 MiB, one L2, one L3. */
+/* Direct-map tables for the first 512 MiB live in the image (so they
+ * start out writable in Xen's initial mapping): 256 L1s, one L2, one L3.
+ * Memory above that is mapped by tables taken from the first free frames
+ * (dmap_extend), up to 511 GiB (L3 slot 511 is the foreign window). */
 #define DMAP_L1S 256
-#define DMAP_MAX_PFNS ((uint64_t)DMAP_L1S * 512)
+#define DMAP_STATIC_PFNS ((uint64_t)DMAP_L1S * 512)
+#define DMAP_MAX_PFNS (511UL << 18)
 static uint64_t dmap_l1[DMAP_L1S][512] __attribute__((aligned(4096), section(".bss.page_aligned")));
 static uint64_t dmap_l2[512] __attribute__((aligned(4096), section(".bss.page_aligned")));
 static uint64_t dmap_l3[512] __attribute__((aligned(4096), section(".bss.page_aligned")));
@@ -45,9 +48,70 @@ uint64_t arch_virt_to_pfn(const void *va)
     return (a - PV_DMAP_BASE) >> 12;
 }
 
-uint64_t pv_mm_init(start_info_t *si, uint64_t first_free_pfn)
+/* Queues making the direct-map view of pfn read-only (it is about to be a
+ * page table). */
+static void queue_dmap_ro(struct pv_mc_batch *mc, uint64_t pfn)
 {
-    uint64_t nr = si->nr_pages < DMAP_MAX_PFNS ? si->nr_pages : DMAP_MAX_PFNS;
+    pv_mc_queue_va_mapping(mc, (unsigned long)arch_pfn_to_virt(pfn),
+                           (pv_pfn_to_mfn(pfn) << 12) | PV_PTE_P | PV_PTE_A, UVMF_INVLPG);
+}
+
+/* Writes entry idx of the validated table at pfn `table` with mmu_update. */
+static int table_set(uint64_t table, unsigned int idx, uint64_t val)
+{
+    struct mmu_update mu = {
+        .ptr = ((pv_pfn_to_mfn(table) << 12) + idx * 8) | MMU_NORMAL_PT_UPDATE,
+        .val = val,
+    };
+
+    return HYPERVISOR_mmu_update(&mu, 1, NULL, DOMID_SELF);
+}
+
+/*
+ * Maps pfns [DMAP_STATIC_PFNS, nr) into the live direct map with L1s (and,
+ * past 1 GiB, L2s) taken from *first_free on, which the static part maps
+ * writable: each is filled, made read-only, then hooked in with mmu_update
+ * (Xen validates it then).  *first_free moves past the frames taken.
+ */
+static void dmap_extend(uint64_t nr, uint64_t *first_free, uint64_t l2_pfn, uint64_t l3_pfn)
+{
+    uint64_t next = *first_free, l2 = l2_pfn;
+    struct pv_mc_batch mc;
+    int rc;
+
+    for (uint64_t base = DMAP_STATIC_PFNS; base < nr; base += 512) {
+        uint64_t l1 = next++;
+        uint64_t *t = arch_pfn_to_virt(l1);
+        unsigned int l3_idx = (unsigned int)(base >> 18), l2_idx = (base >> 9) & 511;
+
+        if (next > DMAP_STATIC_PFNS)
+            pv_die("direct map: no room for its tables", (long)nr);
+        if (l2_idx == 0) {              /* a new GiB: a new, empty L2 */
+            l2 = next++;
+            mc.n = 0;
+            mc.err = 0;
+            queue_dmap_ro(&mc, l2);
+            if ((rc = pv_mc_flush(&mc)) ||
+                (rc = table_set(l3_pfn, l3_idx, (pv_pfn_to_mfn(l2) << 12) | PTE_TABLE)))
+                pv_die("direct map: hooking an L2", rc);
+        }
+        for (unsigned int i = 0; i < 512; i++)
+            t[i] = base + i < nr ? (pv_pfn_to_mfn(base + i) << 12) | PV_PTE_P | PV_PTE_A |
+                                   PV_PTE_RW | PV_PTE_D : 0;
+        mc.n = 0;
+        mc.err = 0;
+        queue_dmap_ro(&mc, l1);
+        if ((rc = pv_mc_flush(&mc)) ||
+            (rc = table_set(l2, l2_idx, (pv_pfn_to_mfn(l1) << 12) | PTE_TABLE)))
+            pv_die("direct map: hooking an L1", rc);
+    }
+    *first_free = next;
+}
+
+uint64_t pv_mm_init(start_info_t *si, uint64_t *first_free_pfn)
+{
+    uint64_t all = si->nr_pages < DMAP_MAX_PFNS ? si->nr_pages : DMAP_MAX_PFNS;
+    uint64_t nr = all < DMAP_STATIC_PFNS ? all : DMAP_STATIC_PFNS;
     uint64_t nl1 = (nr + 511) / 512;
     uint64_t pt_first = image_pfn((void *)si->pt_base);
     uint64_t pt_end = pt_first + si->nr_pt_frames;
@@ -102,12 +166,16 @@ uint64_t pv_mm_init(start_info_t *si, uint64_t first_free_pfn)
     /* 4. Unmap the free part of Xen's initial mapping so that free frames
      * are mapped only by the direct map (a writable alias would stop them
      * from ever becoming page tables).  Stops where no L1 exists. */
-    for (uint64_t pfn = first_free_pfn; pfn < si->nr_pages; pfn++) {
+    for (uint64_t pfn = *first_free_pfn; pfn < si->nr_pages; pfn++) {
         if (HYPERVISOR_update_va_mapping(PV_VIRT_BASE + pfn * GPAGE_SIZE, 0, UVMF_INVLPG))
             break;
     }
     (void)pv_tlb_flush_local();
-    return nr;
+
+    /* 5. The rest of the memory, if any. */
+    if (all > nr)
+        dmap_extend(all, first_free_pfn, l2_pfn, l3_pfn);
+    return all;
 }
 
 /* ---- user address spaces -------------------------------------------------- */

@@ -34,9 +34,12 @@ extern start_info_t *pv_start_info;
 extern uint64_t pv_nr_pfns;         /* pfns covered by the direct map */
 extern uint64_t pv_first_free_pfn;
 
-/* mm.c: builds the direct map and trims Xen's initial mapping; returns the
- * number of pfns mapped (<= nr_pages).  Panics (poweroff) on failure. */
-uint64_t pv_mm_init(start_info_t *si, uint64_t first_free_pfn);
+/* mm.c: builds the direct map of every pfn (up to 511 GiB) and trims
+ * Xen's initial mapping; the direct map's own tables beyond the first
+ * 512 MiB are taken from *first_free_pfn on, which moves past them.
+ * Returns the number of pfns mapped (<= nr_pages).  Panics (poweroff) on
+ * failure. */
+uint64_t pv_mm_init(start_info_t *si, uint64_t *first_free_pfn);
 /* mm.c: the foreign-mapping window, PV_FOREIGN_BASE up to
  * PV_FOREIGN_MAX_PAGES pages: an L2 in slot 511 of the direct map's L3
  * (shared by every kernel address space) and its own read-only L1s, whose

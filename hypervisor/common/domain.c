@@ -7,52 +7,97 @@
 #include "pv/pv.h"
 #include "unmod/unmod.h"
 
-struct domain *domain_list[MAX_DOMAINS];
 struct vcpu *current;
 int dom0_exit_code = POWEROFF_CLEAN;
 
-static struct domain domain_pool[MAX_DOMAINS];
-static struct vcpu vcpu_pool[MAX_DOMAINS][MAX_VCPUS_PER_DOM];
+/* Live and toolstack-stopped domains by id (a destroyed one leaves at once). */
+static struct domain *domain_table[DOMID_FIRST_RESERVED];
+static unsigned int nr_domains;
+/* The id the last search for a free one handed out (Xen's domctl rover). */
+static domid_t domid_rover;
+/* Destroyed domains whose structures are freed at the next domain_reap(). */
+static struct domain *reap_list;
+
+struct domain *domain_by_id(domid_t id)
+{
+    return id < DOMID_FIRST_RESERVED ? domain_table[id] : NULL;
+}
 
 struct domain *domain_lookup(domid_t id)
 {
+    struct domain *d;
+
     if (id == DOMID_SELF)
         return current ? current->domain : NULL;
-    if (id >= MAX_DOMAINS || !domain_list[id] || domain_list[id]->is_dying)
-        return NULL;
-    return domain_list[id];
+    d = domain_by_id(id);
+    return d && !d->is_dying ? d : NULL;
 }
 
 unsigned int domain_count(void)
 {
-    unsigned int n = 0;
-    for (unsigned int i = 0; i < MAX_DOMAINS; i++)
-        n += domain_list[i] != NULL;
-    return n;
+    return nr_domains;
+}
+
+domid_t domain_alloc_id(void)
+{
+    domid_t id = domid_rover;
+
+    for (unsigned int n = 0; n < DOMID_FIRST_RESERVED - 1; n++) {
+        if (++id >= DOMID_FIRST_RESERVED)
+            id = 1;
+        if (!domain_table[id]) {
+            domid_rover = id;
+            return id;
+        }
+    }
+    return DOMID_INVALID;
+}
+
+static void domain_free(struct domain *d)
+{
+    if (d->vcpu_ops->domain_free)
+        d->vcpu_ops->domain_free(d);
+    for (unsigned int i = 0; i < d->max_vcpus; i++)
+        xfree(d->vcpu[i]);
+    xfree(d);
+}
+
+void domain_reap(void)
+{
+    while (reap_list) {
+        struct domain *d = reap_list;
+
+        reap_list = d->reap_next;
+        domain_free(d);
+    }
 }
 
 struct domain *domain_create(domid_t id, bool privileged, unsigned long max_pages)
 {
-    if (id >= MAX_DOMAINS || domain_list[id])
+    struct domain *d;
+    struct vcpu *v;
+    unsigned long si;
+
+    if (id >= DOMID_FIRST_RESERVED || domain_table[id])
         return NULL;
-    struct domain *d = &domain_pool[id];
-    memset(d, 0, sizeof(*d));
+    d = xzalloc_bytes(sizeof(*d));
+    v = d ? xzalloc_bytes(sizeof(*v)) : NULL;
+    si = v ? alloc_xen_frame() : INVALID_MFN;
+    if (si == INVALID_MFN) {
+        xfree(v);
+        xfree(d);
+        return NULL;
+    }
     d->domain_id = id;
     d->is_privileged = privileged;
     d->max_pages = max_pages;
     d->page_list_head = INVALID_MFN;
     d->max_vcpus = 1;
     d->vcpu_ops = &pv_vcpu_ops;         /* unmod_domain_create() may change it */
-
-    unsigned long si = alloc_xen_frame();
-    if (si == INVALID_MFN)
-        return NULL;
     d->shared_info_mfn = si;
     d->shared_info = mfn_to_virt(si);
     share_xen_frame_with_guest(si, d);
 
-    struct vcpu *v = &vcpu_pool[id][0];
-    memset(v, 0, sizeof(*v));
     v->domain = d;
     v->vcpu_id = 0;
     v->state = VCPU_DOWN;
@@ -65,7 +110,8 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned long max_page
     d->vcpu[0] = v;
 
     evtchn_init(d);
-    domain_list[id] = d;
+    domain_table[id] = d;
+    nr_domains++;
     sched_add_vcpu(v);
     return d;
 }
@@ -82,7 +128,7 @@ static void drop_table_ref(unsigned long *mfn)
 /* dom0 hears (VIRQ_DOM_EXC) that d shut down, crashed or was destroyed. */
 static void notify_dom_exc(struct domain *d)
 {
-    struct domain *d0 = domain_list[0];
+    struct domain *d0 = domain_table[0];
 
     if (d0 && d0 != d && !d0->is_dying && d0->vcpu[0])
         send_guest_virq(d0->vcpu[0], VIRQ_DOM_EXC);
@@ -119,9 +165,15 @@ void domain_destroy(struct domain *d)
      * owner and are freed by their last put_page() (mm.c). */
     mm_relinquish_domain(d);
     free_xen_frame(d->shared_info_mfn);
-    domain_list[d->domain_id] = NULL;
+    domain_table[d->domain_id] = NULL;
+    nr_domains--;
     printk("domain %u destroyed, %lu frames free\n", d->domain_id, mm_free_frames());
     notify_dom_exc(d);
+    /* Callers up the stack may still look at d: it is freed once the
+     * hypervisor next leaves for a guest (schedule() reaps). */
+    d->reap_next = reap_list;
+    reap_list = d;
+    need_resched = true;
 }
 
 /*
@@ -183,9 +235,9 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         dom0_exit_code = (reason == SHUTDOWN_poweroff || reason == SHUTDOWN_reboot)
                          ? POWEROFF_CLEAN : POWEROFF_CRASH;
         /* dom0's toolstack domains cannot outlive it. */
-        for (unsigned int i = 1; i < MAX_DOMAINS; i++)
-            if (domain_list[i] && domain_list[i]->is_toolstack)
-                domain_destroy(domain_list[i]);
+        for (unsigned int i = 1; i < DOMID_FIRST_RESERVED && nr_domains > 1; i++)
+            if (domain_table[i] && domain_table[i]->is_toolstack)
+                domain_destroy(domain_table[i]);
         if (domain_count() > 1)
             printk("dom0 is down; powering off when the other %u domain(s) end\n",
                    domain_count() - 1);

@@ -35,13 +35,12 @@ int domctl_createdomain(domid_t *domid, const struct xen_domctl_createdomain *cf
     if (cfg->flags & ~(XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap))
         return -XEN_EINVAL;
     if (id == 0) {
-        for (id = 1; id < MAX_DOMAINS && domain_list[id]; id++)
-            ;
-        if (id == MAX_DOMAINS)
+        id = domain_alloc_id();
+        if (id == DOMID_INVALID)
             return -XEN_ENOMEM;
-    } else if (id >= MAX_DOMAINS) {
+    } else if (id >= DOMID_FIRST_RESERVED) {
         return -XEN_EINVAL;
-    } else if (domain_list[id]) {
+    } else if (domain_by_id(id)) {
         return -XEN_EEXIST;
     }
     d = domain_create(id, false, 0);
@@ -106,9 +105,12 @@ void domctl_getdomaininfo(struct domain *d, struct xen_domctl_getdomaininfo *inf
 
 struct domain *domctl_first_domain_from(unsigned int id)
 {
-    for (; id < MAX_DOMAINS; id++)
-        if (domain_list[id] && !domain_list[id]->is_dying)
-            return domain_list[id];
+    for (; id < DOMID_FIRST_RESERVED; id++) {
+        struct domain *d = domain_lookup(id);
+
+        if (d)
+            return d;
+    }
     return NULL;
 }
 
@@ -252,7 +254,7 @@ long do_domctl(uint64_t arg)
     default:
         break;
     }
-    if (dc.domain >= MAX_DOMAINS || !(d = domain_list[dc.domain]) || d->is_dying)
+    if (dc.domain == DOMID_SELF || !(d = domain_lookup(dc.domain)))
         return -XEN_ESRCH;
     rc = domctl_do(&dc, d, &copyback);
     if (!rc && copyback && copy_to_guest(arg, &dc, sizeof(dc)))
@@ -272,7 +274,7 @@ long do_hvm_op(unsigned long op, uint64_t arg)
         return -XEN_ENOSYS;
     if (copy_from_guest(&p, arg, sizeof(p)))
         return -XEN_EFAULT;
-    if (p.domid >= MAX_DOMAINS || !(d = domain_list[p.domid]) || d->is_dying)
+    if (p.domid == DOMID_SELF || !(d = domain_lookup(p.domid)))
         return -XEN_ESRCH;
     if (!d->vcpu_ops->hvm_param)
         return -XEN_EINVAL;

@@ -107,8 +107,18 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
 
 /* domain.c */
 /* Creates an empty domain with one vCPU (DOWN), its shared_info and event
- * channels; max_pages in frames.  Returns NULL if out of memory or ids. */
+ * channels; id < DOMID_FIRST_RESERVED, max_pages in frames.  struct domain
+ * and struct vcpu come from the heap (xzalloc_bytes).  Returns NULL if
+ * out of memory or id is taken or reserved. */
 struct domain *domain_create(domid_t id, bool privileged, unsigned long max_pages);
+/* A free domain id for XEN_DOMCTL_createdomain with domid 0: the first
+ * free one after the last handed out, wrapping from DOMID_FIRST_RESERVED-1
+ * to 1 (Xen's rover: an id is not reused until the others have been).
+ * DOMID_INVALID when all 32751 are taken. */
+domid_t domain_alloc_id(void);
+/* Frees the structures of destroyed domains; called by schedule(), where
+ * no hypervisor code still holds a pointer to them. */
+void domain_reap(void);
 /* Tears d down: vCPUs off the run queue, event channels closed, memory and
  * page-table references released, id freed, dom0 told (VIRQ_DOM_EXC).
  * Frames another domain still maps are freed when it unmaps them.  No-op

@@ -81,6 +81,8 @@ struct vcpu {
     uint64_t poll_deadline;
 
     int virq_to_evtchn[NR_VIRQS];
+    struct vcpu *runq_next, *runq_prev;   /* schedule.c's list of vCPUs */
+    bool on_runq;
     uint64_t cpu_time_ns;           /* time spent running */
     uint64_t last_run_ns;           /* NOW() when it was last scheduled in */
     uint64_t fxsave[64] __attribute__((aligned(16)));  /* 512-byte FXSAVE area */
@@ -142,6 +144,9 @@ struct vcpu_ops {
     /* Optional: frees what the kind holds for domain d (domain_destroy(),
      * after its vCPUs are off the run queue, before its memory goes). */
     void (*domain_destroy)(struct domain *d);
+    /* Optional: frees the kind's structures of d, destroyed earlier, when
+     * nothing can still reach them (domain_reap()). */
+    void (*domain_free)(struct domain *d);
 };
 
 struct domain {
@@ -176,9 +181,8 @@ struct domain {
     char cmdline[1024];
     /* Unmodified (trap-and-emulate) domain state, unmod.c; NULL for PV. */
     struct unmod_domain *unmod;
+    struct domain *reap_next;       /* destroyed, waiting for domain_reap() */
 };
-
-extern struct domain *domain_list[MAX_DOMAINS];
 
 extern struct vcpu *current;            /* the running vCPU; NULL when idle */
 
@@ -206,8 +210,12 @@ union exit_work {
 extern union exit_work exit_work;
 #define need_resched (exit_work.resched)
 
-/* Looks up a live domain by id; NULL if none. */
+/* Looks up a live domain by id (DOMID_SELF: current's); NULL if none or
+ * dying. */
 struct domain *domain_lookup(domid_t id);
+/* The domain with id (live, or stopped and kept for the toolstack); NULL
+ * if none or id >= DOMID_FIRST_RESERVED. */
+struct domain *domain_by_id(domid_t id);
 
 /* Makes v runnable if it is blocked/polling (an event or timer arrived). */
 void vcpu_kick(struct vcpu *v);

@@ -15,23 +15,44 @@
 #define SLICE_NS        10000000ULL     /* 10 ms */
 
 union exit_work exit_work;
-static struct vcpu *runq[MAX_DOMAINS * MAX_VCPUS_PER_DOM];
-static unsigned int nr_runq;
+/* Every vCPU that exists, in creation order: a circular list through
+ * vcpu.runq_next/runq_prev, runq_head its first (NULL: none). */
+static struct vcpu *runq_head;
 static uint64_t slice_end;
+
+#define for_each_runq_vcpu(v) \
+    for (struct vcpu *v = runq_head, *v##_end = NULL; v && v != v##_end; \
+         v##_end = runq_head, v = v->runq_next)
 
 void sched_add_vcpu(struct vcpu *v)
 {
-    ASSERT(nr_runq < ARRAY_SIZE(runq));
-    runq[nr_runq++] = v;
+    ASSERT(!v->on_runq);
+    if (!runq_head) {
+        v->runq_next = v->runq_prev = v;
+        runq_head = v;
+    } else {
+        v->runq_next = runq_head;
+        v->runq_prev = runq_head->runq_prev;
+        runq_head->runq_prev->runq_next = v;
+        runq_head->runq_prev = v;
+    }
+    v->on_runq = true;
 }
 
 void sched_remove_vcpu(struct vcpu *v)
 {
-    for (unsigned int i = 0; i < nr_runq; i++)
-        if (runq[i] == v) {
-            runq[i] = runq[--nr_runq];
-            return;
-        }
+    if (!v->on_runq)
+        return;
+    v->on_runq = false;
+    if (v->runq_next == v) {
+        runq_head = NULL;
+    } else {
+        v->runq_prev->runq_next = v->runq_next;
+        v->runq_next->runq_prev = v->runq_prev;
+        if (runq_head == v)
+            runq_head = v->runq_next;
+    }
+    v->runq_next = v->runq_prev = NULL;
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -43,27 +64,31 @@ void vcpu_kick(struct vcpu *v)
     }
 }
 
+static bool can_run(const struct vcpu *v)
+{
+    return v->state == VCPU_RUNNABLE && !v->domain->pause_count && !v->domain->is_dying &&
+           !v->domain->is_shutting_down;
+}
+
 /* Next runnable vCPU after prev in run-queue order (prev itself last). */
 static struct vcpu *pick_next(struct vcpu *prev)
 {
-    unsigned int start = 0;
-    for (unsigned int i = 0; i < nr_runq; i++)
-        if (runq[i] == prev)
-            start = i + 1;
-    for (unsigned int k = 0; k < nr_runq; k++) {
-        struct vcpu *v = runq[(start + k) % nr_runq];
-        if (v->state == VCPU_RUNNABLE && !v->domain->pause_count && !v->domain->is_dying &&
-            !v->domain->is_shutting_down)
+    struct vcpu *first = prev && prev->on_runq ? prev->runq_next : runq_head, *v = first;
+
+    if (!v)
+        return NULL;
+    do {
+        if (can_run(v))
             return v;
-    }
+        v = v->runq_next;
+    } while (v != first);
     return NULL;
 }
 
 static uint64_t earliest_deadline(void)
 {
     uint64_t dl = current ? slice_end : NOW() + 1000000000ULL;
-    for (unsigned int i = 0; i < nr_runq; i++) {
-        struct vcpu *v = runq[i];
+    for_each_runq_vcpu(v) {
         if (v->singleshot_deadline && v->singleshot_deadline < dl)
             dl = v->singleshot_deadline;
         if (v->periodic_period && v->periodic_next < dl)
@@ -82,8 +107,7 @@ static uint64_t earliest_deadline(void)
 void sched_timer_tick(void)
 {
     uint64_t now = NOW();
-    for (unsigned int i = 0; i < nr_runq; i++) {
-        struct vcpu *v = runq[i];
+    for_each_runq_vcpu(v) {
         if (v->singleshot_deadline && v->singleshot_deadline <= now) {
             v->singleshot_deadline = 0;
             send_guest_virq(v, VIRQ_TIMER);
@@ -134,6 +158,7 @@ void schedule(void)
     uint64_t now = NOW();
     struct vcpu *next = pick_next(prev);
 
+    domain_reap();
     need_resched = false;
     if (next == prev && prev) {
         slice_end = now + SLICE_NS;

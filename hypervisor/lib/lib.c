@@ -7,10 +7,17 @@
 
 void *memset(void *s, int c, size_t n)
 {
-    unsigned char *p = s;
-    while (n--)
-        *p++ = (unsigned char)c;
+    void *p = s;
+
+    __asm__ __volatile__("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
     return s;
+}
+
+void clear_page(void *page)
+{
+    unsigned long n = 4096 / 8;
+
+    __asm__ __volatile__("rep stosq" : "+D"(page), "+c"(n) : "a"(0UL) : "memory");
 }
 
 void *memcpy(void *d, const void *s, size_t n)

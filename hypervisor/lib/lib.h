@@ -39,6 +39,8 @@ void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 
 #ifndef LAMINA_HOST_TEST
 void *memset(void *s, int c, size_t n);
+/* Zeroes one page-aligned 4 KiB frame, 8 bytes a store (Xen's clear_page). */
+void clear_page(void *page);
 void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);

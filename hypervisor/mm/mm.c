@@ -46,7 +46,9 @@ static unsigned long nr_free_frames;
 #define PTE_BASE_ALLOWED    (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | \
                              _PAGE_DIRTY | PTE_AVAIL | PTE_AVAIL_HIGH | _PAGE_NX)
 
-#ifndef LAMINA_HOST_TEST
+#ifdef LAMINA_HOST_TEST
+#define clear_page(p) memset((p), 0, PAGE_SIZE)     /* lib.c is not linked */
+#else
 void *mfn_to_virt(unsigned long mfn)
 {
     return (void *)(DIRECTMAP_VIRT_START + (mfn << PAGE_SHIFT));
@@ -108,7 +110,7 @@ static unsigned long free_list_pop(void)
     pg->count_info = 0;
     pg->type_info = 0;
     pg->next = pg->prev = INVALID_MFN;
-    memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
+    clear_page(mfn_to_virt(mfn));
     return mfn;
 }
 
@@ -751,6 +753,16 @@ void mm_init(const struct mem_range *ranges, unsigned int n,
             .next = INVALID_MFN, .prev = INVALID_MFN,
         };
         m2p_table[mfn] = INVALID_MFN;
+    }
+    /* Frames between the RAM ranges (the MMIO hole) are device memory. */
+    for (mfn = 0; mfn < max_mfn; mfn++) {
+        uint64_t a = (uint64_t)mfn << PAGE_SHIFT;
+        bool ram = false;
+
+        for (r = 0; r < n && !ram; r++)
+            ram = a >= (ranges[r].start & PAGE_MASK) && a < ranges[r].end;
+        if (!ram && a >= LOW_RESERVED_MFNS << PAGE_SHIFT)
+            frame_table[mfn].count_info = PGC_iomem;
     }
     for (i = 0; i < ft_bytes >> PAGE_SHIFT; i++)
         frame_table[(ft >> PAGE_SHIFT) + i].count_info = PGC_xen_heap;

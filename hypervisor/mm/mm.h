@@ -50,6 +50,8 @@ struct page_info {
 #define PGC_allocated       (1UL << 63)   /* the owner's allocation reference is held */
 #define PGC_xen_heap        (1UL << 62)   /* hypervisor-owned (shared_info, M2P, tables) */
 #define PGC_free            (1UL << 61)   /* on the free list */
+#define PGC_iomem           (1UL << 60)   /* below max_mfn but not RAM (the
+                                           * MMIO hole): device memory */
 #define PGC_count_mask      ((1UL << 32) - 1)
 
 #define INVALID_MFN         (~0UL)
@@ -63,7 +65,12 @@ extern uint64_t idle_pg_table[512];     /* the hypervisor's L4 (boot.S) */
 void *mfn_to_virt(unsigned long mfn);
 unsigned long virt_to_mfn(const void *va);
 static inline struct page_info *mfn_to_page(unsigned long mfn) { return &frame_table[mfn]; }
-static inline bool mfn_valid(unsigned long mfn) { return mfn < max_mfn; }
+/* True for RAM frames, which have references and an owner; false for
+ * device memory (the MMIO hole below 4 GiB, anything at or above max_mfn). */
+static inline bool mfn_valid(unsigned long mfn)
+{
+    return mfn < max_mfn && !(frame_table[mfn].count_info & PGC_iomem);
+}
 
 /* A usable RAM range from the multiboot memory map, in bytes. */
 struct mem_range { uint64_t start, end; };
@@ -85,6 +92,22 @@ unsigned long alloc_xen_frame(void);
 void free_xen_frame(unsigned long mfn);
 /* Number of free frames. */
 unsigned long mm_free_frames(void);
+
+/*
+ * vmap.c: the hypervisor heap (Xen's xzalloc/vzalloc).  vzalloc(bytes)
+ * maps ceil(bytes / PAGE_SIZE) zeroed frames virtually contiguous at
+ * VMAP_VIRT_START (4 GiB of addresses); xzalloc_bytes() gives a single
+ * directmap frame when bytes <= PAGE_SIZE, else vzalloc().  Both return a
+ * page-aligned pointer or NULL when out of frames or addresses (nothing
+ * kept).  vfree()/xfree() take what they returned (NULL: no-op).
+ * vmap_init() hooks the slot into idle_pg_table; once, at boot, before any
+ * guest L4 copies the hypervisor slots.
+ */
+void vmap_init(void);
+void *vzalloc(size_t bytes);
+void vfree(void *p);
+void *xzalloc_bytes(size_t bytes);
+void xfree(void *p);
 
 /*
  * Allocates one zeroed frame to d (PGC_allocated, count 1, type none) and

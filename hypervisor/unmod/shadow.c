@@ -12,7 +12,7 @@
 
 static bool is_pt(const struct shadow_domain *sd, uint64_t gpfn)
 {
-    return sd->pt_bits[gpfn / 64] & (1UL << (gpfn % 64));
+    return gpfn < sd->p2m_cap && (sd->pt_bits[gpfn / 64] & (1UL << (gpfn % 64)));
 }
 
 void *shadow_gpa_to_virt(struct shadow_domain *sd, uint64_t gpa)
@@ -30,19 +30,66 @@ static uint64_t *sh_table(const struct sh_page *p)
     return mfn_to_virt(p->mfn);
 }
 
+/* Replaces the P2M arrays with ones of cap entries (a multiple of 1024),
+ * copying what fits.  0 or -ENOMEM (nothing changed). */
+static int p2m_resize(struct shadow_domain *sd, unsigned long cap)
+{
+    uint32_t *p2m = xzalloc_bytes(cap * sizeof(*p2m));
+    uint64_t *bits = p2m ? xzalloc_bytes(cap / 8) : NULL;
+    unsigned long keep = sd->p2m_cap < cap ? sd->p2m_cap : cap;
+
+    if (!bits) {
+        xfree(p2m);
+        return -XEN_ENOMEM;
+    }
+    if (sd->p2m) {
+        memcpy(p2m, sd->p2m, keep * sizeof(*p2m));
+        memcpy(bits, sd->pt_bits, keep / 8);
+    }
+    xfree(sd->p2m);
+    xfree(sd->pt_bits);
+    sd->p2m = p2m;
+    sd->pt_bits = bits;
+    sd->p2m_cap = cap;
+    return 0;
+}
+
+int shadow_p2m_reserve(struct shadow_domain *sd, unsigned long gpfn)
+{
+    unsigned long cap = sd->p2m_cap;
+
+    if (gpfn >= UNMOD_MAX_PAGES)
+        return -XEN_EINVAL;
+    if (gpfn < cap)
+        return 0;
+    while (cap <= gpfn)
+        cap *= 2;
+    return p2m_resize(sd, cap < UNMOD_MAX_PAGES ? cap : UNMOD_MAX_PAGES);
+}
+
 int shadow_init(struct shadow_domain *sd, unsigned long nr_pages)
 {
+    unsigned long cap = (nr_pages + 1023) & ~1023UL;
+
     sd->nr_pages = 0;
+    sd->p2m = NULL;
+    sd->pt_bits = NULL;
+    sd->p2m_cap = 0;
+    if (p2m_resize(sd, cap ? cap : 1024))
+        return -XEN_ENOMEM;
     for (unsigned int i = 0; i < SH_POOL_PAGES; i++) {
         unsigned long mfn = alloc_xen_frame();
         if (mfn == INVALID_MFN) {
             for (unsigned int j = 0; j < i; j++)
                 free_xen_frame(sd->pool[j].mfn);
+            xfree(sd->p2m);
+            xfree(sd->pt_bits);
+            sd->p2m = NULL;
+            sd->pt_bits = NULL;
             return -XEN_ENOMEM;
         }
         sd->pool[i] = (struct sh_page){ .mfn = mfn, .kind = SH_FREE };
     }
-    memset(sd->pt_bits, 0, sizeof(sd->pt_bits));
     sd->nr_pages = nr_pages;
     return 0;
 }
@@ -51,6 +98,11 @@ void shadow_destroy(struct shadow_domain *sd)
 {
     for (unsigned int i = 0; i < SH_POOL_PAGES; i++)
         free_xen_frame(sd->pool[i].mfn);
+    xfree(sd->p2m);
+    xfree(sd->pt_bits);
+    sd->p2m = NULL;
+    sd->pt_bits = NULL;
+    sd->p2m_cap = 0;
 }
 
 void shadow_reset(struct shadow_domain *sd)
@@ -59,7 +111,7 @@ void shadow_reset(struct shadow_domain *sd)
     write_cr3(idle_cr3());
     for (unsigned int i = 0; i < SH_POOL_PAGES; i++)
         sd->pool[i].kind = SH_FREE;
-    memset(sd->pt_bits, 0, sizeof(sd->pt_bits));
+    memset(sd->pt_bits, 0, sd->p2m_cap / 8);
     sd->reset_pending = true;
     sd->resets++;
 }

@@ -35,7 +35,8 @@
 #define SH_VIEW_USER   1
 
 #define SH_POOL_PAGES   512             /* shadow frames per domain (2 MiB) */
-#define UNMOD_MAX_PAGES (1UL << 16)     /* 256 MiB of guest RAM at most */
+#define UNMOD_MAX_PAGES (1UL << 20)     /* 4 GiB of guest RAM at most (the
+                                         * multiboot loader works below 4 GiB) */
 
 /* One shadow frame. */
 struct sh_page {
@@ -55,8 +56,9 @@ struct sh_page {
 /* Shadow state of one unmodified domain. */
 struct shadow_domain {
     unsigned long nr_pages;             /* guest RAM, frames */
-    uint32_t p2m[UNMOD_MAX_PAGES];      /* gpfn -> MFN */
-    uint64_t pt_bits[UNMOD_MAX_PAGES / 64];  /* gpfn is a guest page table */
+    unsigned long p2m_cap;              /* entries p2m and pt_bits hold */
+    uint32_t *p2m;                      /* gpfn -> MFN (0: none), heap */
+    uint64_t *pt_bits;                  /* gpfn is a guest page table, heap */
     struct sh_page pool[SH_POOL_PAGES];
     bool reset_pending;                 /* pool was reset: reload CR3 */
     /* Statistics (printed at domain destroy). */
@@ -69,10 +71,14 @@ struct shadow_domain {
 #define SH_EMULATE   2      /* a write to a guest page table: emulate it */
 #define SH_BAD       3      /* the guest mapped memory it does not have: *why */
 
-/* Sets up an empty shadow state; the pool frames are allocated here.
- * -ENOMEM when the hypervisor heap is short (nothing kept). */
+/* Sets up an empty shadow state: the pool frames, and a P2M with room for
+ * nr_pages (at least 1024) entries, all 0.  -ENOMEM when the hypervisor
+ * heap is short (nothing kept). */
 int shadow_init(struct shadow_domain *sd, unsigned long nr_pages);
-/* Frees the pool frames. */
+/* Makes room in the P2M for gpfn (< UNMOD_MAX_PAGES), growing it (entries
+ * kept) as the domain is populated.  0 or -ENOMEM (the P2M unchanged). */
+int shadow_p2m_reserve(struct shadow_domain *sd, unsigned long gpfn);
+/* Frees the pool frames and the P2M. */
 void shadow_destroy(struct shadow_domain *sd);
 /* Drops every shadow (paging mode change, pool exhaustion). */
 void shadow_reset(struct shadow_domain *sd);

@@ -16,7 +16,6 @@
 #include "mb_build.h"
 #include <xen/hvm/params.h>
 
-#define MAX_UNMOD_DOMAINS 4
 #define MB_LOADER_MAGIC   0x2BADB002
 
 /* isa-debug-exit (QEMU): what the native kernel writes to power off. */
@@ -41,8 +40,6 @@ struct unmod_domain {
     uint32_t con_evtchn;
     struct shadow_domain sh;        /* large: last */
 };
-
-static struct unmod_domain unmod_pool[MAX_UNMOD_DOMAINS];
 
 /* True when the CPU is on this vCPU's kernel-view shadow, so guest-kernel
  * addresses can be read directly (with fault fixup) instead of walked. */
@@ -591,19 +588,14 @@ static void *map_pfn(void *ctx, uint64_t pfn)
 
 int unmod_domain_create(struct domain *d)
 {
-    struct unmod_domain *um = NULL;
+    struct unmod_domain *um = xzalloc_bytes(sizeof(*um));
 
-    for (unsigned int i = 0; i < MAX_UNMOD_DOMAINS; i++)
-        if (!unmod_pool[i].d) {
-            um = &unmod_pool[i];
-            break;
-        }
     if (!um)
         return -XEN_ENOMEM;
-    memset(um, 0, offsetof(struct unmod_domain, sh));
-    memset(um->sh.p2m, 0, sizeof(um->sh.p2m));
-    if (shadow_init(&um->sh, 0))
+    if (shadow_init(&um->sh, 0)) {
+        xfree(um);
         return -XEN_ENOMEM;
+    }
     um->sh_ready = true;
     um->d = d;
     d->unmod = um;
@@ -624,11 +616,15 @@ int unmod_set_p2m(struct domain *d, unsigned long gpfn, unsigned long mfn)
 {
     struct unmod_domain *um = d->unmod;
 
-    if (!um || gpfn >= UNMOD_MAX_PAGES || um->sh.p2m[gpfn] || !mfn || mfn > UINT32_MAX)
+    if (!um || gpfn >= UNMOD_MAX_PAGES || !mfn || mfn > UINT32_MAX)
+        return -XEN_EINVAL;
+    if (shadow_p2m_reserve(&um->sh, gpfn))
+        return -XEN_ENOMEM;
+    if (um->sh.p2m[gpfn])
         return -XEN_EINVAL;
     um->sh.p2m[gpfn] = (uint32_t)mfn;
     /* Guest RAM is the populated run from PFN 0: a hole never maps MFN 0. */
-    while (um->sh.nr_pages < UNMOD_MAX_PAGES && um->sh.p2m[um->sh.nr_pages])
+    while (um->sh.nr_pages < um->sh.p2m_cap && um->sh.p2m[um->sh.nr_pages])
         um->sh.nr_pages++;
     return 0;
 }
@@ -637,7 +633,7 @@ unsigned long unmod_gfn_to_mfn(struct domain *d, unsigned long gfn)
 {
     struct unmod_domain *um = d->unmod;
 
-    if (!um || gfn >= UNMOD_MAX_PAGES || !um->sh.p2m[gfn])
+    if (!um || gfn >= um->sh.p2m_cap || !um->sh.p2m[gfn])
         return INVALID_MFN;
     return um->sh.p2m[gfn];
 }
@@ -703,8 +699,7 @@ struct domain *build_unmod_domain(unsigned int id, const void *image, unsigned l
         return NULL;
     }
     if (unmod_domain_create(d)) {
-        printk("d%u: no room or no shadow memory for another unmodified domain "
-               "(at most %u)\n", id, MAX_UNMOD_DOMAINS);
+        printk("d%u: no memory for an unmodified domain's shadow state\n", id);
         goto fail;
     }
     um = d->unmod;
@@ -749,7 +744,12 @@ void unmod_domain_destroy(struct domain *d)
         shadow_destroy(&um->sh);
     um->sh_ready = false;
     um->sh.nr_pages = 0;
-    um->d = NULL;
+}
+
+/* vcpu_ops.domain_free: the structure goes once nothing can look at it. */
+static void unmod_domain_free(struct domain *d)
+{
+    xfree(d->unmod);
     d->unmod = NULL;
 }
 
@@ -785,6 +785,7 @@ const struct vcpu_ops unmod_vcpu_ops = {
     .timer_deadline = unmod_timer_deadline,
     .timer_tick = unmod_timer_tick,
     .domain_destroy = unmod_domain_destroy,
+    .domain_free = unmod_domain_free,
     .set_vcpu_context = unmod_set_vcpu_context,
     .hvm_param = unmod_hvm_param,
     .hvm_guest = true,

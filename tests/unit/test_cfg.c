@@ -110,6 +110,11 @@ static void test_wrong_type(void **state)
     expect_error("memory = 32M\n", "t.cfg:1:", "not an integer");
     expect_error("memory = 0\n", "t.cfg:1:", "out of range");
     expect_error("vcpus = 2\n", "t.cfg:1:", "exactly one vCPU");
+    /* Below the kind's minimum: refused with the minimum named. */
+    expect_error("name = \"a\"\ntype = \"unmodified\"\nkernel = \"k\"\nmemory = 8\n",
+                 "t.cfg:4:", "minimum for an unmodified domain, 16 MiB");
+    expect_error("name = \"a\"\nmemory = 2\nkernel = \"k\"\n",
+                 "t.cfg:2:", "minimum for a PV domain, 4 MiB");
     expect_error("type = \"hvm\"\n", "t.cfg:1:", "\"unmodified\"");
     expect_error("type = \"xyz\"\n", "t.cfg:1:", "unknown type");
     expect_error("on_crash = \"explode\"\n", "t.cfg:1:", "\"restart\"");

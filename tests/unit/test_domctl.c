@@ -95,6 +95,7 @@ int copy_to_guest(uint64_t dst, const void *src, size_t len)
 }
 
 #include "hv_stubs.h"
+#include "heap_stub.h"
 
 bool check_descriptor(const struct domain *d, uint64_t desc) { (void)d; return desc != 1; }
 
@@ -197,7 +198,7 @@ static int setup(void **state)
     assert_non_null(machine);
     memset(idle_pg_table, 0, sizeof(idle_pg_table));
     mm_init(&r, 1, RES_START, RES_END);
-    memset(domain_list, 0, sizeof(domain_list));
+    domid_rover = 0;
     dom0 = domain_create(0, true, 256);
     assert_non_null(dom0);
     dom0->vcpu[0]->state = VCPU_RUNNABLE;
@@ -210,9 +211,11 @@ static int teardown(void **state)
 {
     (void)state;
     current = NULL;
-    for (unsigned int i = 0; i < MAX_DOMAINS; i++)
-        if (domain_list[i])
-            domain_destroy(domain_list[i]);
+    for (unsigned int i = 0; i < DOMID_FIRST_RESERVED; i++)
+        if (domain_by_id(i))
+            domain_destroy(domain_by_id(i));
+    domain_reap();
+    assert_int_equal(domain_count(), 0);
     free(machine);
     return 0;
 }
@@ -259,7 +262,7 @@ static void test_eperm_unprivileged(void **state)
     domid_t id = create(0, false);
 
     (void)state;
-    current = domain_list[id]->vcpu[0];
+    current = domain_by_id(id)->vcpu[0];
     memset(&dc, 0, sizeof(dc));
     assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, 0), -XEN_EPERM);
     memset(&sc, 0, sizeof(sc));
@@ -301,16 +304,26 @@ static void test_create_ids(void **state)
     assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 5), -XEN_EEXIST);
     dc.u.createdomain.max_vcpus = 2;
     assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 0), -XEN_EINVAL);
-    assert_true(domain_list[5]->is_toolstack);
-    assert_int_equal(domain_list[5]->pause_count, 1);
-    assert_int_equal(domain_list[5]->max_pages, 0);
-    assert_int_equal(domain_list[5]->vcpu[0]->state, VCPU_DOWN);
-    assert_non_null(domain_list[2]->unmod);
-    assert_null(domain_list[1]->unmod);
-    /* Destroying 1 frees the lowest id again. */
+    assert_true(domain_by_id(5)->is_toolstack);
+    assert_int_equal(domain_by_id(5)->pause_count, 1);
+    assert_int_equal(domain_by_id(5)->max_pages, 0);
+    assert_int_equal(domain_by_id(5)->vcpu[0]->state, VCPU_DOWN);
+    assert_non_null(domain_by_id(2)->unmod);
+    assert_null(domain_by_id(1)->unmod);
+    /* Destroying 1 does not hand 1 out again until the ids after the last
+     * one given have been (Xen's rover); at the end they wrap to 1. */
     assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 1), 0);
     assert_int_equal(virq_dom_exc, 1);
-    assert_int_equal(create(0, false), 1);
+    assert_null(domain_by_id(1));
+    assert_int_equal(create(0, false), 3);
+    assert_int_equal(create(DOMID_FIRST_RESERVED - 1, false), DOMID_FIRST_RESERVED - 1);
+    domid_rover = DOMID_FIRST_RESERVED - 3;
+    assert_int_equal(create(0, false), DOMID_FIRST_RESERVED - 2);
+    assert_int_equal(create(0, false), 1);          /* 32751 is taken: wrap */
+    assert_int_equal(create(0, false), 4);          /* 2, 3 taken, 5 taken later */
+    memset(&dc, 0, sizeof(dc));
+    dc.u.createdomain.max_vcpus = 1;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, DOMID_FIRST_RESERVED), -XEN_EINVAL);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 9), -XEN_ESRCH);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 0), -XEN_EINVAL);
 }
@@ -323,10 +336,10 @@ static void test_pause_counts(void **state)
     (void)state;
     memset(&dc, 0, sizeof(dc));
     assert_int_equal(domctl(&dc, XEN_DOMCTL_pausedomain, id), 0);
-    assert_int_equal(domain_list[id]->pause_count, 2);
+    assert_int_equal(domain_by_id(id)->pause_count, 2);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_unpausedomain, id), 0);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_unpausedomain, id), 0);
-    assert_int_equal(domain_list[id]->pause_count, 0);
+    assert_int_equal(domain_by_id(id)->pause_count, 0);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_unpausedomain, id), -XEN_EINVAL);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_pausedomain, 0), -XEN_EINVAL);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_pausedomain, DOMID_SELF), -XEN_ESRCH);
@@ -347,7 +360,7 @@ static void test_getdomaininfo(void **state)
     assert_int_equal(dc.domain, a);
     assert_int_equal(dc.u.getdomaininfo.flags & (XEN_DOMINF_paused | XEN_DOMINF_hvm_guest |
                      XEN_DOMINF_running | XEN_DOMINF_shutdown), XEN_DOMINF_paused);
-    assert_int_equal(dc.u.getdomaininfo.shared_info_frame, domain_list[a]->shared_info_mfn);
+    assert_int_equal(dc.u.getdomaininfo.shared_info_frame, domain_by_id(a)->shared_info_mfn);
     assert_int_equal(dc.u.getdomaininfo.nr_online_vcpus, 0);
     assert_int_equal(dc.u.getdomaininfo.max_vcpu_id, 0);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, a + 1), 0);
@@ -356,14 +369,14 @@ static void test_getdomaininfo(void **state)
     assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, b + 1), -XEN_ESRCH);
 
     /* A toolstack domain's shutdown keeps it, with the reason. */
-    domain_shutdown(domain_list[a], SHUTDOWN_reboot);
-    assert_non_null(domain_list[a]);
+    domain_shutdown(domain_by_id(a), SHUTDOWN_reboot);
+    assert_non_null(domain_by_id(a));
     assert_int_equal(virq_dom_exc, 1);
     assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, a), 0);
     assert_true(dc.u.getdomaininfo.flags & XEN_DOMINF_shutdown);
     assert_int_equal((dc.u.getdomaininfo.flags >> XEN_DOMINF_shutdownshift) &
                      XEN_DOMINF_shutdownmask, SHUTDOWN_reboot);
-    domain_crash(domain_list[b], "test");
+    domain_crash(domain_by_id(b), "test");
     assert_int_equal(domctl(&dc, XEN_DOMCTL_getdomaininfo, b), 0);
     assert_int_equal((dc.u.getdomaininfo.flags >> XEN_DOMINF_shutdownshift) &
                      XEN_DOMINF_shutdownmask, SHUTDOWN_crash);
@@ -393,7 +406,7 @@ static void test_max_mem_hypercall_init(void **state)
 {
     struct xen_domctl dc;
     domid_t id = create(0, false);
-    struct domain *d = domain_list[id];
+    struct domain *d = domain_by_id(id);
     unsigned long mfn, other;
 
     (void)state;
@@ -491,7 +504,7 @@ static void test_physinfo(void **state)
 static domid_t build_pv(unsigned long *l4_out)
 {
     domid_t id = create(0, false);
-    struct domain *d = domain_list[id];
+    struct domain *d = domain_by_id(id);
     struct xen_domctl dc;
 
     d->max_pages = 64;
@@ -537,7 +550,7 @@ static void test_setvcpucontext_pv(void **state)
 {
     unsigned long l4;
     domid_t id = build_pv(&l4);
-    struct vcpu *v = domain_list[id]->vcpu[0];
+    struct vcpu *v = domain_by_id(id)->vcpu[0];
     static struct vcpu_guest_context c;
     struct xen_domctl dc;
 
@@ -566,23 +579,24 @@ static void destroy_returns_frames(bool dom0_maps)
     unsigned long shared = INVALID_MFN;
     if (dom0_maps) {
         /* dom0 holds a writable-type and a general ref on a frame of the domain. */
-        shared = domain_list[id]->page_list_head;   /* a data frame, mapped writable */
+        shared = domain_by_id(id)->page_list_head;   /* a data frame, mapped writable */
         assert_int_equal(mfn_to_page(shared)->type_info & PGT_type_mask, PGT_writable_page);
-        assert_true(get_page(shared, domain_list[id]));
+        assert_true(get_page(shared, domain_by_id(id)));
         assert_int_equal(get_page_type(shared, PGT_writable_page), 0);
     }
     memset(&dc, 0, sizeof(dc));
     assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, id), 0);
-    assert_null(domain_list[id]);
+    assert_null(domain_by_id(id));
     if (dom0_maps) {
         assert_int_equal(mm_free_frames(), before - 1);
-        /* The id is reused before dom0 lets go: nothing of the new domain moves. */
-        domid_t again = create(0, false);
+        /* The id is reused (by asking for it) before dom0 lets go: nothing
+         * of the new domain moves. */
+        domid_t again = create(id, false);
         assert_int_equal(again, id);
-        unsigned long tot = domain_list[id]->tot_pages;
+        unsigned long tot = domain_by_id(id)->tot_pages;
         put_page_type(shared);
         put_page(shared);
-        assert_int_equal(domain_list[id]->tot_pages, tot);
+        assert_int_equal(domain_by_id(id)->tot_pages, tot);
         assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, id), 0);
     }
     assert_int_equal(mm_free_frames(), before);

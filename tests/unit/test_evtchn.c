@@ -15,7 +15,8 @@
 
 /* ---- stubs for the hypervisor services event.c uses ------------------- */
 
-struct domain *domain_list[MAX_DOMAINS];
+#define TEST_DOMAINS 16      /* ids the stub domain table holds */
+static struct domain *test_domains[TEST_DOMAINS];
 struct vcpu *current;
 union exit_work exit_work;
 
@@ -41,10 +42,10 @@ int copy_to_guest(uint64_t guest_dst, const void *src, size_t len)
 
 struct domain *domain_lookup(domid_t id)
 {
-    return id < MAX_DOMAINS ? domain_list[id] : NULL;
+    return id < TEST_DOMAINS ? test_domains[id] : NULL;
 }
 
-static unsigned int kicks[MAX_DOMAINS];
+static unsigned int kicks[TEST_DOMAINS];
 
 void vcpu_kick(struct vcpu *v)
 {
@@ -83,14 +84,14 @@ static struct domain *make_domain(domid_t id, bool privileged)
     v->state = VCPU_RUNNABLE;
     v->vcpu_info = &d->shared_info->vcpu_info[0];
     d->vcpu[0] = v;
-    domain_list[id] = d;
+    test_domains[id] = d;
     evtchn_init(d);
     return d;
 }
 
 static int setup(void **state)
 {
-    memset(domain_list, 0, sizeof(domain_list));
+    memset(test_domains, 0, sizeof(test_domains));
     memset(kicks, 0, sizeof(kicks));
     dom[0] = make_domain(0, true);
     dom[1] = make_domain(1, false);
@@ -106,7 +107,7 @@ static int teardown(void **state)
         free(dom[i]);
         dom[i] = NULL;
     }
-    memset(domain_list, 0, sizeof(domain_list));
+    memset(test_domains, 0, sizeof(test_domains));
     current = NULL;
     return 0;
 }
@@ -719,7 +720,7 @@ static void test_dom0_port_in_destroyed_domain(void **state)
     /* N is destroyed, as domain_destroy() does it */
     n->is_dying = true;
     evtchn_destroy(n);
-    domain_list[2] = NULL;
+    test_domains[2] = NULL;
     free(n->shared_info);
     free(n->vcpu[0]);
     free(n);                            /* ASan: any later use of N fails */
@@ -757,7 +758,7 @@ static void test_dom0_closes_first(void **state)
     evtchn_destroy(n);
     assert_int_equal(dom[0]->evtchn.port[other].state, ECS_UNBOUND);
     assert_int_equal(dom[0]->evtchn.port[other].remote_domid, 1);
-    domain_list[2] = NULL;
+    test_domains[2] = NULL;
     free(n->shared_info);
     free(n->vcpu[0]);
     free(n);

@@ -29,7 +29,8 @@
 static uint8_t *machine;
 uint64_t idle_pg_table[512] __attribute__((aligned(4096)));
 struct vcpu *current;
-struct domain *domain_list[MAX_DOMAINS];
+#define TEST_DOMAINS 16      /* ids the stub domain table holds */
+static struct domain *test_domains[TEST_DOMAINS];
 
 /* ---- stubs ---------------------------------------------------------------- */
 
@@ -95,7 +96,7 @@ bool check_descriptor(const struct domain *d, uint64_t desc)
 
 struct domain *domain_lookup(domid_t id)
 {
-    return id < MAX_DOMAINS ? domain_list[id] : NULL;
+    return id < TEST_DOMAINS ? test_domains[id] : NULL;
 }
 
 /* unmod.c's P2M setter: records the calls; gpfn >= 65536 fails as unmod.c's
@@ -144,7 +145,7 @@ static struct domain *new_domain(domid_t id, unsigned long max_pages)
     d->max_vcpus = 1;
     v->domain = d;
     v->kernel_mode = true;
-    domain_list[id] = d;
+    test_domains[id] = d;
     return d;
 }
 
@@ -174,7 +175,7 @@ static int teardown(void **state)
     unsigned int i;
 
     for (i = 0; i < 2; i++) {
-        domain_list[i] = NULL;
+        test_domains[i] = NULL;
         free(dom[i]->vcpu[0]);
         free(dom[i]);
     }

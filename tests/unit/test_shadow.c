@@ -21,6 +21,7 @@
 
 #define LAMINA_HOST_CPU_HOOKS 1
 #include "../../hypervisor/unmod/shadow.c"
+#include "heap_stub.h"
 
 #define NR_FRAMES   4096UL                      /* 16 MiB of machine memory */
 #define ALLOC_FIRST 16UL                        /* hypervisor heap */

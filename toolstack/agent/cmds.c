@@ -10,6 +10,7 @@
 #include "consback.h"
 #include "xenstored.h"
 #include "kernel.h"
+#include "../common/domain_limits.h"
 #include "agent_priv.h"
 #include "bulk.h"
 #include "serial.h"
@@ -236,6 +237,12 @@ static int create_check(const struct proto_req *r, struct dom_config *cfg, char 
         return -XEN_EINVAL;
     }
     cfg->memory_mib = u;
+    unsigned long min = cfg->unmodified ? LAMINA_UNMOD_MIN_MIB : LAMINA_PV_MIN_MIB;
+    if (u < min) {
+        ksnprintf(msg, n, "memory=%lu MiB is below the minimum for a%s domain, %lu MiB",
+                  (unsigned long)u, cfg->unmodified ? "n unmodified" : " PV", min);
+        return -XEN_EINVAL;
+    }
 
     v = proto_arg(r, "vcpus", NULL);
     if (v && (!proto_parse_u64(v, &u) || u != 1)) {

@@ -360,10 +360,6 @@ int mb_build(const void *image, size_t size, const struct mb_build_params *p,
         FAIL(-XEN_EINVAL, "entry point is not in a loaded segment below 4 GiB");
 
     /* Nothing can fail from here on but map_pfn. */
-    if ( p->zero_all )
-        for ( uint64_t pfn = 0; pfn < p->nr_pages; pfn++ )
-            if ( guest_write(ops, pfn * MB_PAGE, NULL, MB_PAGE) )
-                FAIL(-XEN_EFAULT, "map_pfn failed");
     for ( unsigned int i = 0; i < nr_regions(&im); i++ )
     {
         struct mb_seg s = { 0 };

@@ -122,7 +122,6 @@ struct mb_build_params {
     const char *cmdline;    /* full command line, image name first (e.g.
                                "guest-native.elf bench"); NULL: no
                                MB_INFO_CMDLINE.  Truncated to MB_CMDLINE_MAX. */
-    bool zero_all;          /* zero every frame first (frames not known clean) */
 };
 
 /* What was built (guest-physical addresses). */

@@ -4,6 +4,7 @@
  * compiles this file directly.
  */
 #include "cfg.h"
+#include "../common/domain_limits.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -518,5 +519,14 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
     if (!out->kernel[0])
         return cfg_fail(lx, 0, "missing required key 'kernel'; add e.g. "
                     "kernel = \"../build/guest-pv.elf\"");
+    unsigned int min = out->unmodified ? LAMINA_UNMOD_MIN_MIB : LAMINA_PV_MIN_MIB;
+    int mem_line = 0;
+    for (size_t i = 0; i < NR_KEYS; i++)
+        if (!strcmp(cfg_keys[i].name, "memory"))
+            mem_line = seen[i];
+    if (out->memory_mib < min)
+        return cfg_fail(lx, mem_line, "'memory' = %u MiB is below the minimum for "
+                    "a%s domain, %u MiB; set memory = %u or more", out->memory_mib,
+                    out->unmodified ? "n unmodified" : " PV", min, min);
     return 0;
 }

@@ -252,7 +252,7 @@ static int build_unmod(xc_interface *xch, uint32_t domid, const struct dom_build
         goto out;
 
     struct build_mem m = { .xch = xch, .domid = domid, .p2m = p2m, .nr = nr };
-    struct mb_build_params p = { .nr_pages = a->nr_pages, .cmdline = cmdline, .zero_all = true };
+    struct mb_build_params p = { .nr_pages = a->nr_pages, .cmdline = cmdline };
     struct mb_build_ops ops = { .map_pfn = mem_map, .ctx = &m, .unmap_pfn = mem_unmap };
     if ((rc = mb_build(a->image, a->image_len, &p, &ops, &r, &why))) {
         if (rc == -XEN_EFAULT && m.map_err)

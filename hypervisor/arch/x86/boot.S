@@ -143,7 +143,8 @@ l3_ident:       .skip 4096
 l3_xen:         .skip 4096
 l3_direct:      .skip 4096
 l2_ident:       .skip 4096
-l2_direct:      .skip 4 * 4096
+        .globl l2_direct, l3_direct
+l2_direct:      .skip DIRECTMAP_L2_PAGES * 4096  /* RAM above 4 GiB: setup.c */
         .globl boot_stack, boot_stack_top
 boot_stack:     .skip HV_STACK_SIZE
 boot_stack_top:

@@ -28,9 +28,13 @@
 
 /* Direct map of all RAM (slot 262): machine address A is at DIRECTMAP_VIRT_START + A. */
 #define DIRECTMAP_VIRT_START 0xffff830000000000UL
-#define DIRECTMAP_SIZE       (1UL << 32)            /* 4 GiB of RAM at most */
+#define DIRECTMAP_SIZE       (1UL << 36)            /* 64 GiB of RAM at most */
+#define DIRECTMAP_L2_PAGES   64                     /* one L2 (2 MiB pages) per GiB */
 
-#define MAX_DOMAINS         16      /* domain IDs 0..MAX_DOMAINS-1 */
+/* vmap (slot 263): multi-frame hypervisor objects, mm/vmap.c. */
+#define VMAP_VIRT_START     0xffff838000000000UL
+#define VMAP_L4_SLOT        263
+
 #define MAX_VCPUS_PER_DOM   1       /* XEN_LEGACY_MAX_VCPUS would allow 32 */
 #define HV_STACK_SIZE       (4 * PAGE_SIZE)
 

@@ -38,6 +38,22 @@ static unsigned long parse_mem_opt(const char *cmdline, const char *key,
     return dflt_mib;
 }
 
+/* boot.S maps physical 0-4 GiB at DIRECTMAP_VIRT_START with 2 MiB pages;
+ * RAM above that, up to top (bytes, <= DIRECTMAP_SIZE), is mapped here
+ * into the rest of the same tables. */
+extern uint64_t l2_direct[DIRECTMAP_L2_PAGES * 512], l3_direct[512];
+static void directmap_map_high(uint64_t top)
+{
+    const uint64_t flags = _PAGE_PRESENT | _PAGE_RW | _PAGE_PSE | _PAGE_GLOBAL | _PAGE_NX;
+
+    for (uint64_t i = 4 * 512; i < (top + (1UL << 21) - 1) >> 21; i++) {
+        l2_direct[i] = (i << 21) | flags;
+        if (i % 512 == 0)
+            l3_direct[i / 512] = PHYS_OF(&l2_direct[i]) | _PAGE_PRESENT | _PAGE_RW;
+    }
+    flush_tlb_local();
+}
+
 static void cpu_features_init(void)
 {
     uint32_t a, b, c, d;
@@ -72,10 +88,17 @@ void start_hv(uint32_t mbi_phys)
         if (e->type == 1 && e->addr + e->len > 0x100000) {
             uint64_t s = e->addr < 0x100000 ? 0x100000 : e->addr;
             uint64_t end = e->addr + e->len;
-            if (end > DIRECTMAP_SIZE - (1UL << 30))
-                end = DIRECTMAP_SIZE - (1UL << 30);    /* keep out of the MMIO GiB */
+            /* The GiB below 4 GiB is MMIO (mapped uncached by boot.S). */
+            if (s < (4UL << 30) && end > (3UL << 30))
+                end = s < (3UL << 30) ? (3UL << 30) : s;
+            if (end > DIRECTMAP_SIZE)
+                end = DIRECTMAP_SIZE;
             if (end > s)
                 ranges[nr++] = (struct mem_range){ s, end };
+            else if (e->addr + e->len > s)
+                printk("memory: ignoring RAM at %lx-%lx (MMIO hole or beyond "
+                       "the %lu GiB direct map)\n", (unsigned long)s,
+                       (unsigned long)(e->addr + e->len), DIRECTMAP_SIZE >> 30);
         }
         off += e->size + 4;
     }
@@ -86,9 +109,15 @@ void start_hv(uint32_t mbi_phys)
             reserved_end = mods[i].end;
     reserved_end = (reserved_end + PAGE_SIZE - 1) & PAGE_MASK;
 
-    for (unsigned int i = 0; i < nr; i++)
+    uint64_t top = 0;
+    for (unsigned int i = 0; i < nr; i++) {
         total_pages += (ranges[i].end >> PAGE_SHIFT) - (ranges[i].start >> PAGE_SHIFT);
+        if (ranges[i].end > top)
+            top = ranges[i].end;
+    }
+    directmap_map_high(top);
     mm_init(ranges, nr, 0, reserved_end);
+    vmap_init();
     printk("memory: %lu free frames (%lu MiB)\n", mm_free_frames(), mm_free_frames() >> 8);
     traps_init();
     cpu_features_init();
@@ -98,7 +127,7 @@ void start_hv(uint32_t mbi_phys)
         panic("no dom0 kernel: pass it as the first multiboot module");
     unsigned long dom0_mib = parse_mem_opt(hv_cmdline, "dom0_mem=", 128);
     unsigned long domu_mib = parse_mem_opt(hv_cmdline, "domu_mem=", 64);
-    for (unsigned int i = 0; i < nmods && i < MAX_DOMAINS; i++) {
+    for (unsigned int i = 0; i < nmods; i++) {
         const char *s = MB_VIRT(mods[i].string);
         const char *args = s;
         while (*args && *args != ' ')
