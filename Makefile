@@ -86,7 +86,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -DLAMINA_HOST_TEST -fsanitize=address,undefined
                -fno-omit-frame-pointer $(WARN) -Ihypervisor -Ipv-abi/include \
                -Itoolstack/builder -I$(XEN_INC) -Itests/unit
 
-.PHONY: all deps run run-modules run-native test unit port-stat clean help gdb
+.PHONY: all deps run run-modules run-native test unit port-stat clean help gdb bench bench-scale
 all: $(TARGETS) $(UNIT_BINS)
 
 deps: $(DEPS)
@@ -162,6 +162,9 @@ gdb: all
 .PHONY: bench
 bench: all
 	tools/lamina-bench
+
+bench-scale: all
+	tools/lamina-bench-scale
 
 clean:
 	rm -rf $(B)/hv $(B)/g $(B)/unit $(B)/*.elf $(B)/*.elf64 $(B)/test-logs

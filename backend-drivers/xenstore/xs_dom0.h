@@ -17,7 +17,7 @@
 #include "xenctrl.h"
 #include "xenstored.h"
 
-#define XS_DOM0_MAX_DOMAINS 64
+#define XS_DOM0_MAX_DOMAINS 1024
 
 /* Sets the store every later call works on (made by xs_store_new).  0, or
  * -XEN_EINVAL for NULL.  May be called again only with no domain added. */

@@ -2,7 +2,8 @@
  * sched.c - preemptive round-robin kernel threads for the guest kernel.
  *
  * One CPU.  The run queue is FIFO; the arch timer ends a 10 ms slice
- * (core_timer_interrupt) and wakes sleepers.  Every switch happens with
+ * (core_timer_interrupt) and wakes sleepers; an idle kernel with no
+ * sleeper due has no tick.  Every switch happens with
  * interrupts disabled, through arch_context_switch(); a thread's kernel
  * stack and address space are installed on the way in.
  * Runs in the guest kernel, thread context or the timer upcall.
@@ -58,10 +59,13 @@ static struct thread *runq_pop(void)
     return t;
 }
 
-/* Arms the arch timer for the end of the slice or the first sleeper. */
-static void timer_arm(void)
+/* Arms the arch timer for the first sleeper and, while a thread other
+ * than idle runs (`running`), the end of its slice.  An idle kernel with
+ * no sleeper sets a far deadline: no tick while nothing can run. */
+#define IDLE_TIMER_NS (3600ULL * 1000000000ULL)
+static void timer_arm_for(const struct thread *running)
 {
-    uint64_t deadline = slice_end_ns;
+    uint64_t deadline = running == idle_thread ? arch_now_ns() + IDLE_TIMER_NS : slice_end_ns;
     if (sleepq && sleepq->wake_ns < deadline)
         deadline = sleepq->wake_ns;
     arch_timer_set(deadline);
@@ -80,7 +84,7 @@ static void schedule(void)
         next = idle_thread;
     next->state = T_RUNNING;
     slice_end_ns = arch_now_ns() + SCHED_SLICE_NS;
-    timer_arm();
+    timer_arm_for(next);
     if (next == prev)
         return;
     current = next;
@@ -111,7 +115,7 @@ void core_timer_interrupt(void)
         }
         slice_end_ns = now + SCHED_SLICE_NS;
     }
-    timer_arm();
+    timer_arm_for(current);
 }
 
 static void thread_start(void *arg)
@@ -163,7 +167,7 @@ void sched_init(void)
     idle_thread->tid = -1;
     idle_thread->state = T_BLOCKED;     /* never on the run queue */
     slice_end_ns = arch_now_ns() + SCHED_SLICE_NS;
-    timer_arm();
+    timer_arm_for(current);
     arch_irq_restore(flags);
 }
 

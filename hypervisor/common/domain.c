@@ -109,7 +109,12 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned long max_page
     v->fxsave[3] = 0x1f80UL << 32;          /* MXCSR, bytes 24-27 */
     d->vcpu[0] = v;
 
-    evtchn_init(d);
+    if (evtchn_init(d)) {
+        free_xen_frame(si);
+        xfree(v);
+        xfree(d);
+        return NULL;
+    }
     domain_table[id] = d;
     nr_domains++;
     sched_add_vcpu(v);

@@ -24,7 +24,11 @@
 
 static struct evtchn *evtchn_from_port(struct domain *d, unsigned int port)
 {
-    return port < EVTCHN_MAX_PORTS ? &d->evtchn.port[port] : NULL;
+    struct evtchn *b;
+
+    if (port >= EVTCHN_MAX_PORTS || !(b = d->evtchn.bucket[port / EVTCHN_BUCKET_PORTS]))
+        return NULL;
+    return &b[port % EVTCHN_BUCKET_PORTS];
 }
 
 /* d itself for its own id (loopback channels, DOMID_SELF), else the live
@@ -59,14 +63,28 @@ static bool virq_is_global(unsigned int virq)
     }
 }
 
-/* Lowest free port of d; -EINVAL if d is dying, -ENOSPC if none is free. */
+/* Lowest free port of d, its bucket allocated if it had none; -EINVAL if
+ * d is dying, -ENOSPC if none is free, -ENOMEM if a bucket is needed and
+ * the heap is out of frames. */
 static int get_free_port(struct domain *d)
 {
     if (d->is_dying)
         return -XEN_EINVAL;
-    for (unsigned int port = 1; port < EVTCHN_MAX_PORTS; port++)
-        if (d->evtchn.port[port].state == ECS_FREE)
-            return (int)port;
+    for (unsigned int b = 0; b < NR_EVTCHN_BUCKETS; b++) {
+        struct evtchn *chn = d->evtchn.bucket[b];
+
+        if (!chn) {
+            _Static_assert(EVTCHN_BUCKET_PORTS * sizeof(struct evtchn) <= PAGE_SIZE,
+                           "a bucket is one frame");
+            if (!(chn = xzalloc_bytes(EVTCHN_BUCKET_PORTS * sizeof(*chn))))
+                return -XEN_ENOMEM;
+            d->evtchn.bucket[b] = chn;
+            return (int)(b * EVTCHN_BUCKET_PORTS);      /* b > 0: bucket 0 has port 0 */
+        }
+        for (unsigned int i = 0; i < EVTCHN_BUCKET_PORTS; i++)
+            if (chn[i].state == ECS_FREE)
+                return (int)(b * EVTCHN_BUCKET_PORTS + i);
+    }
     return -XEN_ENOSPC;
 }
 
@@ -98,7 +116,7 @@ static void evtchn_check_pollers(struct domain *d, unsigned int port)
 /* Releases chn: clears its pending bit and resets it to FREE on vCPU 0. */
 static void evtchn_free(struct domain *d, unsigned int port)
 {
-    struct evtchn *chn = &d->evtchn.port[port];
+    struct evtchn *chn = evtchn_from_port(d, port);
 
     if (d->shared_info)
         guest_test_and_clear_bit(port, d->shared_info->evtchn_pending);
@@ -107,23 +125,32 @@ static void evtchn_free(struct domain *d, unsigned int port)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-void evtchn_init(struct domain *d)
+int evtchn_init(struct domain *d)
 {
     memset(&d->evtchn, 0, sizeof(d->evtchn));
-    d->evtchn.port[0].state = ECS_RESERVED;
+    d->evtchn.bucket[0] = xzalloc_bytes(EVTCHN_BUCKET_PORTS * sizeof(struct evtchn));
+    if (!d->evtchn.bucket[0])
+        return -XEN_ENOMEM;
+    d->evtchn.bucket[0][0].state = ECS_RESERVED;
     for (unsigned int i = 0; i < MAX_VCPUS_PER_DOM; i++)
         if (d->vcpu[i])
             memset(d->vcpu[i]->virq_to_evtchn, 0, sizeof(d->vcpu[i]->virq_to_evtchn));
+    return 0;
 }
 
 void evtchn_destroy(struct domain *d)
 {
     for (unsigned int port = EVTCHN_MAX_PORTS - 1; port > 0; port--) {
-        uint8_t st = d->evtchn.port[port].state;
+        struct evtchn *chn = evtchn_from_port(d, port);
 
         /* Cannot fail on a bound port. */
-        if (st != ECS_FREE && st != ECS_RESERVED && evtchn_close(d, port))
+        if (chn && chn->state != ECS_FREE && chn->state != ECS_RESERVED &&
+            evtchn_close(d, port))
             BUG_ON(1);
+    }
+    for (unsigned int b = 0; b < NR_EVTCHN_BUCKETS; b++) {
+        xfree(d->evtchn.bucket[b]);
+        d->evtchn.bucket[b] = NULL;
     }
 }
 
@@ -194,7 +221,7 @@ int evtchn_alloc_unbound(struct domain *d, struct evtchn_alloc_unbound *op)
     if (port < 0)
         return port;
 
-    chn = &td->evtchn.port[port];
+    chn = evtchn_from_port(td, port);
     chn->state = ECS_UNBOUND;
     chn->notify_vcpu = 0;
     /* DOMID_SELF names the caller, as in Xen, even when td is another domain.
@@ -219,7 +246,7 @@ int evtchn_bind_interdomain(struct domain *d, struct evtchn_bind_interdomain *op
     if (lport < 0)
         return lport;
 
-    lchn = &d->evtchn.port[lport];
+    lchn = evtchn_from_port(d, lport);
     lchn->state = ECS_INTERDOMAIN;
     lchn->remote_domid = rd->domain_id;
     lchn->remote_port = op->remote_port;
@@ -255,7 +282,7 @@ int evtchn_bind_virq(struct domain *d, struct evtchn_bind_virq *op)
     if (port < 0)
         return port;
 
-    chn = &d->evtchn.port[port];
+    chn = evtchn_from_port(d, port);
     chn->state = ECS_VIRQ;
     chn->notify_vcpu = (uint8_t)op->vcpu;
     chn->virq = virq;
@@ -275,7 +302,7 @@ int evtchn_bind_ipi(struct domain *d, struct evtchn_bind_ipi *op)
     if (port < 0)
         return port;
 
-    chn = &d->evtchn.port[port];
+    chn = evtchn_from_port(d, port);
     chn->state = ECS_IPI;
     chn->notify_vcpu = (uint8_t)op->vcpu;
     op->port = (evtchn_port_t)port;

@@ -11,7 +11,9 @@
 #include <lamina/xen.h>
 #include "lib/lib.h"
 
-#define EVTCHN_MAX_PORTS    1024   /* per domain (2-level allows 4096 for 64-bit) */
+#define EVTCHN_MAX_PORTS    4096   /* per domain: the 2-level ABI's 64 x 64 bits */
+#define EVTCHN_BUCKET_PORTS 256    /* ports per bucket: one heap frame */
+#define NR_EVTCHN_BUCKETS   (EVTCHN_MAX_PORTS / EVTCHN_BUCKET_PORTS)
 
 enum evtchn_state {
     ECS_FREE = 0,
@@ -30,18 +32,21 @@ struct evtchn {
     uint32_t virq;          /* VIRQ: which VIRQ_* */
 };
 
-/* Per-domain event-channel state, embedded in struct domain. */
+/* Per-domain event-channel state, embedded in struct domain: ports in
+ * buckets of EVTCHN_BUCKET_PORTS, each allocated when a port in it is
+ * first needed (Xen's evtchn buckets); a port in no bucket is free. */
 struct evtchn_domain {
-    struct evtchn port[EVTCHN_MAX_PORTS];
+    struct evtchn *bucket[NR_EVTCHN_BUCKETS];
 };
 
 struct domain;
 struct vcpu;
 
-/* Initialises d's ports (port 0 reserved).  Called by domain_create(). */
-void evtchn_init(struct domain *d);
+/* Initialises d's ports (the first bucket, port 0 reserved).  Called by
+ * domain_create().  0 or -ENOMEM. */
+int __must_check evtchn_init(struct domain *d);
 /* Closes every port of d (an interdomain peer sees its port go UNBOUND, as
- * Xen does).  Called by domain_destroy(). */
+ * Xen does) and frees the buckets.  Called by domain_destroy(). */
 void evtchn_destroy(struct domain *d);
 
 /* Marks port pending in d's shared_info; unless masked sets the selector bit

@@ -29,9 +29,17 @@ struct page_info *frame_table;
 unsigned long max_mfn;
 unsigned long *m2p_table;
 
-/* Free frames: a stack linked through page_info.next. */
-static unsigned long free_head = INVALID_MFN;
-static unsigned long nr_free_frames;
+/*
+ * Free frames, linked through page_info.next: the dirty stack holds frames
+ * whose contents are unknown (boot RAM) or a former owner's (freed); the
+ * clean queue holds frames mm_scrub() has zeroed, handed out first and in
+ * the order scrubbed.  A dirty frame is zeroed when it is handed out, so a
+ * domain's memory costs time for the frames nobody scrubbed beforehand,
+ * not for its size (Xen's PGC_need_scrub and idle scrubbing).
+ */
+static unsigned long free_head = INVALID_MFN;       /* dirty stack */
+static unsigned long clean_head = INVALID_MFN, clean_tail = INVALID_MFN;
+static unsigned long nr_free_frames, nr_clean_frames;
 
 /* Frames below 1 MiB are never handed out (BIOS, VGA, boot data). */
 #define LOW_RESERVED_MFNS   (0x100000UL >> PAGE_SHIFT)
@@ -95,28 +103,79 @@ static void free_list_push(unsigned long mfn)
     nr_free_frames++;
 }
 
-/* Pops a free frame and zeroes it; INVALID_MFN when none is left. */
-static unsigned long free_list_pop(void)
+/* Takes the first dirty frame off its stack (not zeroed); INVALID_MFN when
+ * there is none. */
+static unsigned long dirty_pop(void)
 {
     unsigned long mfn = free_head;
+
+    if (mfn != INVALID_MFN) {
+        free_head = mfn_to_page(mfn)->next;
+        nr_free_frames--;
+    }
+    return mfn;
+}
+
+/* A free frame, zeroed: a clean one if there is one, else a dirty one
+ * zeroed now.  INVALID_MFN when none is left. */
+static unsigned long free_list_pop(void)
+{
+    unsigned long mfn = clean_head;
     struct page_info *pg;
 
-    if (mfn == INVALID_MFN)
+    if (mfn != INVALID_MFN) {
+        clean_head = mfn_to_page(mfn)->next;
+        if (clean_head == INVALID_MFN)
+            clean_tail = INVALID_MFN;
+        nr_clean_frames--;
+        nr_free_frames--;
+    } else if ((mfn = dirty_pop()) != INVALID_MFN) {
+        clear_page(mfn_to_virt(mfn));
+    } else {
         return INVALID_MFN;
+    }
     pg = mfn_to_page(mfn);
     ASSERT(pg->count_info == PGC_free);
-    free_head = pg->next;
-    nr_free_frames--;
     pg->count_info = 0;
     pg->type_info = 0;
     pg->next = pg->prev = INVALID_MFN;
-    clear_page(mfn_to_virt(mfn));
     return mfn;
 }
 
 unsigned long mm_free_frames(void)
 {
     return nr_free_frames;
+}
+
+unsigned long mm_scrub(unsigned long max)
+{
+    static bool boot_scrub_reported;
+    unsigned long done = 0, mfn;
+
+    while (done < max && (mfn = dirty_pop()) != INVALID_MFN) {
+        struct page_info *pg = mfn_to_page(mfn);
+
+        clear_page(mfn_to_virt(mfn));
+        pg->next = INVALID_MFN;
+        if (clean_tail == INVALID_MFN)
+            clean_head = mfn;
+        else
+            mfn_to_page(clean_tail)->next = mfn;
+        clean_tail = mfn;
+        nr_clean_frames++;
+        nr_free_frames++;
+        done++;
+    }
+    if (!done && !boot_scrub_reported) {
+        boot_scrub_reported = true;
+        printk("mm: every free frame is zeroed (%lu)\n", nr_free_frames);
+    }
+    return done;
+}
+
+unsigned long mm_dirty_frames(void)
+{
+    return nr_free_frames - nr_clean_frames;
 }
 
 unsigned long alloc_xen_frame(void)
@@ -731,8 +790,8 @@ void mm_init(const struct mem_range *ranges, unsigned int n,
     }
     max_mfn = top >> PAGE_SHIFT;
     BUG_ON(max_mfn == 0);
-    free_head = INVALID_MFN;
-    nr_free_frames = 0;
+    free_head = clean_head = clean_tail = INVALID_MFN;
+    nr_free_frames = nr_clean_frames = 0;
     ft_bytes = (max_mfn * sizeof(struct page_info) + PAGE_SIZE - 1) & PAGE_MASK;
     m2p_bytes = (max_mfn * sizeof(unsigned long) + PAGE_SIZE - 1) & PAGE_MASK;
 

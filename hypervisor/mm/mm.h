@@ -92,6 +92,12 @@ unsigned long alloc_xen_frame(void);
 void free_xen_frame(unsigned long mfn);
 /* Number of free frames. */
 unsigned long mm_free_frames(void);
+/* Zeroes up to max free frames that need it (boot RAM, freed frames), so
+ * that allocating them later costs no zeroing; the idle loop calls it.
+ * Returns how many it zeroed (0: none was left). */
+unsigned long mm_scrub(unsigned long max);
+/* Free frames not yet zeroed. */
+unsigned long mm_dirty_frames(void);
 
 /*
  * vmap.c: the hypervisor heap (Xen's xzalloc/vzalloc).  vzalloc(bytes)

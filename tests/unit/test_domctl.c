@@ -119,7 +119,7 @@ void send_guest_virq(struct vcpu *v, unsigned int virq)
     if (virq == VIRQ_DOM_EXC && v->domain->domain_id == 0)
         virq_dom_exc++;
 }
-void evtchn_init(struct domain *d) { (void)d; }
+int evtchn_init(struct domain *d) { (void)d; return 0; }
 void evtchn_destroy(struct domain *d) { (void)d; }
 int evtchn_send(struct domain *d, unsigned int port) { (void)d; (void)port; return 0; }
 

@@ -8,6 +8,7 @@
  * copy_from_guest/copy_to_guest, panic) below.
  */
 #include "../../hypervisor/common/event.c"
+#include "heap_stub.h"
 
 #include <setjmp.h>
 #include <stdlib.h>
@@ -85,8 +86,16 @@ static struct domain *make_domain(domid_t id, bool privileged)
     v->vcpu_info = &d->shared_info->vcpu_info[0];
     d->vcpu[0] = v;
     test_domains[id] = d;
-    evtchn_init(d);
+    assert_int_equal(evtchn_init(d), 0);
     return d;
+}
+
+/* The state of port p of d; ports in no bucket yet are free. */
+static unsigned int port_state(struct domain *d, unsigned int p)
+{
+    struct evtchn *chn = evtchn_from_port(d, p);
+
+    return chn ? chn->state : ECS_FREE;
 }
 
 static int setup(void **state)
@@ -102,6 +111,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     for (int i = 0; i < 2; i++) {
+        for (unsigned int b = 0; b < NR_EVTCHN_BUCKETS; b++)
+            xfree(dom[i]->evtchn.bucket[b]);
         free(dom[i]->shared_info);
         free(dom[i]->vcpu[0]);
         free(dom[i]);
@@ -175,7 +186,7 @@ static void test_init_reserves_port0(void **state)
 {
     struct evtchn_status st = status_of(dom[1], DOMID_SELF, 0);
 
-    assert_int_equal(dom[1]->evtchn.port[0].state, ECS_RESERVED);
+    assert_int_equal(port_state(dom[1], 0), ECS_RESERVED);
     assert_int_equal(st.status, EVTCHNSTAT_closed);
     assert_int_equal(evtchn_close(dom[1], 0), -XEN_EINVAL);
     /* The first allocation is the lowest usable port. */
@@ -278,7 +289,7 @@ static void test_loopback(void **state)
     unsigned int a = alloc_unbound(dom[1], DOMID_SELF), b;
     struct evtchn_bind_interdomain bind = { .remote_dom = DOMID_SELF, .remote_port = a };
 
-    assert_int_equal(dom[1]->evtchn.port[a].remote_domid, 1);
+    assert_int_equal(evtchn_from_port(dom[1], a)->remote_domid, 1);
     assert_int_equal(evtchn_bind_interdomain(dom[1], &bind), 0);
     b = bind.local_port;
     assert_int_not_equal(a, b);
@@ -298,9 +309,15 @@ static void test_port_exhaustion_and_lowest_free(void **state)
     unsigned int n = 0;
     int rc;
 
+    /* Buckets come as ports are needed: a new domain has only the first. */
+    for (unsigned int b = 1; b < NR_EVTCHN_BUCKETS; b++)
+        assert_null(dom[1]->evtchn.bucket[b]);
     while ((rc = evtchn_alloc_unbound(dom[1], &op)) == 0) {
         n++;
         assert_int_equal(op.port, n);
+        assert_non_null(dom[1]->evtchn.bucket[n / EVTCHN_BUCKET_PORTS]);
+        if (n % EVTCHN_BUCKET_PORTS != EVTCHN_BUCKET_PORTS - 1 && n + 1 < EVTCHN_MAX_PORTS)
+            assert_null(dom[1]->evtchn.bucket[n / EVTCHN_BUCKET_PORTS + 1]);
     }
     assert_int_equal(rc, -XEN_ENOSPC);
     assert_int_equal(n, EVTCHN_MAX_PORTS - 1);
@@ -339,7 +356,7 @@ static void test_bind_checks(void **state)
     assert_int_equal(evtchn_bind_interdomain(dom[0], &bind), -XEN_ESRCH);
     /* Nothing was allocated in dom0 by the failures. */
     for (unsigned int p = 1; p < EVTCHN_MAX_PORTS; p++)
-        assert_int_equal(dom[0]->evtchn.port[p].state, ECS_FREE);
+        assert_int_equal(port_state(dom[0], p), ECS_FREE);
 
     /* The right one works, once. */
     bind = (struct evtchn_bind_interdomain){ .remote_dom = 1, .remote_port = for_dom0 };
@@ -509,7 +526,7 @@ static void test_privilege(void **state)
     assert_int_equal(evtchn_alloc_unbound(dom[1], &op), -XEN_EPERM);
     assert_int_equal(evtchn_status(dom[1], &st), -XEN_EPERM);
     for (unsigned int p = 1; p < EVTCHN_MAX_PORTS; p++)
-        assert_int_equal(dom[0]->evtchn.port[p].state, ECS_FREE);
+        assert_int_equal(port_state(dom[0], p), ECS_FREE);
     /* Naming itself by id is the same as DOMID_SELF. */
     op = (struct evtchn_alloc_unbound){ .dom = 1, .remote_dom = 0 };
     assert_int_equal(evtchn_alloc_unbound(dom[1], &op), 0);
@@ -552,9 +569,9 @@ static void test_destroy(void **state)
     (void)alloc_unbound(dom[1], 0);
 
     evtchn_destroy(dom[1]);
-    for (unsigned int p = 1; p < EVTCHN_MAX_PORTS; p++)
-        assert_int_equal(dom[1]->evtchn.port[p].state, ECS_FREE);
-    assert_int_equal(dom[1]->evtchn.port[0].state, ECS_RESERVED);
+    /* Every port closed and every bucket freed. */
+    for (unsigned int p = 0; p < EVTCHN_MAX_PORTS; p++)
+        assert_null(evtchn_from_port(dom[1], p));
     assert_int_equal(dom[1]->vcpu[0]->virq_to_evtchn[VIRQ_TIMER], 0);
     struct evtchn_status st = status_of(dom[0], DOMID_SELF, p0);
     assert_int_equal(st.status, EVTCHNSTAT_unbound);
@@ -664,7 +681,7 @@ static void test_hypercall_faults(void **state)
         assert_int_equal(do_event_channel_op(cmds[i], bad_read_addr), -XEN_EFAULT);
     /* Nothing was allocated by the faulting calls. */
     for (unsigned int p = 1; p < EVTCHN_MAX_PORTS; p++)
-        assert_int_equal(dom[1]->evtchn.port[p].state, ECS_FREE);
+        assert_int_equal(port_state(dom[1], p), ECS_FREE);
 
     /* Readable but not writable: the op happens, the result cannot be
      * returned (Xen leaves the port allocated too). */
@@ -672,7 +689,7 @@ static void test_hypercall_faults(void **state)
     bad_write_addr = (uintptr_t)&au;
     assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au), -XEN_EFAULT);
     assert_int_equal(au.port, 0);
-    assert_int_equal(dom[1]->evtchn.port[1].state, ECS_UNBOUND);
+    assert_int_equal(port_state(dom[1], 1), ECS_UNBOUND);
     /* A failing op does not write back at all: the error is the op's own. */
     au = (struct evtchn_alloc_unbound){ .dom = 0, .remote_dom = 0 };
     assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au), -XEN_EPERM);
@@ -693,8 +710,8 @@ static void test_dom0_port_in_destroyed_domain(void **state)
 
     current = dom[0]->vcpu[0];
     assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au), 0);
-    assert_int_equal(n->evtchn.port[au.port].state, ECS_UNBOUND);
-    assert_int_equal(n->evtchn.port[au.port].remote_domid, 0);
+    assert_int_equal(evtchn_from_port(n, au.port)->state, ECS_UNBOUND);
+    assert_int_equal(evtchn_from_port(n, au.port)->remote_domid, 0);
     /* another unprivileged domain may not do that */
     struct evtchn_alloc_unbound au1 = { .dom = 2, .remote_dom = 1 };
     current = dom[1]->vcpu[0];
@@ -733,7 +750,7 @@ static void test_dom0_port_in_destroyed_domain(void **state)
     assert_false(pending(dom[0], p0));
     struct evtchn_close cl = { .port = p0 };
     assert_int_equal(do_event_channel_op(EVTCHNOP_close, (uintptr_t)&cl), 0);
-    assert_int_equal(dom[0]->evtchn.port[p0].state, ECS_FREE);
+    assert_int_equal(port_state(dom[0], p0), ECS_FREE);
     /* N is gone: allocating in it is -ESRCH */
     assert_int_equal(do_event_channel_op(EVTCHNOP_alloc_unbound, (uintptr_t)&au), -XEN_ESRCH);
 }
@@ -749,15 +766,15 @@ static void test_dom0_closes_first(void **state)
     struct evtchn_bind_interdomain bind = { .remote_dom = 2, .remote_port = au.port };
     assert_int_equal(evtchn_bind_interdomain(dom[0], &bind), 0);
     assert_int_equal(evtchn_close(dom[0], bind.local_port), 0);
-    assert_int_equal(n->evtchn.port[au.port].state, ECS_UNBOUND);
-    assert_int_equal(n->evtchn.port[au.port].remote_domid, 0);
+    assert_int_equal(evtchn_from_port(n, au.port)->state, ECS_UNBOUND);
+    assert_int_equal(evtchn_from_port(n, au.port)->remote_domid, 0);
     /* dom0's freed port gets reused by something else */
     unsigned int other = alloc_unbound(dom[0], 1);
     assert_int_equal(other, bind.local_port);
     n->is_dying = true;
     evtchn_destroy(n);
-    assert_int_equal(dom[0]->evtchn.port[other].state, ECS_UNBOUND);
-    assert_int_equal(dom[0]->evtchn.port[other].remote_domid, 1);
+    assert_int_equal(port_state(dom[0], other), ECS_UNBOUND);
+    assert_int_equal(evtchn_from_port(dom[0], other)->remote_domid, 1);
     test_domains[2] = NULL;
     free(n->shared_info);
     free(n->vcpu[0]);

@@ -336,7 +336,7 @@ static void cmd_create(const struct proto_req *r)
         return;
     }
     d->cfg = cfg;
-    d->image = image;
+    d->image = dom_image_share(image, size);
     d->image_len = size;
     rc = agent_domain_start(d, msg, sizeof(msg));
     if (rc < 0) {

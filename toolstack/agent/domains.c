@@ -2,7 +2,8 @@
  * domains.c - registry of the domains the agent created (dom0).
  *
  * Runs in dom0 (toolstack agent thread only).  A fixed table: the agent
- * manages at most DOM_MAX domains at a time.
+ * manages at most DOM_MAX domains at a time.  Domains built from the same
+ * kernel image share one copy of it (dom_image_share).
  */
 #include "kernel.h"
 #include "domains.h"
@@ -21,9 +22,30 @@ struct dom_entry *dom_alloc(void)
     return NULL;
 }
 
+/* True when an entry other than d holds image. */
+static bool image_shared(const struct dom_entry *d, const void *image)
+{
+    for (size_t i = 0; i < DOM_MAX; i++)
+        if (doms[i].used && &doms[i] != d && doms[i].image == image)
+            return true;
+    return false;
+}
+
+void *dom_image_share(void *image, size_t len)
+{
+    for (size_t i = 0; i < DOM_MAX; i++)
+        if (doms[i].used && doms[i].image && doms[i].image != image &&
+            doms[i].image_len == len && !memcmp(doms[i].image, image, len)) {
+            kfree(image);
+            return doms[i].image;
+        }
+    return image;
+}
+
 void dom_free(struct dom_entry *d)
 {
-    kfree(d->image);
+    if (!image_shared(d, d->image))
+        kfree(d->image);
     memset(d, 0, sizeof(*d));
 }
 

@@ -14,7 +14,7 @@
 
 #define DOM_NAME_MAX    64      /* bytes including the NUL */
 #define DOM_CMDLINE_MAX 1024
-#define DOM_MAX         64      /* registry slots */
+#define DOM_MAX         1024    /* registry slots */
 
 enum dom_on_crash { ON_CRASH_DESTROY, ON_CRASH_RESTART, ON_CRASH_PRESERVE };
 
@@ -45,8 +45,12 @@ struct dom_entry {
 
 /* A free slot (zeroed, used = true), or NULL when the registry is full. */
 struct dom_entry *dom_alloc(void);
-/* Releases the slot; frees the image (console/xenstore state must be gone). */
+/* Releases the slot; frees the image unless another entry shares it
+ * (console/xenstore state must be gone). */
 void dom_free(struct dom_entry *d);
+/* image (kmalloc'd, len bytes) for a new entry: an identical image another
+ * entry already holds, image itself kfree'd; else image. */
+void *dom_image_share(void *image, size_t len);
 /* The entry of domid, or NULL. */
 struct dom_entry *dom_by_id(uint32_t domid);
 /* The entry named name (exact), or NULL. */

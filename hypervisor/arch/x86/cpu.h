@@ -137,6 +137,12 @@ static inline void safe_halt(void)
 {
     __asm__ __volatile__("sti; hlt; cli" ::: "memory");
 }
+/* Lets pending interrupts in for one instruction (idle work between
+ * batches). */
+static inline void irq_window(void)
+{
+    __asm__ __volatile__("sti; nop; cli" ::: "memory");
+}
 /* Stops this CPU for good: interrupts off, halted (NMIs end in the IST
  * handler, which halts again). */
 static inline void __attribute__((noreturn)) cpu_stop(void)
@@ -245,6 +251,7 @@ static inline void cli(void) { host_cpu.if_flag = false; }
 static inline void sti(void) { host_cpu.if_flag = true; }
 static inline void halt(void) { }
 static inline void safe_halt(void) { }
+static inline void irq_window(void) { }
 static inline void __attribute__((noreturn)) cpu_stop(void) { __builtin_trap(); }
 static inline void wrfsbase_msr(uint64_t v) { wrmsr(MSR_FS_BASE, v); }
 static inline void fpu_save(void *area) { (void)area; }
