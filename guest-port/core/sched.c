@@ -216,6 +216,22 @@ void thread_sleep_ns(uint64_t ns)
     arch_irq_restore(flags);
 }
 
+void thread_wake(struct thread *t)
+{
+    bool flags = arch_irq_save();
+
+    if (t->state == T_SLEEPING) {
+        struct thread **pp = &sleepq;
+
+        while (*pp && *pp != t)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = t->next;
+        runq_push(t);
+    }
+    arch_irq_restore(flags);
+}
+
 int thread_join(struct thread *t)
 {
     if (t == current || t == &init_thread)

@@ -83,8 +83,11 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg);
 void thread_exit(int code) __attribute__((noreturn));
 /* Gives the CPU to the next runnable thread, if any. */
 void thread_yield(void);
-/* Sleeps at least ns nanoseconds. */
+/* Sleeps at least ns nanoseconds (less when thread_wake()n). */
 void thread_sleep_ns(uint64_t ns);
+/* Ends t's thread_sleep_ns() now: t becomes runnable.  No-op unless t is
+ * sleeping.  Callable with interrupts off (an event handler). */
+void thread_wake(struct thread *t);
 /* Waits for t to end, frees it, returns its exit code.  One joiner per
  * thread; t must not be the caller. */
 int thread_join(struct thread *t);

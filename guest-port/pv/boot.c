@@ -14,11 +14,11 @@
 #include <pv/mm.h>
 #include <pv/xenbus.h>
 
-/* The control thread wakes every XENBUS_POLL_NS and reads the store ring
- * when its event channel fired, or every XENBUS_IDLE_POLLS wakes anyway
- * (a lost event costs at most a second). */
-#define XENBUS_POLL_NS   20000000ULL    /* 20 ms */
-#define XENBUS_IDLE_POLLS 50
+/* The control thread sleeps until the store event channel fires (its
+ * handler wakes it) and then reads the store ring; it also reads it every
+ * XENBUS_IDLE_NS anyway (a lost event costs at most that).  An idle domain
+ * is thus not woken 50 times a second. */
+#define XENBUS_IDLE_NS   2000000000ULL  /* 2 s */
 #define XENBUS_WAIT_NS   1000000ULL     /* 1 ms between looks at a reply */
 
 start_info_t *pv_start_info;
@@ -118,6 +118,12 @@ static void shutdown_watch(const char *path, const char *token, void *opaque)
     kprintf("xenbus: control/shutdown \"%s\" not supported\n", req);
 }
 
+/* The store event channel fired: the control thread polls now. */
+static void control_notify(void *thread)
+{
+    thread_wake(thread);
+}
+
 static void control_thread(void *arg)
 {
     int rc;
@@ -128,20 +134,21 @@ static void control_thread(void *arg)
         kprintf("xenbus: cannot watch control/shutdown (%d)\n", rc);
         thread_exit(rc);
     }
-    uint64_t seen = xenbus_events() - 1;     /* poll once at once */
-    for (unsigned int idle = 0;; idle++) {
-        uint64_t ev = xenbus_events();
+    xenbus_set_notify(control_notify, thread_current());
+    for (;;) {
+        uint64_t seen = xenbus_events();
 
-        if (ev != seen || idle >= XENBUS_IDLE_POLLS) {
-            seen = ev;
-            idle = 0;
-            rc = xenbus_poll();
-            if (rc < 0) {
-                kprintf("xenbus: store ring broken (%d), control/shutdown ignored\n", rc);
-                thread_exit(rc);
-            }
+        rc = xenbus_poll();
+        if (rc < 0) {
+            kprintf("xenbus: store ring broken (%d), control/shutdown ignored\n", rc);
+            thread_exit(rc);
         }
-        thread_sleep_ns(XENBUS_POLL_NS);
+        /* Sleep unless an event came while polling; with interrupts off
+         * here, one that comes later finds this thread asleep and wakes it. */
+        bool flags = arch_irq_save();
+        if (xenbus_events() == seen)
+            thread_sleep_ns(XENBUS_IDLE_NS);
+        arch_irq_restore(flags);
     }
 }
 

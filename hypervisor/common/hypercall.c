@@ -132,24 +132,36 @@ long do_iret(void)
     struct vcpu *v = current;
     struct iret_context c;
 
-    if (copy_from_guest(&c, regs->rsp, sizeof(c)))
+    if (!guest_range_ok(regs->rsp, sizeof(c)) ||
+        raw_copy(&c, (const void *)regs->rsp, sizeof(c)))
         domain_crash(v->domain, "iret: unreadable iret context on guest stack");
     if ((c.cs & 3) == 3 && v->kernel_mode) {
         if (!v->guest_table_user)
             domain_crash(v->domain, "iret to user mode with no user page table");
         toggle_guest_mode(v);
     }
-    exit_work.frame = true;
     regs->rip = c.rip;
     regs->cs = c.cs | 3;
     regs->rflags = (c.rflags & X86_EFLAGS_ALL & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     regs->rsp = c.rsp;
     regs->ss = c.ss | 3;
+    v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
     if (!(c.flags & VGCF_in_syscall)) {
         regs->r11 = c.r11;
         regs->rcx = c.rcx;
+    } else if (regs->cs == FLAT_RING3_CS64 && regs->ss == FLAT_RING3_SS64 &&
+               canonical_addr(c.rip) && canonical_addr(c.rsp) &&
+               !(regs->rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF)) &&
+               (v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending)) {
+        /* The return from a system call, as Xen's SYSRET one: rcx/r11
+         * become rip/rflags.  The frame is what exit_prepare() would make
+         * of it and no event is due, so entry.S's fast path may SYSRET
+         * from it (exit_work.frame stays clear). */
+        regs->rcx = c.rip;
+        regs->r11 = regs->rflags;
+        return c.rax;
     }
-    v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+    exit_work.frame = true;
     return c.rax;
 }
 

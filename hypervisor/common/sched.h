@@ -46,6 +46,9 @@ struct vcpu {
     bool hypercall_fast;            /* entry.S may run a syscall as a hypercall
                                      * on its fast path: PV, kernel mode, no
                                      * breakpoints (pv_update_hypercall_fast) */
+    bool syscall_fast;              /* entry.S may bounce a syscall from guest
+                                     * user mode on its fast path: PV, user
+                                     * mode, no breakpoints (same function) */
     unsigned long guest_table;      /* MFN of the kernel L4 (0: none) */
     unsigned long guest_table_user; /* MFN of the user L4 (0: none) */
     unsigned long kernel_ss, kernel_sp;   /* HYPERVISOR_stack_switch */

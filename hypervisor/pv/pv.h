@@ -34,5 +34,16 @@ void pv_get_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c);
  * work, disarming the guest's DR7, is then not needed).  Call wherever
  * kernel_mode or debugreg[7] of a PV vCPU is written. */
 void pv_update_hypercall_fast(struct vcpu *v);
+/*
+ * entry.S, `syscall` from guest user mode of v (syscall_fast set), frame
+ * regs: bounces it to the syscall callback as guest_bounce() would (Xen's
+ * frame {rcx, r11, rip, cs, rflags, rsp, ss} on the kernel stack, kernel
+ * mode, CALLBACKF_mask_events honoured) with regs left ready for SYSRET:
+ * returns 0 when nothing else is due (no event to deliver), 1 when regs
+ * must go through exit_prepare() (the bounce is done; or, for an unusual
+ * frame or callback, syscall_from_guest() handled it).  May crash the
+ * domain (no return) when the kernel stack is unusable.
+ */
+int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs);
 
 #endif

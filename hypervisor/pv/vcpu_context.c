@@ -12,6 +12,7 @@
 void pv_update_hypercall_fast(struct vcpu *v)
 {
     v->hypercall_fast = v->kernel_mode && !(v->debugreg[7] & DR7_ENABLE_MASK);
+    v->syscall_fast = !v->kernel_mode && !(v->debugreg[7] & DR7_ENABLE_MASK);
 }
 
 /* Xen forces these on a PV guest's flags: IF on, IOPL 0 (virtual IOPL is

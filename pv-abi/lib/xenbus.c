@@ -103,11 +103,22 @@ static uint64_t now_ns(void)
     return pv_time_system_ns(&pv_vcpu_info()->time);
 }
 
+static void (*notify_fn)(void *opaque);
+static void *notify_opaque;
+
+void xenbus_set_notify(void (*fn)(void *opaque), void *opaque)
+{
+    notify_opaque = opaque;
+    notify_fn = fn;
+}
+
 static void ring_event(evtchn_port_t port, void *data)
 {
     (void)port;
     (void)data;
     nr_events++;
+    if (notify_fn)
+        notify_fn(notify_opaque);
 }
 
 static void do_wait(void)

@@ -28,6 +28,7 @@ void asm_offsets(void)
     DEFINE(UREGS_SIZE, sizeof(struct cpu_regs));
     /* struct vcpu */
     OFFSET(VCPU_hypercall_fast, vcpu, hypercall_fast);
+    OFFSET(VCPU_syscall_fast, vcpu, syscall_fast);
     /* the hypercall fast path */
     DEFINE(NR_HYPERCALLS_ASM, NR_HYPERCALLS);
     DEFINE(EXIT_WORK_SIZE, sizeof(union exit_work));

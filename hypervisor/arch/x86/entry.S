@@ -201,7 +201,23 @@ syscall_entry:
         jmp     .Lsyscall_exit
 
 .Lsyscall_slow:
-        movq    %rsp, %rdi
+        /* A system call from guest user mode: the bounce to the guest
+         * kernel's callback leaves a frame SYSRET can take as it is. */
+        cmpb    $0, VCPU_syscall_fast(%r11)
+        je      2f
+        movq    %r11, %rdi
+        movq    %rsp, %rsi
+        call    pv_syscall_fast
+        testl   %eax, %eax
+        jnz     3f
+        cmpl    $0, exit_work(%rip)
+        jne     3f
+        RESTORE_ALL
+        movq    32(%rsp), %rsp                  /* vector/err, rip, cs, rflags, rsp */
+        sysretq
+3:      subq    $8, %rsp
+        jmp     .Lsyscall_exit
+2:      movq    %rsp, %rdi
         subq    $8, %rsp
         call    syscall_from_guest
 .Lsyscall_exit:

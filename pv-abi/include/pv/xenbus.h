@@ -51,6 +51,10 @@ int xenbus_init(struct xenstore_domain_interface *intf, evtchn_port_t port,
                 xenbus_wait_fn wait, void *opaque);
 /* True once xenbus_init() succeeded. */
 bool xenbus_ready(void);
+/* fn(opaque) runs in the event upcall (interrupts off) each time the store
+ * event channel fires, after xenbus_events() has counted it: a client that
+ * sleeps between polls wakes on it.  NULL: none. */
+void xenbus_set_notify(void (*fn)(void *opaque), void *opaque);
 
 /* XS_READ of path: copies the value into buf (at most len-1 bytes, then a
  * NUL) and returns its full length (>= len means it was cut), or a
