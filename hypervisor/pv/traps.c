@@ -5,8 +5,8 @@
  * emulation of the few instructions Xen emulates for PV guests (forced
  * CPUID, `int $n` through the trap table, in/out under a virtual IOPL),
  * guest kernel/user mode switches, and PV's vcpu_ops table.  Runs in ring 0
- * with interrupts off.  Under LAMINA_HOST_TEST only the I/O emulation is
- * compiled (tests/unit/test_traps.c).
+ * with interrupts off.  Under LAMINA_HOST_TEST only the I/O emulation and
+ * the syscall fast bounce are compiled (tests/unit/test_traps.c).
  */
 #include "common/hv.h"
 #include "arch/x86/x86.h"
@@ -77,44 +77,6 @@ void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
     regs->ss = FLAT_KERNEL_SS;
     regs->rsp = rsp;
     regs->rflags &= ~(0x100UL | 0x4000UL | 0x10000UL | 0x20000UL | 0x40000UL);
-}
-
-int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
-{
-    uint64_t eip = v->syscall_callback_eip, flags = regs->rflags, rsp;
-    uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
-    uint64_t frame[7];
-
-    if (!canonical_addr(eip) || !eip || (flags & (X86_EFLAGS_TF | X86_EFLAGS_RF))) {
-        syscall_from_guest(regs);
-        return 1;
-    }
-    /* guest_bounce() from guest user mode, for a frame known to be
-     * {rcx, r11, rip, FLAT_USER_CS, rflags, rsp, FLAT_USER_SS}. */
-    v->kernel_mode = true;
-    v->hypercall_fast = true;           /* kernel mode, no breakpoints */
-    v->syscall_fast = false;
-    wrmsr(MSR_GS_BASE, v->gs_base_kernel);
-    write_cr3(v->guest_table << PAGE_SHIFT);
-    rsp = (v->kernel_sp & ~0xfUL) - sizeof(frame);
-    frame[0] = regs->rcx;
-    frame[1] = regs->r11;
-    frame[2] = regs->rip;
-    frame[3] = FLAT_RING3_CS64 | ((uint64_t)mask << 32);
-    frame[4] = (flags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) | (mask ? 0 : X86_EFLAGS_IF);
-    frame[5] = regs->rsp;
-    frame[6] = FLAT_RING3_SS64;
-    if (!guest_range_ok(rsp, sizeof(frame)) || raw_copy((void *)rsp, frame, sizeof(frame)))
-        domain_crash(v->domain, "guest kernel stack unusable for a bounce frame");
-    if (v->syscall_disables_events)
-        v->vcpu_info->evtchn_upcall_mask = 1;
-    flags = (flags & ~(X86_EFLAGS_NT | X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_IOPL)) |
-            X86_EFLAGS_IF | X86_EFLAGS_FIXED;
-    regs->rip = regs->rcx = eip;
-    regs->rflags = regs->r11 = flags;
-    regs->rsp = rsp;
-    /* cs and ss stay FLAT_RING3_CS64/SS64: the guest kernel's too. */
-    return v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending ? 0 : 1;
 }
 
 /* Delivers exception vec to the guest through its trap table, or kills it. */
@@ -268,6 +230,45 @@ static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
     }
     regs->rip += len;
     return true;
+}
+
+/* Compiled on the host too: tests/unit/test_traps.c drives it. */
+int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
+{
+    uint64_t eip = v->syscall_callback_eip, flags = regs->rflags, rsp;
+    uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
+    uint64_t frame[7];
+
+    if (!canonical_addr(eip) || !eip || (flags & (X86_EFLAGS_TF | X86_EFLAGS_RF))) {
+        syscall_from_guest(regs);
+        return 1;
+    }
+    /* guest_bounce() from guest user mode, for a frame known to be
+     * {rcx, r11, rip, FLAT_USER_CS, rflags, rsp, FLAT_USER_SS}. */
+    v->kernel_mode = true;
+    v->hypercall_fast = true;           /* kernel mode, no breakpoints */
+    v->syscall_fast = false;
+    wrmsr(MSR_GS_BASE, v->gs_base_kernel);
+    write_cr3(v->guest_table << PAGE_SHIFT);
+    rsp = (v->kernel_sp & ~0xfUL) - sizeof(frame);
+    frame[0] = regs->rcx;
+    frame[1] = regs->r11;
+    frame[2] = regs->rip;
+    frame[3] = FLAT_RING3_CS64 | ((uint64_t)mask << 32);
+    frame[4] = (flags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) | (mask ? 0 : X86_EFLAGS_IF);
+    frame[5] = regs->rsp;
+    frame[6] = FLAT_RING3_SS64;
+    if (!guest_range_ok(rsp, sizeof(frame)) || raw_copy((void *)rsp, frame, sizeof(frame)))
+        domain_crash(v->domain, "guest kernel stack unusable for a bounce frame");
+    if (v->syscall_disables_events)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+    flags = (flags & ~(X86_EFLAGS_NT | X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_IOPL)) |
+            X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+    regs->rip = regs->rcx = eip;
+    regs->rflags = regs->r11 = flags;
+    regs->rsp = rsp;
+    /* cs and ss stay FLAT_RING3_CS64/SS64: the guest kernel's too. */
+    return v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending ? 0 : 1;
 }
 
 #ifndef LAMINA_HOST_TEST

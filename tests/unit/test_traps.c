@@ -3,7 +3,10 @@
  * hypervisor/pv/traps.c: in/out from a PV guest with a virtual IOPL (8, 16 and
  * 32 bit, imm8 and %dx forms), the IOPL check, and the ports the hypervisor
  * keeps for itself (the guest gets #GP: emulate_io() returns false and
- * leaves the registers alone).
+ * leaves the registers alone); and the fast bounce of a guest user-mode
+ * system call (pv_syscall_fast): the frame, the SYSRET-ready registers,
+ * and a hostile kernel stack (in the hypervisor's range, non-canonical,
+ * unmapped) crashing the domain with nothing written.
  *
  * Runs on the host: compiles the hypervisor's own traps.c, of which
  * LAMINA_HOST_TEST keeps only the I/O emulation.  Ports are a recording
@@ -50,6 +53,28 @@ void io_out(unsigned int port, unsigned int size, uint32_t val)
 {
     assert_true(io_n < 8);
     io_log[io_n++] = (struct io_rec){ true, port, size, val };
+}
+
+/* entry.S's raw_copy: [fault_va, +4096) faults (nothing copied). */
+size_t raw_copy(void *dst, const void *src, size_t n)
+{
+    uint64_t d = (uintptr_t)dst, sa = (uintptr_t)src;
+
+    if ((d < fault_va + 4096 && d + n > fault_va) || (sa < fault_va + 4096 && sa + n > fault_va))
+        return n;
+    memcpy(dst, src, n);
+    return 0;
+}
+
+/* The slow path and domain_crash(), recorded; a crash does not return. */
+static unsigned int slow_calls, crashes;
+static jmp_buf crash_jmp;
+void syscall_from_guest(struct cpu_regs *regs) { (void)regs; slow_calls++; }
+void domain_crash(struct domain *d, const char *why)
+{
+    (void)d; (void)why;
+    crashes++;
+    longjmp(crash_jmp, 1);
 }
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -231,6 +256,119 @@ static void test_iopl_and_decode(void **state)
     assert_false(emulate_io(&vcpu, &r));
 }
 
+/* ---- pv_syscall_fast ------------------------------------------------------------ */
+
+static uint64_t kstack[64] __attribute__((aligned(16)));
+static struct vcpu_info vinfo;
+static struct domain dom;
+
+/* Runs pv_syscall_fast() from guest user mode with kernel_sp as given;
+ * *crashed says whether it crashed the domain. */
+static int run_fast(uint64_t kernel_sp, struct cpu_regs *r, bool *crashed)
+{
+    int rc = -1;
+
+    memset(&vcpu, 0, sizeof(vcpu));
+    vcpu.domain = &dom;
+    vcpu.vcpu_info = &vinfo;
+    vcpu.kernel_mode = false;
+    vcpu.syscall_fast = true;
+    vcpu.syscall_callback_eip = 0xffffffff80101000UL;
+    vcpu.kernel_sp = kernel_sp;
+    vcpu.guest_table = 0x1234;
+    vcpu.guest_table_user = 0x5678;
+    vcpu.gs_base_kernel = 0xffffffff80200000UL;
+    memset(r, 0, sizeof(*r));
+    r->rip = r->rcx = 0x400100;
+    r->rflags = r->r11 = 0x246 | X86_EFLAGS_AC;
+    r->rsp = 0x7ff000;
+    r->cs = FLAT_RING3_CS64;
+    r->ss = FLAT_RING3_SS64;
+    slow_calls = crashes = 0;
+    *crashed = false;
+    if (setjmp(crash_jmp) == 0)
+        rc = pv_syscall_fast(&vcpu, r);
+    else
+        *crashed = true;
+    return rc;
+}
+
+static void test_syscall_fast_frame(void **state)
+{
+    struct cpu_regs r;
+    bool crashed;
+    uint64_t top = (uintptr_t)&kstack[64], *f = &kstack[64 - 7];
+
+    (void)state;
+    memset(kstack, 0, sizeof(kstack));
+    vinfo.evtchn_upcall_mask = 0;
+    vinfo.evtchn_upcall_pending = 0;
+    assert_int_equal(run_fast(top + 8, &r, &crashed), 0);   /* rounded down to 16 */
+    assert_false(crashed);
+    assert_int_equal(slow_calls, 0);
+    /* Xen's frame: rcx, r11, rip, cs | saved mask << 32, rflags, rsp, ss. */
+    assert_int_equal(f[0], 0x400100);
+    assert_int_equal(f[1], 0x246 | X86_EFLAGS_AC);
+    assert_int_equal(f[2], 0x400100);
+    assert_int_equal(f[3], FLAT_RING3_CS64);
+    assert_int_equal(f[4], 0x246 | X86_EFLAGS_AC);          /* IF: events were on */
+    assert_int_equal(f[5], 0x7ff000);
+    assert_int_equal(f[6], FLAT_RING3_SS64);
+    /* Kernel mode, on the kernel L4 and GS base; SYSRET-ready registers. */
+    assert_true(vcpu.kernel_mode && vcpu.hypercall_fast && !vcpu.syscall_fast);
+    assert_int_equal(host_cpu.cr3, 0x1234UL << 12);
+    assert_int_equal(host_cpu.gs_base, 0xffffffff80200000UL);
+    assert_int_equal(r.rip, vcpu.syscall_callback_eip);
+    assert_int_equal(r.rcx, r.rip);
+    assert_int_equal(r.rsp, (uintptr_t)f);
+    assert_int_equal(r.rflags, 0x246);                      /* AC cleared */
+    assert_int_equal(r.r11, r.rflags);
+
+    /* CALLBACKF_mask_events: the mask is set, the frame keeps the old one;
+     * a pending event with the mask clear sends the exit the long way. */
+    vcpu.syscall_disables_events = true;
+    vinfo.evtchn_upcall_pending = 1;
+    assert_int_equal(run_fast(top, &r, &crashed), 1);
+    vcpu.syscall_disables_events = false;
+    vinfo.evtchn_upcall_pending = 0;
+
+    /* A null or non-canonical callback, or TF: the slow path decides. */
+    memset(kstack, 0, sizeof(kstack));
+    struct cpu_regs r2;
+    memset(&r2, 0, sizeof(r2));
+    vcpu.syscall_callback_eip = 0;
+    vcpu.kernel_mode = false;
+    assert_int_equal(pv_syscall_fast(&vcpu, &r2), 1);
+    vcpu.syscall_callback_eip = 0x0000800000000000UL;
+    assert_int_equal(pv_syscall_fast(&vcpu, &r2), 1);
+    assert_int_equal(slow_calls, 2);
+    assert_int_equal(kstack[63], 0);
+}
+
+static void test_syscall_fast_hostile_stack(void **state)
+{
+    static const uint64_t bad[] = {
+        HV_VIRT_START + 0x1000,             /* the hypervisor's own range */
+        HV_VIRT_END - 8,                    /* a frame straddling its end */
+        0x0000800000000040UL,               /* non-canonical */
+        0x0000000000000020UL,               /* wraps below 0 */
+    };
+    struct cpu_regs r;
+    bool crashed;
+
+    (void)state;
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run_fast(bad[i], &r, &crashed);
+        assert_true(crashed);
+        assert_int_equal(crashes, 1);
+    }
+    /* A stack the guest has not mapped (raw_copy faults): crash too. */
+    fault_va = ((uintptr_t)&kstack[64] - 56) & ~4095UL;
+    run_fast((uintptr_t)&kstack[64], &r, &crashed);
+    assert_true(crashed);
+    fault_va = BAD_VA;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +376,8 @@ int main(void)
         cmocka_unit_test_setup(test_widths_imm8, setup),
         cmocka_unit_test_setup(test_deny_list, setup),
         cmocka_unit_test_setup(test_iopl_and_decode, setup),
+        cmocka_unit_test(test_syscall_fast_frame),
+        cmocka_unit_test(test_syscall_fast_hostile_stack),
     };
 
     return cmocka_run_group_tests_name("traps", tests, NULL, NULL);
