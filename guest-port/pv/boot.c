@@ -18,7 +18,7 @@
  * handler wakes it) and then reads the store ring; it also reads it every
  * XENBUS_IDLE_NS anyway (a lost event costs at most that).  An idle domain
  * is thus not woken 50 times a second. */
-#define XENBUS_IDLE_NS   2000000000ULL  /* 2 s */
+#define XENBUS_IDLE_NS   30000000000ULL /* 30 s */
 #define XENBUS_WAIT_NS   1000000ULL     /* 1 ms between looks at a reply */
 
 start_info_t *pv_start_info;

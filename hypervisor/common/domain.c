@@ -115,9 +115,15 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned long max_page
         xfree(d);
         return NULL;
     }
+    if (sched_add_vcpu(v)) {
+        evtchn_destroy(d);
+        free_xen_frame(si);
+        xfree(v);
+        xfree(d);
+        return NULL;
+    }
     domain_table[id] = d;
     nr_domains++;
-    sched_add_vcpu(v);
     return d;
 }
 

@@ -95,12 +95,20 @@ extern uint64_t tsc_khz;
 
 /* schedule.c */
 void schedule(void);
-void sched_add_vcpu(struct vcpu *v);
+/* Puts v on the scheduler's list (and makes room for it in the timer
+ * heap).  0 or -XEN_ENOMEM. */
+int __must_check sched_add_vcpu(struct vcpu *v);
 void sched_remove_vcpu(struct vcpu *v);
-/* Runs expired vCPU timers (VIRQ_TIMER) and poll timeouts; re-arms the timer. */
+/* Runs the vCPU timers that are due (VIRQ_TIMER, poll timeouts, a kind's
+ * own timers), O(log n) per vCPU due; re-arms the hardware timer. */
 void sched_timer_tick(void);
-/* A virtual timer was (re)programmed: re-arms the hardware timer. */
-void sched_timers_changed(void);
+/* One of v's deadlines changed: requeues v in the timer heap.  Must be
+ * called whenever a deadline comes forward (one that moves later or is
+ * cleared may wait: v is then looked at early and requeued). */
+void sched_timer_requeue(struct vcpu *v);
+/* A kind's own timer of v was (re)programmed: requeues v and re-arms the
+ * hardware timer. */
+void sched_timers_changed(struct vcpu *v);
 long do_sched_op(int cmd, uint64_t arg);
 long do_set_timer_op(uint64_t timeout_ns);
 long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);

@@ -86,6 +86,9 @@ struct vcpu {
     int virq_to_evtchn[NR_VIRQS];
     struct vcpu *runq_next, *runq_prev;   /* schedule.c's list of vCPUs */
     bool on_runq;
+    uint64_t timer_at;              /* key in schedule.c's timer heap (ns of
+                                     * NOW()); 0: not in it */
+    unsigned int theap_idx;         /* its slot there */
     uint64_t cpu_time_ns;           /* time spent running */
     uint64_t last_run_ns;           /* NOW() when it was last scheduled in */
     uint64_t fxsave[64] __attribute__((aligned(16)));  /* 512-byte FXSAVE area */

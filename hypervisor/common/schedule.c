@@ -19,15 +19,27 @@ union exit_work exit_work;
 /* Every vCPU that exists, in creation order: a circular list through
  * vcpu.runq_next/runq_prev, runq_head its first (NULL: none). */
 static struct vcpu *runq_head;
+static unsigned int nr_vcpus;       /* on the list; the timer heap holds as many */
+static struct vcpu **theap;         /* the timer heap (below): theap[0] earliest */
+static unsigned int theap_n, theap_cap;
+static void theap_remove(struct vcpu *v);
 static uint64_t slice_end;
 
-#define for_each_runq_vcpu(v) \
-    for (struct vcpu *v = runq_head, *v##_end = NULL; v && v != v##_end; \
-         v##_end = runq_head, v = v->runq_next)
-
-void sched_add_vcpu(struct vcpu *v)
+int sched_add_vcpu(struct vcpu *v)
 {
     ASSERT(!v->on_runq);
+    if (nr_vcpus + 1 > theap_cap) {     /* a heap slot for every vCPU */
+        unsigned int cap = theap_cap ? 2 * theap_cap : 512;
+        struct vcpu **h = xzalloc_bytes(cap * sizeof(*h));
+
+        if (!h)
+            return -XEN_ENOMEM;
+        if (theap)
+            memcpy(h, theap, theap_n * sizeof(*h));
+        xfree(theap);
+        theap = h;
+        theap_cap = cap;
+    }
     if (!runq_head) {
         v->runq_next = v->runq_prev = v;
         runq_head = v;
@@ -38,12 +50,17 @@ void sched_add_vcpu(struct vcpu *v)
         runq_head->runq_prev = v;
     }
     v->on_runq = true;
+    v->timer_at = 0;
+    nr_vcpus++;
+    return 0;
 }
 
 void sched_remove_vcpu(struct vcpu *v)
 {
     if (!v->on_runq)
         return;
+    theap_remove(v);
+    nr_vcpus--;
     v->on_runq = false;
     if (v->runq_next == v) {
         runq_head = NULL;
@@ -86,50 +103,145 @@ static struct vcpu *pick_next(struct vcpu *prev)
     return NULL;
 }
 
+/*
+ * vCPU timers: every vCPU with a deadline (its single-shot and periodic
+ * timers, a SCHEDOP_poll timeout, its kind's own timers) sits in a binary
+ * min-heap by vcpu.timer_at, so finding and firing what is due costs
+ * O(log n) per vCPU touched, not a scan of every vCPU (Xen's timer heap).
+ * A key may be early (a deadline cleared without requeueing: the vCPU is
+ * looked at, and requeued for what it really waits for), never late: every
+ * change that brings a deadline forward calls sched_timer_requeue().
+ */
+
+static uint64_t vcpu_next_deadline(struct vcpu *v)
+{
+    uint64_t dl = 0;
+
+#define EARLIER(t) do { uint64_t t_ = (t); if (t_ && (!dl || t_ < dl)) dl = t_; } while (0)
+    EARLIER(v->singleshot_deadline);
+    if (v->periodic_period)
+        EARLIER(v->periodic_next);
+    if (v->state == VCPU_POLLING)
+        EARLIER(v->poll_deadline);
+    if (v->domain->vcpu_ops->timer_deadline)
+        EARLIER(v->domain->vcpu_ops->timer_deadline(v));
+#undef EARLIER
+    return dl;
+}
+
+static void theap_set(unsigned int i, struct vcpu *v)
+{
+    theap[i] = v;
+    v->theap_idx = i;
+}
+
+static void theap_up(unsigned int i)
+{
+    struct vcpu *v = theap[i];
+
+    while (i && theap[(i - 1) / 2]->timer_at > v->timer_at) {
+        theap_set(i, theap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    theap_set(i, v);
+}
+
+static void theap_down(unsigned int i)
+{
+    struct vcpu *v = theap[i];
+
+    for (;;) {
+        unsigned int c = 2 * i + 1;
+
+        if (c >= theap_n)
+            break;
+        if (c + 1 < theap_n && theap[c + 1]->timer_at < theap[c]->timer_at)
+            c++;
+        if (theap[c]->timer_at >= v->timer_at)
+            break;
+        theap_set(i, theap[c]);
+        i = c;
+    }
+    theap_set(i, v);
+}
+
+static void theap_remove(struct vcpu *v)
+{
+    unsigned int i = v->theap_idx;
+
+    if (!v->timer_at)
+        return;                     /* not queued */
+    v->timer_at = 0;
+    if (--theap_n != i) {
+        struct vcpu *m = theap[theap_n];
+
+        theap_set(i, m);
+        theap_down(i);
+        theap_up(m->theap_idx);
+    }
+}
+
+void sched_timer_requeue(struct vcpu *v)
+{
+    uint64_t dl;
+
+    if (!v->on_runq)
+        return;
+    theap_remove(v);
+    dl = vcpu_next_deadline(v);
+    if (!dl)
+        return;
+    v->timer_at = dl;
+    theap_set(theap_n, v);          /* room: sched_add_vcpu() made it */
+    theap_up(theap_n++);
+}
+
 static uint64_t earliest_deadline(void)
 {
     uint64_t dl = current ? slice_end : NOW() + 1000000000ULL;
-    for_each_runq_vcpu(v) {
-        if (v->singleshot_deadline && v->singleshot_deadline < dl)
-            dl = v->singleshot_deadline;
-        if (v->periodic_period && v->periodic_next < dl)
-            dl = v->periodic_next;
-        if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline < dl)
-            dl = v->poll_deadline;
-        if (v->domain->vcpu_ops->timer_deadline) {
-            uint64_t t = v->domain->vcpu_ops->timer_deadline(v);
-            if (t && t < dl)
-                dl = t;
-        }
-    }
+
+    if (theap_n && theap[0]->timer_at < dl)
+        dl = theap[0]->timer_at;
     return dl;
+}
+
+/* Runs v's timers that are due at now. */
+static void vcpu_timers_fire(struct vcpu *v, uint64_t now)
+{
+    if (v->singleshot_deadline && v->singleshot_deadline <= now) {
+        v->singleshot_deadline = 0;
+        send_guest_virq(v, VIRQ_TIMER);
+    }
+    if (v->periodic_period && v->periodic_next <= now) {
+        while (v->periodic_next <= now)
+            v->periodic_next += v->periodic_period;
+        send_guest_virq(v, VIRQ_TIMER);
+    }
+    if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline <= now)
+        vcpu_kick(v);
+    if (v->domain->vcpu_ops->timer_tick)
+        v->domain->vcpu_ops->timer_tick(v, now);
 }
 
 void sched_timer_tick(void)
 {
     uint64_t now = NOW();
-    for_each_runq_vcpu(v) {
-        if (v->singleshot_deadline && v->singleshot_deadline <= now) {
-            v->singleshot_deadline = 0;
-            send_guest_virq(v, VIRQ_TIMER);
-        }
-        if (v->periodic_period && v->periodic_next <= now) {
-            while (v->periodic_next <= now)
-                v->periodic_next += v->periodic_period;
-            send_guest_virq(v, VIRQ_TIMER);
-        }
-        if (v->state == VCPU_POLLING && v->poll_deadline && v->poll_deadline <= now)
-            vcpu_kick(v);
-        if (v->domain->vcpu_ops->timer_tick)
-            v->domain->vcpu_ops->timer_tick(v, now);
+
+    while (theap_n && theap[0]->timer_at <= now) {
+        struct vcpu *v = theap[0];
+
+        theap_remove(v);
+        vcpu_timers_fire(v, now);
+        sched_timer_requeue(v);     /* no-op if its domain went away */
     }
     if (current && now >= slice_end)
         need_resched = true;
     timer_program(earliest_deadline());
 }
 
-void sched_timers_changed(void)
+void sched_timers_changed(struct vcpu *v)
 {
+    sched_timer_requeue(v);
     timer_program(earliest_deadline());
 }
 
@@ -240,6 +352,7 @@ long do_sched_op(int cmd, uint64_t arg)
             return 0;
         v->poll_deadline = p.timeout;
         v->state = VCPU_POLLING;
+        sched_timer_requeue(v);
         need_resched = true;
         return 0;
     }
@@ -262,6 +375,7 @@ long do_set_timer_op(uint64_t timeout_ns)
         current->singleshot_deadline = 0;
         send_guest_virq(current, VIRQ_TIMER);
     }
+    sched_timer_requeue(current);
     return 0;
 }
 
@@ -298,6 +412,7 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
             return -XEN_EINVAL;
         v->periodic_period = t.period_ns;
         v->periodic_next = NOW() + t.period_ns;
+        sched_timer_requeue(v);
         return 0;
     }
     case VCPUOP_stop_periodic_timer:

@@ -257,13 +257,25 @@ static void ctxt_init(struct emu_ctxt *c, struct unmod_domain *um, struct cpu_re
 
 static void timers_changed(struct unmod_domain *um)
 {
-    (void)um;
-    sched_timers_changed();
+    sched_timers_changed(um->d->vcpu[0]);
 }
+
+/* Console input on the xencons ring is polled (con_pull) this often while
+ * the toolstack has given the domain one. */
+#define CON_POLL_NS 5000000ULL
 
 uint64_t unmod_timer_deadline(struct vcpu *v)
 {
-    return vpit_irq0_deadline(&um_of(v)->pit);
+    struct unmod_domain *um = um_of(v);
+    uint64_t dl = vpit_irq0_deadline(&um->pit);
+
+    if (um->con_pfn_set) {
+        uint64_t poll = NOW() + CON_POLL_NS;
+
+        if (!dl || poll < dl)
+            dl = poll;
+    }
+    return dl;
 }
 
 void unmod_timer_tick(struct vcpu *v, uint64_t now)
@@ -649,6 +661,7 @@ void unmod_vcpu_start(struct vcpu *v, uint32_t entry, uint32_t eax, uint32_t ebx
     v->regs.rflags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
     v->kernel_mode = true;
     v->state = VCPU_RUNNABLE;
+    sched_timer_requeue(v);
 }
 
 int unmod_hvm_param(struct domain *d, uint32_t index, uint64_t *value, bool set)
@@ -664,6 +677,7 @@ int unmod_hvm_param(struct domain *d, uint32_t index, uint64_t *value, bool set)
                 return -XEN_EINVAL;
             um->con_pfn = *value;
             um->con_pfn_set = true;
+            sched_timer_requeue(d->vcpu[0]);    /* console polling starts */
         } else {
             *value = um->con_pfn_set ? um->con_pfn : 0;
         }

@@ -124,7 +124,7 @@ void evtchn_destroy(struct domain *d) { (void)d; }
 int evtchn_send(struct domain *d, unsigned int port) { (void)d; (void)port; return 0; }
 
 static unsigned int runq_len;
-void sched_add_vcpu(struct vcpu *v) { (void)v; runq_len++; }
+int sched_add_vcpu(struct vcpu *v) { (void)v; runq_len++; return 0; }
 void sched_remove_vcpu(struct vcpu *v) { (void)v; runq_len--; }
 void domain_console_flush(struct domain *d) { (void)d; }
 void continue_running(void) { fail_msg("continue_running"); abort(); }
