@@ -36,6 +36,24 @@ static inline bool raw_read_u32(uint32_t *dst, const void *src)
 fault:
     return false;
 }
+
+/* raw_copy() of nq quadwords, inline (no call on the system-call bounce
+ * and its return): true, or false when an access faulted (the copy stops
+ * there; the fault resumes after the rep movsq through __ex_table). */
+static inline bool raw_copy_quads(void *dst, const void *src, size_t nq)
+{
+    __asm__ __volatile__("1: rep movsq\n2:\n"
+                         ".pushsection .ex_table, \"a\"\n"
+                         ".quad 1b, 2b\n"
+                         ".popsection"
+                         : "+D"(dst), "+S"(src), "+c"(nq) : : "memory");
+    return nq == 0;
+}
+#else
+static inline bool raw_copy_quads(void *dst, const void *src, size_t nq)
+{
+    return raw_copy(dst, src, nq * 8) == 0;
+}
 #endif
 
 /* Both return 0 or -EFAULT. len is in bytes. */
@@ -47,14 +65,13 @@ int __must_check copy_to_guest(uint64_t guest_dst, const void *src, size_t len);
 static inline bool guest_range_ok(uint64_t va, size_t len)
 {
     uint64_t end = va + len;
-    bool va_ok = canonical_addr(va);
-    bool last_ok = !len || canonical_addr(end - 1);
 
-    if (end < va || !va_ok || !last_ok)
-        return false;
-    if (va < HV_VIRT_END && end > HV_VIRT_START)
-        return false;
-    return len == 0 || ((va >> 63) == ((end - 1) >> 63));
+    if (__builtin_expect(len == 0, 0))
+        return canonical_addr(va) && !(va > HV_VIRT_START && va < HV_VIRT_END);
+    /* A non-empty range that does not wrap is canonical, in one half and
+     * clear of the hypervisor exactly when it lies wholly in the lower half
+     * or wholly above HV_VIRT_END (the upper half starts at HV_VIRT_START). */
+    return end > va && (end <= (1UL << 47) || va >= HV_VIRT_END);
 }
 
 #endif

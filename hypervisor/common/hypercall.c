@@ -36,6 +36,7 @@ static long do_stack_switch(uint64_t ss, uint64_t esp)
 {
     current->kernel_ss = ss;
     current->kernel_sp = esp;
+    pv_kernel_sp_changed(current);
     return 0;
 }
 
@@ -132,8 +133,9 @@ long do_iret(void)
     struct vcpu *v = current;
     struct iret_context c;
 
+    _Static_assert(sizeof(c) == 9 * 8, "iret_context is quadwords");
     if (!guest_range_ok(regs->rsp, sizeof(c)) ||
-        raw_copy(&c, (const void *)regs->rsp, sizeof(c)))
+        !raw_copy_quads(&c, (const void *)regs->rsp, sizeof(c) / 8))
         domain_crash(v->domain, "iret: unreadable iret context on guest stack");
     if ((c.cs & 3) == 3 && v->kernel_mode) {
         if (!v->guest_table_user)

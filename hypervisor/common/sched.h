@@ -52,6 +52,8 @@ struct vcpu {
     unsigned long guest_table;      /* MFN of the kernel L4 (0: none) */
     unsigned long guest_table_user; /* MFN of the user L4 (0: none) */
     unsigned long kernel_ss, kernel_sp;   /* HYPERVISOR_stack_switch */
+    bool kernel_sp_bounce_ok;       /* a syscall bounce frame fits below
+                                     * kernel_sp (pv_kernel_sp_changed) */
     struct trap_info trap_ctxt[256];      /* HYPERVISOR_set_trap_table */
     unsigned long event_callback_eip;
     unsigned long failsafe_callback_eip;

@@ -45,5 +45,9 @@ void pv_update_hypercall_fast(struct vcpu *v);
  * domain (no return) when the kernel stack is unusable.
  */
 int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs);
+/* v->kernel_sp was set (HYPERVISOR_stack_switch, setvcpucontext):
+ * records whether a system-call bounce frame fits below it (guest range,
+ * canonical), which pv_syscall_fast() then needs not recompute. */
+void pv_kernel_sp_changed(struct vcpu *v);
 
 #endif

@@ -233,16 +233,44 @@ static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
 }
 
 /* Compiled on the host too: tests/unit/test_traps.c drives it. */
+/* The frame of a system call bounce (7 quadwords) below the kernel stack
+ * pointer v->kernel_sp, rounded down to 16 as guest_bounce() does. */
+static inline uint64_t syscall_frame_va(const struct vcpu *v)
+{
+    return (v->kernel_sp & ~0xfUL) - 7 * 8;
+}
+
+void pv_kernel_sp_changed(struct vcpu *v)
+{
+    v->kernel_sp_bounce_ok = guest_range_ok(syscall_frame_va(v), 7 * 8);
+}
+
+/* A bounce pv_syscall_fast() cannot do itself: the common path. */
+static int __attribute__((noinline, cold)) syscall_fast_fallback(struct cpu_regs *regs)
+{
+    syscall_from_guest(regs);
+    return 1;
+}
+
+static void __attribute__((noinline, cold, noreturn)) syscall_fast_crash(struct vcpu *v)
+{
+    domain_crash(v->domain, "guest kernel stack unusable for a bounce frame");
+    __builtin_unreachable();
+}
+
 int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
 {
-    uint64_t eip = v->syscall_callback_eip, flags = regs->rflags, rsp;
+    uint64_t eip = v->syscall_callback_eip, flags = regs->rflags;
+    uint64_t rsp = syscall_frame_va(v);
     uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
     uint64_t frame[7];
 
-    if (!canonical_addr(eip) || !eip || (flags & (X86_EFLAGS_TF | X86_EFLAGS_RF))) {
-        syscall_from_guest(regs);
-        return 1;
-    }
+    if (!canonical_addr(eip) || !eip || (flags & (X86_EFLAGS_TF | X86_EFLAGS_RF)))
+        return syscall_fast_fallback(regs);
+    /* A kernel stack that cannot take the frame kills the domain, as
+     * guest_bounce() does; checked when the guest set it. */
+    if (!v->kernel_sp_bounce_ok)
+        syscall_fast_crash(v);
     /* guest_bounce() from guest user mode, for a frame known to be
      * {rcx, r11, rip, FLAT_USER_CS, rflags, rsp, FLAT_USER_SS}. */
     v->kernel_mode = true;
@@ -250,7 +278,6 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     v->syscall_fast = false;
     wrmsr(MSR_GS_BASE, v->gs_base_kernel);
     write_cr3(v->guest_table << PAGE_SHIFT);
-    rsp = (v->kernel_sp & ~0xfUL) - sizeof(frame);
     frame[0] = regs->rcx;
     frame[1] = regs->r11;
     frame[2] = regs->rip;
@@ -258,8 +285,8 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     frame[4] = (flags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) | (mask ? 0 : X86_EFLAGS_IF);
     frame[5] = regs->rsp;
     frame[6] = FLAT_RING3_SS64;
-    if (!guest_range_ok(rsp, sizeof(frame)) || raw_copy((void *)rsp, frame, sizeof(frame)))
-        domain_crash(v->domain, "guest kernel stack unusable for a bounce frame");
+    if (!raw_copy_quads((void *)rsp, frame, 7))
+        syscall_fast_crash(v);          /* not mapped, or read-only */
     if (v->syscall_disables_events)
         v->vcpu_info->evtchn_upcall_mask = 1;
     flags = (flags & ~(X86_EFLAGS_NT | X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_IOPL)) |

@@ -51,6 +51,7 @@ int pv_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c)
     v->regs.ss = FLAT_KERNEL_SS;
     v->kernel_ss = c->kernel_ss;
     v->kernel_sp = c->kernel_sp;
+    pv_kernel_sp_changed(v);
     v->event_callback_eip = c->event_callback_eip;
     v->failsafe_callback_eip = c->failsafe_callback_eip;
     v->syscall_callback_eip = c->syscall_callback_eip;

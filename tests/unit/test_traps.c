@@ -275,6 +275,7 @@ static int run_fast(uint64_t kernel_sp, struct cpu_regs *r, bool *crashed)
     vcpu.syscall_fast = true;
     vcpu.syscall_callback_eip = 0xffffffff80101000UL;
     vcpu.kernel_sp = kernel_sp;
+    pv_kernel_sp_changed(&vcpu);
     vcpu.guest_table = 0x1234;
     vcpu.guest_table_user = 0x5678;
     vcpu.gs_base_kernel = 0xffffffff80200000UL;
