@@ -67,6 +67,20 @@ static int table_set(uint64_t table, unsigned int idx, uint64_t val)
     return HYPERVISOR_mmu_update(&mu, 1, NULL, DOMID_SELF);
 }
 
+/* Makes the filled table at pfn read-only in the direct map, then hooks it
+ * in as entry idx of the validated table at pfn parent (Xen validates it
+ * then).  Panics with `what` on failure. */
+static void table_hook(uint64_t pfn, uint64_t parent, unsigned int idx, const char *what)
+{
+    struct pv_mc_batch mc = { .n = 0, .err = 0 };
+    int rc;
+
+    queue_dmap_ro(&mc, pfn);
+    if ((rc = pv_mc_flush(&mc)) ||
+        (rc = table_set(parent, idx, (pv_pfn_to_mfn(pfn) << 12) | PTE_TABLE)))
+        pv_die(what, rc);
+}
+
 /*
  * Maps pfns [DMAP_STATIC_PFNS, nr) into the live direct map with L1s (and,
  * past 1 GiB, L2s) taken from *first_free on, which the static part maps
@@ -76,8 +90,6 @@ static int table_set(uint64_t table, unsigned int idx, uint64_t val)
 static void dmap_extend(uint64_t nr, uint64_t *first_free, uint64_t l2_pfn, uint64_t l3_pfn)
 {
     uint64_t next = *first_free, l2 = l2_pfn;
-    struct pv_mc_batch mc;
-    int rc;
 
     for (uint64_t base = DMAP_STATIC_PFNS; base < nr; base += 512) {
         uint64_t l1 = next++;
@@ -88,22 +100,12 @@ static void dmap_extend(uint64_t nr, uint64_t *first_free, uint64_t l2_pfn, uint
             pv_die("direct map: no room for its tables", (long)nr);
         if (l2_idx == 0) {              /* a new GiB: a new, empty L2 */
             l2 = next++;
-            mc.n = 0;
-            mc.err = 0;
-            queue_dmap_ro(&mc, l2);
-            if ((rc = pv_mc_flush(&mc)) ||
-                (rc = table_set(l3_pfn, l3_idx, (pv_pfn_to_mfn(l2) << 12) | PTE_TABLE)))
-                pv_die("direct map: hooking an L2", rc);
+            table_hook(l2, l3_pfn, l3_idx, "direct map: hooking an L2");
         }
         for (unsigned int i = 0; i < 512; i++)
             t[i] = base + i < nr ? (pv_pfn_to_mfn(base + i) << 12) | PV_PTE_P | PV_PTE_A |
                                    PV_PTE_RW | PV_PTE_D : 0;
-        mc.n = 0;
-        mc.err = 0;
-        queue_dmap_ro(&mc, l1);
-        if ((rc = pv_mc_flush(&mc)) ||
-            (rc = table_set(l2, l2_idx, (pv_pfn_to_mfn(l1) << 12) | PTE_TABLE)))
-            pv_die("direct map: hooking an L1", rc);
+        table_hook(l1, l2, l2_idx, "direct map: hooking an L1");
     }
     *first_free = next;
 }

@@ -96,6 +96,18 @@ struct vcpu {
     uint64_t fxsave[64] __attribute__((aligned(16)));  /* 512-byte FXSAVE area */
 };
 
+/* The L4 v runs on now, as a CR3 value (mm.h): the user table in guest
+ * user mode when it has one, else the kernel table.  Inline: every PV
+ * system call switches it. */
+static inline unsigned long mm_vcpu_cr3(const struct vcpu *v)
+{
+    unsigned long mfn = v->guest_table;
+
+    if (!v->kernel_mode && v->guest_table_user)
+        mfn = v->guest_table_user;
+    return mfn << PAGE_SHIFT;
+}
+
 /*
  * What a kind of guest does at the points where common code meets it (as
  * Xen splits pv_ and hvm_ functions): each kind has one table (PV:

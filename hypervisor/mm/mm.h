@@ -181,10 +181,8 @@ int __must_check mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx,
  * L4, drops those of the old one.  user selects guest_table_user. */
 int __must_check mm_set_baseptr(struct vcpu *v, unsigned long mfn, bool user);
 
-/*
- * The L4 this vCPU runs on now (its kernel or user table): CR3 value.
- */
-unsigned long mm_vcpu_cr3(const struct vcpu *v);
+/* mm_vcpu_cr3(v): the L4 v runs on now (kernel or user table) as a CR3
+ * value; inline in common/sched.h, which defines struct vcpu. */
 
 /* Hypercalls (Xen public/xen.h, public/memory.h).  Guest pointers are guest
  * virtual addresses in the current vCPU's address space; bad pointers give

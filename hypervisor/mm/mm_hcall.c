@@ -38,15 +38,6 @@ static void load_cr3(unsigned long v) { mm_host_cr3 = v; }
 static void load_cr3(unsigned long v) { write_cr3(v); }
 #endif
 
-unsigned long mm_vcpu_cr3(const struct vcpu *v)
-{
-    unsigned long mfn = v->guest_table;
-
-    if (!v->kernel_mode && v->guest_table_user)
-        mfn = v->guest_table_user;
-    return mfn << PAGE_SHIFT;
-}
-
 int mm_set_baseptr(struct vcpu *v, unsigned long mfn, bool user)
 {
     unsigned long *slot = user ? &v->guest_table_user : &v->guest_table;

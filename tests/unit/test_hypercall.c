@@ -100,9 +100,8 @@ void domain_crash(struct domain *d, const char *why)
 
 static unsigned int toggles;
 
-/* traps.c (tested in test_traps): what stack_switch must call. */
-static unsigned int sp_changes;
-void pv_kernel_sp_changed(struct vcpu *v) { (void)v; sp_changes++; }
+/* traps.c (tested in test_traps): what stack_switch calls. */
+void pv_kernel_sp_changed(struct vcpu *v) { (void)v; }
 
 void toggle_guest_mode(struct vcpu *v)
 {
