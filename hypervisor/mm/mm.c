@@ -270,7 +270,7 @@ int alloc_domain_frame(struct domain *d, unsigned long *mfn)
 }
 
 /* The last general reference of a domain frame went: back to the pool. */
-static void free_domain_frame(unsigned long mfn)
+static void __attribute__((noinline)) free_domain_frame(unsigned long mfn)
 {
     struct page_info *pg = mfn_to_page(mfn);
     struct domain *d = pg->owner;
@@ -304,36 +304,89 @@ void share_xen_frame_with_guest(unsigned long mfn, struct domain *d)
 
 /* ---- general and type references --------------------------------------- */
 
-bool get_page(unsigned long mfn, struct domain *d)
-{
-    struct page_info *pg;
-    unsigned long c;
+/*
+ * The reference counts' common cases, inline for the MMU hypercalls' hot
+ * paths (every PTE write takes and drops a few): each does exactly what its
+ * exported form below does, handing anything but the plain increment or
+ * decrement to the out-of-line slow path.
+ */
 
-    if (!mfn_valid(mfn) || d == NULL)
+/* get_page() for a RAM frame (mfn_valid) and a non-NULL d. */
+static inline bool page_get(struct page_info *pg, const struct domain *d)
+{
+    unsigned long x = pg->count_info, c = x & PGC_count_mask;
+
+    /* c - 1 wraps for c == 0: refused with the counts about to overflow. */
+    if (pg->owner != d || c - 1 >= PGC_count_mask - 2 || (x & PGC_free))
         return false;
-    pg = mfn_to_page(mfn);
-    c = pg->count_info & PGC_count_mask;
-    if (pg->owner != d || c == 0 || c >= PGC_count_mask - 1 ||
-        (pg->count_info & PGC_free))
-        return false;
-    pg->count_info++;
+    pg->count_info = x + 1;
     return true;
 }
 
-void put_page(unsigned long mfn)
+/* put_page(): the last general reference frees the frame. */
+static inline void page_put(unsigned long mfn, struct page_info *pg)
 {
-    struct page_info *pg = mfn_to_page(mfn);
-
     BUG_ON((pg->count_info & PGC_count_mask) == 0);
     pg->count_info--;
     if ((pg->count_info & PGC_count_mask) == 0)
         free_domain_frame(mfn);
 }
 
+static int page_type_get_slow(unsigned long mfn, unsigned long type);
+static void page_type_put_slow(unsigned long mfn);
+
+/* get_page_type(): another reference of a validated type in use (or kept
+ * validated at count 0) is an increment; a type change or a validation is
+ * page_type_get_slow()'s. */
+static inline int page_type_get(unsigned long mfn, struct page_info *pg, unsigned long type)
+{
+    unsigned long x = pg->type_info;
+
+    if ((x & (PGT_type_mask | PGT_validated)) == (type | PGT_validated) &&
+        (x & PGT_count_mask) != PGT_count_mask) {
+        pg->type_info = x + 1;
+        return 0;
+    }
+    return page_type_get_slow(mfn, type);
+}
+
+/* put_page_type(): dropping any but the last type reference is a
+ * decrement. */
+static inline void page_type_put(unsigned long mfn, struct page_info *pg)
+{
+    unsigned long x = pg->type_info;
+
+    if ((x & PGT_count_mask) > 1) {
+        pg->type_info = x - 1;
+        return;
+    }
+    page_type_put_slow(mfn);
+}
+
+bool get_page(unsigned long mfn, struct domain *d)
+{
+    return mfn_valid(mfn) && d != NULL && page_get(mfn_to_page(mfn), d);
+}
+
+void put_page(unsigned long mfn)
+{
+    page_put(mfn, mfn_to_page(mfn));
+}
+
+int get_page_type(unsigned long mfn, unsigned long type)
+{
+    return page_type_get(mfn, mfn_to_page(mfn), type);
+}
+
+void put_page_type(unsigned long mfn)
+{
+    page_type_put(mfn, mfn_to_page(mfn));
+}
+
 static int validate_page(unsigned long mfn, unsigned long type);
 static void devalidate_page(unsigned long mfn, unsigned long type);
 
-int get_page_type(unsigned long mfn, unsigned long type)
+static int __attribute__((noinline)) page_type_get_slow(unsigned long mfn, unsigned long type)
 {
     struct page_info *pg = mfn_to_page(mfn);
     unsigned long x = pg->type_info;
@@ -368,7 +421,7 @@ int get_page_type(unsigned long mfn, unsigned long type)
     return 0;
 }
 
-void put_page_type(unsigned long mfn)
+static void __attribute__((noinline)) page_type_put_slow(unsigned long mfn)
 {
     struct page_info *pg = mfn_to_page(mfn);
     unsigned long x = pg->type_info;
@@ -422,11 +475,12 @@ static void put_page_and_type(unsigned long mfn)
  * hypervisor keeps); -EBUSY: a frame pg_owner does not own, or a frame
  * that cannot be mapped writable (a page table or descriptor page).
  */
-static int get_page_from_l1e(uint64_t l1e, struct domain *l1e_owner,
+static inline int get_page_from_l1e(uint64_t l1e, struct domain *l1e_owner,
                              struct domain *pg_owner)
 {
     unsigned long mfn = pte_mfn(l1e);
     uint64_t allowed = (PTE_BASE_ALLOWED | _PAGE_GLOBAL) & ~PTE_GNTTAB;
+    struct page_info *pg;
 
     if (l1e_owner->is_privileged)
         allowed |= PTE_CACHE_ATTRS;
@@ -438,10 +492,11 @@ static int get_page_from_l1e(uint64_t l1e, struct domain *l1e_owner,
             return -XEN_EPERM;
         return 0;                           /* device memory: no references */
     }
-    if (!get_page(mfn, pg_owner))
+    pg = mfn_to_page(mfn);
+    if (!page_get(pg, pg_owner))
         return -XEN_EBUSY;
-    if ((l1e & _PAGE_RW) && get_page_type(mfn, PGT_writable_page)) {
-        put_page(mfn);
+    if ((l1e & _PAGE_RW) && page_type_get(mfn, pg, PGT_writable_page)) {
+        page_put(mfn, pg);
         return -XEN_EBUSY;
     }
     return 0;
@@ -451,16 +506,17 @@ static int get_page_from_l1e(uint64_t l1e, struct domain *l1e_owner,
  * writable entry, the PGT_writable_page type reference.  The owner is the
  * frame's own (refs are per frame), so a foreign mapping needs no record of
  * whose frame it was; device memory holds nothing. */
-static void put_page_from_l1e(uint64_t l1e)
+static inline void put_page_from_l1e(uint64_t l1e)
 {
     unsigned long mfn = pte_mfn(l1e);
+    struct page_info *pg;
 
     if (!pte_present(l1e) || !mfn_valid(mfn))
         return;
+    pg = mfn_to_page(mfn);
     if (l1e & _PAGE_RW)
-        put_page_and_type(mfn);
-    else
-        put_page(mfn);
+        page_type_put(mfn, pg);
+    page_put(mfn, pg);
 }
 
 /* References for one present L2/L3/L4 entry: it must point to a table of

@@ -118,6 +118,7 @@ static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t
 {
     unsigned long mfn = ptr >> PAGE_SHIFT;
     unsigned int idx = (ptr & (PAGE_SIZE - 1)) >> 3;
+    struct page_info *pg;
     unsigned long ti;
     int rc = -XEN_EINVAL;
 
@@ -129,15 +130,23 @@ static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t
             return -XEN_EINVAL;
         val = (val & ~PTE_ADDR_MASK) | ((uint64_t)gmfn << PAGE_SHIFT);
     }
+    if (!mfn_valid(mfn))
+        return -XEN_EINVAL;
+    pg = mfn_to_page(mfn);
+    ti = pg->type_info;
+    if (pg->owner == d && (ti & PGT_count_mask) && (ti & PGT_validated) &&
+        (ti & PGT_type_mask) >= PGT_l1_page_table &&
+        (ti & PGT_type_mask) <= PGT_l4_page_table) {
+        /* A table of d's in use: each of its type references comes with a
+         * general one (its parent entry's, its pin's or a base pointer's),
+         * none of which this update can drop, so it needs none of its own
+         * (as Xen's mod_lN_entry relies on the caller's). */
+        return mm_mod_entry_foreign(mfn, idx, val, (unsigned int)((ti & PGT_type_mask) >> 60),
+                                    pg_owner);
+    }
     if (!get_page(mfn, d))
         return -XEN_EINVAL;
-    ti = mfn_to_page(mfn)->type_info;
-    if ((ti & PGT_type_mask) >= PGT_l1_page_table &&
-        (ti & PGT_type_mask) <= PGT_l4_page_table &&
-        (ti & PGT_count_mask) && (ti & PGT_validated)) {
-        rc = mm_mod_entry_foreign(mfn, idx, val, (unsigned int)((ti & PGT_type_mask) >> 60),
-                                  pg_owner);
-    } else if (get_page_type(mfn, PGT_writable_page) == 0) {
+    if (get_page_type(mfn, PGT_writable_page) == 0) {
         /* Not a table in use: a plain write, as Xen does. */
         ((uint64_t *)mfn_to_virt(mfn))[idx] = val;
         put_page_type(mfn);
@@ -148,17 +157,24 @@ static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t
 }
 
 /* A preempted batch's count carries MMU_UPDATE_PREEMPTED and the done count
- * so far is in *pdone (Xen): strips the flag and returns that count. */
-static unsigned int resume_done(unsigned int *count, uint64_t pdone)
+ * so far is in *pdone (Xen): strips the flag and returns that count.  The
+ * read is out of line, so a batch that was not preempted keeps its count
+ * and done in registers. */
+static unsigned int __attribute__((noinline)) preempted_done(uint64_t pdone)
 {
     unsigned int done = 0;
 
-    if (*count & MMU_UPDATE_PREEMPTED) {
-        *count &= ~MMU_UPDATE_PREEMPTED;
-        if (pdone && copy_from_guest(&done, pdone, sizeof(done)))
-            done = 0;
-    }
+    if (pdone && copy_from_guest(&done, pdone, sizeof(done)))
+        done = 0;
     return done;
+}
+
+static inline unsigned int resume_done(unsigned int *count, uint64_t pdone)
+{
+    if (!(*count & MMU_UPDATE_PREEMPTED))
+        return 0;
+    *count &= ~MMU_UPDATE_PREEMPTED;
+    return preempted_done(pdone);
 }
 
 /* Between entries i - 1 and i of a batch: stop here if the hypervisor
@@ -173,7 +189,7 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
     struct domain *d = current->domain, *pg_owner;
     unsigned int i, pt_dom = foreigndom >> 16;
     struct mmu_update req;
-    int rc = 0;
+    int rc = 0, owner_rc;
     unsigned int done = resume_done(&count, pdone);
 
     if (!guest_range_ok(ureqs, (size_t)count * sizeof(req)))
@@ -184,9 +200,10 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
             return -XEN_ESRCH;
         return d->is_privileged ? -XEN_ENOSYS : -XEN_EPERM;
     }
-    pg_owner = get_pg_owner(foreigndom & 0xffff, &rc);
+    pg_owner = (foreigndom & 0xffff) == DOMID_SELF ? d
+                                                   : get_pg_owner(foreigndom & 0xffff, &owner_rc);
     if (!pg_owner)
-        return rc;
+        return owner_rc;
 
     for (i = 0; i < count; i++) {
         if (batch_preempt(i)) {
@@ -197,7 +214,9 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone, unsigned 
                                           pdone, foreigndom, 0);
             return 0;
         }
-        if (copy_from_guest(&req, ureqs + (uint64_t)i * sizeof(req), sizeof(req))) {
+        /* The whole array passed guest_range_ok() above. */
+        if (!raw_copy_quads(&req, (const void *)(ureqs + (uint64_t)i * sizeof(req)),
+                            sizeof(req) / 8)) {
             rc = -XEN_EFAULT;
             break;
         }

@@ -78,6 +78,16 @@ int copy_from_guest(void *dst, uint64_t src, size_t len)
     return 0;
 }
 
+/* entry.S's raw_copy (mmu_update's inline quadword copy): an access to
+ * the bad range "faults", nothing copied. */
+size_t raw_copy(void *dst, const void *src, size_t n)
+{
+    if (bad_range((uintptr_t)src, n) || bad_range((uintptr_t)dst, n))
+        return n;
+    memcpy(dst, src, n);
+    return 0;
+}
+
 int copy_to_guest(uint64_t dst, const void *src, size_t len)
 {
     if (bad_range(dst, len))
