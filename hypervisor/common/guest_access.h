@@ -49,10 +49,31 @@ static inline bool raw_copy_quads(void *dst, const void *src, size_t nq)
                          : "+D"(dst), "+S"(src), "+c"(nq) : : "memory");
     return nq == 0;
 }
+
+/* Stores v at the guest address dst (no range check), one instruction
+ * inline: true, or false when the store faulted (nothing written).  The
+ * bounce frames are written this way, a quadword at a time, straight onto
+ * the guest kernel's stack. */
+static inline bool raw_put_u64(uint64_t *dst, uint64_t v)
+{
+    __asm__ goto("1: movq %1, (%0)\n"
+                 ".pushsection .ex_table, \"a\"\n"
+                 ".quad 1b, %l[fault]\n"
+                 ".popsection"
+                 : : "r"(dst), "r"(v) : "memory" : fault);
+    return true;
+fault:
+    return false;
+}
 #else
 static inline bool raw_copy_quads(void *dst, const void *src, size_t nq)
 {
     return raw_copy(dst, src, nq * 8) == 0;
+}
+
+static inline bool raw_put_u64(uint64_t *dst, uint64_t v)
+{
+    return raw_copy(dst, &v, sizeof(v)) == 0;
 }
 #endif
 

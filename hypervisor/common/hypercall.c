@@ -9,6 +9,7 @@
 #include "common/hv.h"
 #include "arch/x86/x86.h"
 #include "pv/pv.h"
+#include "pv/exit_frame.h"
 #include "common/guest_access.h"
 
 static long do_set_trap_table(uint64_t traps)
@@ -127,6 +128,17 @@ static long do_set_segment_base(uint64_t which, uint64_t base)
     }
 }
 
+/* do_iret()'s exit_work.frame for a return SYSRET cannot take: the frame
+ * made what exit_prepare() would make of it, so that with no event due
+ * entry.S's fast path may IRET from it. */
+static uint8_t __attribute__((noinline)) iret_frame_check(struct vcpu *v, struct cpu_regs *regs)
+{
+    if ((v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending) &&
+        exit_frame_sanitise(regs) == EXIT_RESUME)
+        return EXIT_FRAME_IRET;
+    return EXIT_FRAME_CHECK;
+}
+
 long do_iret(void)
 {
     struct cpu_regs *regs = guest_frame;
@@ -148,22 +160,24 @@ long do_iret(void)
     regs->rsp = c.rsp;
     regs->ss = c.ss | 3;
     v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
-    if (!(c.flags & VGCF_in_syscall)) {
+    if (c.flags & VGCF_in_syscall) {
+        if (regs->cs == FLAT_RING3_CS64 && regs->ss == FLAT_RING3_SS64 &&
+            canonical_addr(c.rip) && canonical_addr(c.rsp) &&
+            !(regs->rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF)) &&
+            (v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending)) {
+            /* The return from a system call, as Xen's SYSRET one: rcx/r11
+             * become rip/rflags.  The frame is what exit_prepare() would
+             * make of it and no event is due, so entry.S's fast path may
+             * SYSRET from it (exit_work.frame stays clear). */
+            regs->rcx = c.rip;
+            regs->r11 = regs->rflags;
+            return c.rax;
+        }
+    } else {
         regs->r11 = c.r11;
         regs->rcx = c.rcx;
-    } else if (regs->cs == FLAT_RING3_CS64 && regs->ss == FLAT_RING3_SS64 &&
-               canonical_addr(c.rip) && canonical_addr(c.rsp) &&
-               !(regs->rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF)) &&
-               (v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending)) {
-        /* The return from a system call, as Xen's SYSRET one: rcx/r11
-         * become rip/rflags.  The frame is what exit_prepare() would make
-         * of it and no event is due, so entry.S's fast path may SYSRET
-         * from it (exit_work.frame stays clear). */
-        regs->rcx = c.rip;
-        regs->r11 = regs->rflags;
-        return c.rax;
     }
-    exit_work.frame = true;
+    exit_work.frame = iret_frame_check(v, regs);
     return c.rax;
 }
 

@@ -122,11 +122,12 @@ struct vcpu_ops {
     const char *name;           /* "PV", "unmodified": for messages */
     /* Exception vec (0-31) taken in v's guest context, frame regs (the
      * guest's, edited in place).  May crash v's domain (then no return).
-     * Returns true only when nothing the exit (exit_prepare) computes can
-     * have changed and regs differs from what the CPU pushed at most in a
-     * rip moved to a canonical address: entry.S then resumes the guest
-     * straight away unless exit_work has something to do.  False otherwise
-     * (always a correct answer). */
+     * Returns true only when regs is a frame exit_prepare() would leave
+     * as it is (canonical rip, the kind's own selectors, IF 1, IOPL 0) and
+     * nothing else it computes can have changed (no event due): entry.S
+     * then IRETs to the guest straight away unless exit_work has something
+     * to do (a PV page fault's bounce, an unmodified guest's emulated
+     * instruction).  False otherwise (always a correct answer). */
     bool (*trap)(struct vcpu *v, struct cpu_regs *regs, unsigned int vec);
     /* `syscall` executed by v's guest (a hypercall or a system call). */
     void (*syscall)(struct vcpu *v, struct cpu_regs *regs);
@@ -218,8 +219,11 @@ union exit_work {
     struct {
         bool resched;   /* schedule() must run: a vCPU woke, current blocked,
                          * stopped or went away, its slice ended */
-        bool frame;     /* guest_frame's rip/cs/rflags/rsp/ss/rcx/r11 were
-                         * rewritten (iret, bounce, continuation, switch) */
+        uint8_t frame;  /* EXIT_FRAME_CHECK: guest_frame's rip/cs/rflags/
+                         * rsp/ss/rcx/r11 were rewritten (iret, bounce,
+                         * continuation, switch); EXIT_FRAME_IRET: rewritten
+                         * by HYPERVISOR_iret into what exit_prepare() would
+                         * leave of it, for IRET (not SYSRET) */
         bool event;     /* current's evtchn_upcall_pending may be set:
                          * check it (and the mask) on the way out */
         bool debug;     /* a #DB for current was queued in hypervisor
@@ -228,6 +232,13 @@ union exit_work {
     uint32_t any;
 };
 extern union exit_work exit_work;
+/* exit_work.frame (0: the frame is as the CPU pushed it, or checked). */
+#define EXIT_FRAME_CHECK 1
+#define EXIT_FRAME_IRET  2
+/* exit_work.any when only EXIT_FRAME_IRET is set: the hypercall fast path
+ * IRETs from the frame (entry.S). */
+#define EXIT_WORK_IRET_ONLY \
+    ((uint32_t)EXIT_FRAME_IRET << (8 * __builtin_offsetof(union exit_work, frame)))
 #define need_resched (exit_work.resched)
 
 /* Looks up a live domain by id (DOMID_SELF: current's); NULL if none or

@@ -45,6 +45,26 @@ void pv_update_hypercall_fast(struct vcpu *v);
  * domain (no return) when the kernel stack is unusable.
  */
 int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs);
+/* What pv_exception_fast() did. */
+enum pv_bounce {
+    PV_BOUNCE_SLOW,     /* nothing: guest_bounce() must decide */
+    PV_BOUNCE_DONE,     /* bounced; the exit must go through exit_prepare() */
+    PV_BOUNCE_RESUME,   /* bounced; regs may be resumed by IRET as it is */
+};
+/*
+ * Exception vec of v (has_err: the CPU pushed regs->error_code) bounced
+ * through v's trap table as guest_bounce() does (Xen's frame {rcx, r11,
+ * [error code], rip, cs | saved mask << 32, rflags, rsp, ss} on the guest
+ * kernel stack, kernel mode, TI_MASK_EVENTS honoured), for the common
+ * case, leaving regs what exit_prepare() would leave of it: a canonical
+ * handler, flat kernel CS/SS, IF 1 and IOPL 0 (as the CPU pushed them).
+ * PV_BOUNCE_SLOW, with nothing changed, for no handler or a non-canonical
+ * one, or a frame address outside the guest's range (guest_bounce() kills
+ * the domain); PV_BOUNCE_DONE when an unmasked event is pending.  A frame
+ * that cannot be written (unmapped, read-only) crashes the domain.
+ */
+enum pv_bounce pv_exception_fast(struct vcpu *v, struct cpu_regs *regs, unsigned int vec,
+                                 bool has_err);
 /* v->kernel_sp was set (HYPERVISOR_stack_switch, setvcpucontext):
  * records whether a system-call bounce frame fits below it (guest range,
  * canonical), which pv_syscall_fast() then needs not recompute. */

@@ -13,7 +13,6 @@
 #include "mm/mm.h"
 #include "pv/pv.h"
 
-#ifndef LAMINA_HOST_TEST
 void toggle_guest_mode(struct vcpu *v)
 {
     bool no_bp = !(v->debugreg[7] & DR7_ENABLE_MASK);
@@ -35,6 +34,7 @@ void toggle_guest_mode(struct vcpu *v)
     }
 }
 
+#ifndef LAMINA_HOST_TEST
 void guest_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t eip,
                   unsigned int flags, uint32_t error_code)
 {
@@ -263,7 +263,7 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     uint64_t eip = v->syscall_callback_eip, flags = regs->rflags;
     uint64_t rsp = syscall_frame_va(v);
     uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
-    uint64_t frame[7];
+    uint64_t *f;
 
     if (!canonical_addr(eip) || !eip || (flags & (X86_EFLAGS_TF | X86_EFLAGS_RF)))
         return syscall_fast_fallback(regs);
@@ -278,14 +278,15 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     v->syscall_fast = false;
     wrmsr(MSR_GS_BASE, v->gs_base_kernel);
     write_cr3(v->guest_table << PAGE_SHIFT);
-    frame[0] = regs->rcx;
-    frame[1] = regs->r11;
-    frame[2] = regs->rip;
-    frame[3] = FLAT_RING3_CS64 | ((uint64_t)mask << 32);
-    frame[4] = (flags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) | (mask ? 0 : X86_EFLAGS_IF);
-    frame[5] = regs->rsp;
-    frame[6] = FLAT_RING3_SS64;
-    if (!raw_copy_quads((void *)rsp, frame, 7))
+    f = (uint64_t *)rsp;
+    if (!raw_put_u64(&f[6], FLAT_RING3_SS64) ||
+        !raw_put_u64(&f[5], regs->rsp) ||
+        !raw_put_u64(&f[4], (flags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+                                (mask ? 0 : X86_EFLAGS_IF)) ||
+        !raw_put_u64(&f[3], FLAT_RING3_CS64 | ((uint64_t)mask << 32)) ||
+        !raw_put_u64(&f[2], regs->rip) ||
+        !raw_put_u64(&f[1], regs->r11) ||
+        !raw_put_u64(&f[0], regs->rcx))
         syscall_fast_crash(v);          /* not mapped, or read-only */
     if (v->syscall_disables_events)
         v->vcpu_info->evtchn_upcall_mask = 1;
@@ -298,16 +299,78 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     return v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending ? 0 : 1;
 }
 
+/* pv_exception_fast() for a constant has_err: the frame's layout is then
+ * known when compiling. */
+static inline __attribute__((always_inline)) enum pv_bounce
+exception_fast(struct vcpu *v, struct cpu_regs *regs, const struct trap_info *ti,
+               const bool has_err)
+{
+    uint64_t eip = ti->address, cs = regs->cs, rsp = regs->rsp;
+    uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
+    const unsigned int n = has_err ? 8 : 7;
+    uint64_t *f;
+
+    if (!eip || !canonical_addr(eip))
+        return PV_BOUNCE_SLOW;
+    if (v->kernel_mode)
+        cs &= ~3UL;             /* tells the guest it interrupted its kernel */
+    else
+        rsp = v->kernel_sp;
+    rsp = (rsp & ~0xfUL) - n * 8;
+    if (!guest_range_ok(rsp, n * 8))
+        return PV_BOUNCE_SLOW;  /* guest_bounce() crashes the domain */
+    if (!v->kernel_mode)
+        toggle_guest_mode(v);   /* onto the kernel's L4: its stack is there */
+    /* Xen's frame, from the top down (ss first), so that a stack that
+     * faults at all faults at once. */
+    f = (uint64_t *)rsp + (has_err ? 1 : 0);
+    if (!raw_put_u64(&f[6], regs->ss) ||
+        !raw_put_u64(&f[5], regs->rsp) ||
+        !raw_put_u64(&f[4], (regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+                                (mask ? 0 : X86_EFLAGS_IF)) ||
+        !raw_put_u64(&f[3], (cs & 0xffff) | ((uint64_t)mask << 32)) ||
+        !raw_put_u64(&f[2], regs->rip) ||
+        (has_err && !raw_put_u64(&f[1], regs->error_code)) ||
+        !raw_put_u64((uint64_t *)rsp + 1, regs->r11) ||
+        !raw_put_u64((uint64_t *)rsp, regs->rcx))
+        syscall_fast_crash(v);          /* not mapped, or read-only */
+    if (ti->flags & 4)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+    regs->rip = eip;
+    regs->cs = FLAT_KERNEL_CS;
+    regs->ss = FLAT_KERNEL_SS;
+    regs->rsp = rsp;
+    /* IF and IOPL stay as the CPU pushed them: IF 1, IOPL 0 in any guest. */
+    regs->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF | X86_EFLAGS_VM |
+                      X86_EFLAGS_AC);
+    return v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending
+               ? PV_BOUNCE_RESUME : PV_BOUNCE_DONE;
+}
+
+enum pv_bounce pv_exception_fast(struct vcpu *v, struct cpu_regs *regs, unsigned int vec,
+                                 bool has_err)
+{
+    const struct trap_info *ti = &v->trap_ctxt[vec];
+
+    return has_err ? exception_fast(v, regs, ti, true) : exception_fast(v, regs, ti, false);
+}
+
 #ifndef LAMINA_HOST_TEST
-/* vcpu_ops.trap: exception vec (0-31) in a PV guest.  Records what the
- * guest's handler needs (CR2, DR6), emulates what Xen emulates, else
- * bounces vec through the trap table (or kills the domain without one). */
-static bool pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
+/* vcpu_ops.trap's answer once pv_exception_fast() said r: the common
+ * bounce where the fast one was not taken. */
+static inline bool pv_trap_bounced(enum pv_bounce r, struct vcpu *v, struct cpu_regs *regs,
+                                   unsigned int vec, bool has_err)
+{
+    if (r == PV_BOUNCE_SLOW)
+        bounce_exception(v, regs, vec, has_err);
+    return r == PV_BOUNCE_RESUME;
+}
+
+/* pv_trap() for every vector but #PF. */
+static bool __attribute__((noinline)) pv_trap_other(struct vcpu *v, struct cpu_regs *regs,
+                                                    unsigned int vec)
 {
     switch (vec) {
-    case X86_EXC_PF:
-        v->vcpu_info->arch.cr2 = read_cr2();
-        break;
     case X86_EXC_UD:
         if (emulate_forced_cpuid(regs))
             return false;
@@ -331,8 +394,22 @@ static bool pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
     case X86_EXC_NMI: case X86_EXC_MC:
         return false;           /* not for guests */
     }
-    bounce_exception(v, regs, vec, x86_exc_has_error_code(vec));
-    return false;
+    bool has_err = x86_exc_has_error_code(vec);
+
+    return pv_trap_bounced(pv_exception_fast(v, regs, vec, has_err), v, regs, vec, has_err);
+}
+
+/* vcpu_ops.trap: exception vec (0-31) in a PV guest.  Records what the
+ * guest's handler needs (CR2, DR6), emulates what Xen emulates, else
+ * bounces vec through the trap table (or kills the domain without one).
+ * A page fault, the common case, goes straight to its bounce. */
+static bool pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
+{
+    if (vec != X86_EXC_PF)
+        return pv_trap_other(v, regs, vec);
+    v->vcpu_info->arch.cr2 = read_cr2();
+    return pv_trap_bounced(exception_fast(v, regs, &v->trap_ctxt[X86_EXC_PF], true),
+                           v, regs, X86_EXC_PF, true);
 }
 
 /* vcpu_ops.syscall: from the guest kernel a hypercall, from guest user a

@@ -683,12 +683,39 @@ static void test_iret_in_kernel(void **state)
     vcpu0->vcpu_info->evtchn_upcall_pending = 0;
     exit_work.frame = false;
 
-    /* Through the hypercall table, too (rax is what the iret context held). */
+    /* Through the hypercall table, too (rax is what the iret context held).
+     * Not from a system call: rcx/r11 restored, and the frame, checked
+     * here as exit_prepare() would, may be resumed by IRET at once. */
     c.flags = 0;
     guest_regs.rsp = P(&c);
+    exit_work.any = 0;
     assert_int_equal(hc(__HYPERVISOR_iret, 0, 0, 0, 0), 7);
     assert_int_equal(guest_regs.r11, 0x111);
     assert_int_equal(guest_regs.rcx, 0x222);
+    assert_int_equal(exit_work.frame, EXIT_FRAME_IRET);
+    assert_int_equal(exit_work.any, EXIT_WORK_IRET_ONLY);
+
+    /* A selector that is not one of the flat ones is forced to one. */
+    c.cs = 0x10;
+    guest_regs.rsp = P(&c);
+    assert_int_equal(hc(__HYPERVISOR_iret, 0, 0, 0, 0), 7);
+    assert_int_equal(guest_regs.cs, FLAT_RING3_CS64);
+    assert_int_equal(exit_work.frame, EXIT_FRAME_IRET);
+    c.cs = 0xe030;
+
+    /* A non-canonical rip (IRET would #GP in ring 0) or an event due:
+     * exit_prepare() must see the frame. */
+    c.rip = 0x0000800000000000UL;
+    guest_regs.rsp = P(&c);
+    assert_int_equal(hc(__HYPERVISOR_iret, 0, 0, 0, 0), 7);
+    assert_int_equal(exit_work.frame, EXIT_FRAME_CHECK);
+    c.rip = 0x401000;
+    guest_regs.rsp = P(&c);
+    vcpu0->vcpu_info->evtchn_upcall_pending = 1;
+    assert_int_equal(hc(__HYPERVISOR_iret, 0, 0, 0, 0), 7);
+    assert_int_equal(exit_work.frame, EXIT_FRAME_CHECK);
+    vcpu0->vcpu_info->evtchn_upcall_pending = 0;
+    exit_work.any = 0;
 }
 
 /* ---- hypercall page ---------------------------------------------------------- */

@@ -370,6 +370,161 @@ static void test_syscall_fast_hostile_stack(void **state)
     fault_va = BAD_VA;
 }
 
+/* ---- exception fast bounce ------------------------------------------------ */
+
+#define PF_HANDLER 0xffffffff80102000UL
+
+/* Runs pv_exception_fast() for #PF (error code 6) taken with the guest in
+ * kernel mode (kernel true, on stack rsp) or user mode (on kernel_sp). */
+static enum pv_bounce run_exc(bool kernel, uint64_t sp, struct cpu_regs *r, bool *crashed)
+{
+    enum pv_bounce rc = PV_BOUNCE_SLOW;
+
+    memset(&vcpu, 0, sizeof(vcpu));
+    vcpu.domain = &dom;
+    vcpu.vcpu_info = &vinfo;
+    vcpu.kernel_mode = kernel;
+    vcpu.kernel_sp = kernel ? 0 : sp;
+    vcpu.guest_table = 0x1234;
+    vcpu.guest_table_user = 0x5678;
+    vcpu.gs_base_kernel = 0xffffffff80200000UL;
+    vcpu.trap_ctxt[X86_EXC_PF].address = PF_HANDLER;
+    vcpu.trap_ctxt[X86_EXC_PF].flags = 4;           /* TI_MASK_EVENTS */
+    memset(r, 0, sizeof(*r));
+    r->rip = 0x400100;
+    r->rcx = 0x1111;
+    r->r11 = 0x2222;
+    r->rflags = 0x246 | X86_EFLAGS_TF | X86_EFLAGS_AC;
+    r->rsp = kernel ? sp : 0x7ff008;
+    r->cs = FLAT_RING3_CS64;
+    r->ss = FLAT_RING3_SS64;
+    r->error_code = 6;
+    host_cpu.cr3 = 0;
+    crashes = 0;
+    *crashed = false;
+    if (setjmp(crash_jmp) == 0)
+        rc = pv_exception_fast(&vcpu, r, X86_EXC_PF, true);
+    else
+        *crashed = true;
+    return rc;
+}
+
+static void test_exception_fast_frame(void **state)
+{
+    struct cpu_regs r;
+    bool crashed;
+    uint64_t top = (uintptr_t)&kstack[64], *f = &kstack[64 - 8];
+
+    (void)state;
+    memset(kstack, 0, sizeof(kstack));
+    vinfo.evtchn_upcall_mask = 0;
+    vinfo.evtchn_upcall_pending = 0;
+    /* From guest kernel mode: the frame below its own (16-aligned) rsp. */
+    assert_int_equal(run_exc(true, top + 8, &r, &crashed), PV_BOUNCE_RESUME);
+    assert_false(crashed);
+    /* Xen's frame: rcx, r11, error code, rip, cs | saved mask << 32,
+     * rflags (IF: events were on), rsp, ss; the CS RPL says "kernel". */
+    assert_int_equal(f[0], 0x1111);
+    assert_int_equal(f[1], 0x2222);
+    assert_int_equal(f[2], 6);
+    assert_int_equal(f[3], 0x400100);
+    assert_int_equal(f[4], FLAT_RING3_CS64 & ~3UL);
+    assert_int_equal(f[5], 0x246 | X86_EFLAGS_TF | X86_EFLAGS_AC);
+    assert_int_equal(f[6], top + 8);
+    assert_int_equal(f[7], FLAT_RING3_SS64);
+    /* What exit_prepare() would leave: the handler on the flat kernel
+     * selectors, TF and AC cleared, IF kept; TI_MASK_EVENTS honoured. */
+    assert_int_equal(r.rip, PF_HANDLER);
+    assert_int_equal(r.rsp, (uintptr_t)f);
+    assert_int_equal(r.cs, FLAT_KERNEL_CS);
+    assert_int_equal(r.ss, FLAT_KERNEL_SS);
+    assert_int_equal(r.rflags, 0x246);
+    assert_int_equal(vinfo.evtchn_upcall_mask, 1);
+    assert_int_equal(host_cpu.cr3, 0);          /* no mode switch */
+
+    /* From guest user mode: onto the kernel L4 and kernel_sp; the saved
+     * mask (1 now) is in the frame and rflags loses IF. */
+    memset(kstack, 0, sizeof(kstack));
+    assert_int_equal(run_exc(false, top, &r, &crashed), PV_BOUNCE_RESUME);
+    assert_true(vcpu.kernel_mode && vcpu.hypercall_fast);
+    assert_int_equal(host_cpu.cr3, 0x1234UL << 12);
+    assert_int_equal(f[4], FLAT_RING3_CS64 | (1UL << 32));
+    assert_int_equal(f[5], (0x246 & ~X86_EFLAGS_IF) | X86_EFLAGS_TF | X86_EFLAGS_AC);
+    assert_int_equal(f[6], 0x7ff008);
+    assert_int_equal(r.rsp, (uintptr_t)f);
+
+    /* A trap gate (no TI_MASK_EVENTS) with an event pending and unmasked:
+     * bounced, but the exit must deliver the event on top. */
+    vinfo.evtchn_upcall_mask = 0;
+    vinfo.evtchn_upcall_pending = 1;
+    memset(kstack, 0, sizeof(kstack));
+    vcpu.trap_ctxt[X86_EXC_PF].flags = 0;
+    {
+        struct cpu_regs r2;
+
+        memset(&r2, 0, sizeof(r2));
+        r2.rsp = top;
+        r2.rflags = 0x246;
+        vcpu.kernel_mode = true;
+        assert_int_equal(pv_exception_fast(&vcpu, &r2, X86_EXC_PF, true), PV_BOUNCE_DONE);
+        assert_int_equal(r2.rip, PF_HANDLER);
+        assert_int_equal(vinfo.evtchn_upcall_mask, 0);
+    }
+    vinfo.evtchn_upcall_pending = 0;
+
+    /* No handler, or a non-canonical one: nothing done, the common bounce
+     * decides (it kills the domain). */
+    struct cpu_regs before;
+    run_exc(true, top, &r, &crashed);
+    vcpu.trap_ctxt[X86_EXC_PF].address = 0;
+    memset(kstack, 0, sizeof(kstack));
+    before = r;
+    assert_int_equal(pv_exception_fast(&vcpu, &r, X86_EXC_PF, true), PV_BOUNCE_SLOW);
+    vcpu.trap_ctxt[X86_EXC_PF].address = 0x0000800000000000UL;
+    assert_int_equal(pv_exception_fast(&vcpu, &r, X86_EXC_PF, true), PV_BOUNCE_SLOW);
+    assert_memory_equal(&r, &before, sizeof(r));
+    assert_int_equal(kstack[63], 0);
+}
+
+static void test_exception_fast_hostile_stack(void **state)
+{
+    static const uint64_t bad[] = {
+        HV_VIRT_START + 0x1000,             /* the hypervisor's own range */
+        HV_VIRT_END + 8,                    /* a frame straddling its end */
+        0x0000800000000040UL,               /* non-canonical */
+        0x0000000000000020UL,               /* wraps below 0 */
+    };
+    struct cpu_regs r, before;
+    bool crashed;
+
+    (void)state;
+    /* Outside the guest's range, from either mode: nothing written or
+     * switched; guest_bounce() then kills the domain. */
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (int kernel = 0; kernel < 2; kernel++) {
+            run_exc(kernel, (uintptr_t)&kstack[64], &r, &crashed);
+            before = r;
+            vcpu.kernel_mode = kernel;
+            if (kernel)
+                r.rsp = bad[i];
+            else
+                vcpu.kernel_sp = bad[i];
+            before.rsp = r.rsp;
+            host_cpu.cr3 = 0;
+            assert_int_equal(pv_exception_fast(&vcpu, &r, X86_EXC_PF, true), PV_BOUNCE_SLOW);
+            assert_memory_equal(&r, &before, sizeof(r));
+            assert_int_equal(vcpu.kernel_mode, kernel);
+            assert_int_equal(host_cpu.cr3, 0);
+        }
+    }
+    /* A stack the guest has not mapped (the stores fault): crash. */
+    fault_va = ((uintptr_t)&kstack[64] - 64) & ~4095UL;
+    run_exc(true, (uintptr_t)&kstack[64], &r, &crashed);
+    assert_true(crashed);
+    assert_int_equal(crashes, 1);
+    fault_va = BAD_VA;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +534,8 @@ int main(void)
         cmocka_unit_test_setup(test_iopl_and_decode, setup),
         cmocka_unit_test(test_syscall_fast_frame),
         cmocka_unit_test(test_syscall_fast_hostile_stack),
+        cmocka_unit_test(test_exception_fast_frame),
+        cmocka_unit_test(test_exception_fast_hostile_stack),
     };
 
     return cmocka_run_group_tests_name("traps", tests, NULL, NULL);

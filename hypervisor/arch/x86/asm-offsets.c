@@ -32,4 +32,6 @@ void asm_offsets(void)
     /* the hypercall fast path */
     DEFINE(NR_HYPERCALLS_ASM, NR_HYPERCALLS);
     DEFINE(EXIT_WORK_SIZE, sizeof(union exit_work));
+    DEFINE(EXIT_WORK_frame, offsetof(union exit_work, frame));
+    DEFINE(EXIT_WORK_IRET_ONLY_ASM, EXIT_WORK_IRET_ONLY);
 }

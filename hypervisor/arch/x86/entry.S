@@ -125,8 +125,9 @@ common_interrupt:
         jz      1f
         /* From a guest: the frame is guest_frame.  When the kind of guest
          * says the frame is resumable as it is (an unmodified guest's
-         * privileged instruction done by unmod.c's fast path) and exit_work
-         * is clear, nothing exit_prepare() checks can have changed. */
+         * privileged instruction done by unmod.c's fast path, a PV
+         * exception bounced by pv_exception_fast()) and exit_work is
+         * clear, exit_prepare() would change nothing. */
         call    trap_from_guest
         testl   %eax, %eax
         jz      exit_to_guest
@@ -195,7 +196,15 @@ syscall_entry:
         sysretq
 
 .Lhypercall_work:
-        movq    %rax, %rdi
+        /* HYPERVISOR_iret left a frame exit_prepare() would leave as it
+         * is, and nothing else is due: IRET from it (rax: the result). */
+        cmpl    $EXIT_WORK_IRET_ONLY_ASM, exit_work(%rip)
+        jne     1f
+        movb    $0, exit_work+EXIT_WORK_frame(%rip)
+        RESTORE_ALL_BUT_RAX
+        addq    $8, %rsp
+        iretq
+1:      movq    %rax, %rdi
         subq    $8, %rsp                        /* as .Lsyscall_slow leaves it */
         call    hypercall_fast_finish
         jmp     .Lsyscall_exit

@@ -194,7 +194,8 @@ int trap_from_guest(struct cpu_regs *regs)
         return 0;
     }
     ASSERT(v);
-    return v->domain->vcpu_ops->trap(v, regs, vec);
+    /* Guest breakpoints are re-armed by exit_prepare() only. */
+    return v->domain->vcpu_ops->trap(v, regs, vec) && !guest_dr7;
 }
 
 void trap_from_hv(struct cpu_regs *regs)
