@@ -9,7 +9,6 @@
 #include "common/hv.h"
 #include "arch/x86/x86.h"
 #include "pv/pv.h"
-#include "pv/exit_frame.h"
 #include "common/guest_access.h"
 
 static long do_set_trap_table(uint64_t traps)

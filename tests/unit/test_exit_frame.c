@@ -1,6 +1,6 @@
 /*
  * test_exit_frame.c - host unit tests of the checks on a frame returning to
- * a PV guest (hypervisor/include/exit_frame.h): each case is one hostile
+ * a PV guest (hypervisor/pv/exit_frame.h): each case is one hostile
  * frame and what the check must make of it.  Under QEMU TCG an IRET or
  * SYSRET to a non-canonical rip faults in user mode rather than in ring 0
  * (no Intel SYSRET erratum), so only these tests catch the removal of the
