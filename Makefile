@@ -1,6 +1,6 @@
 # Lamina - top-level Makefile: the one entry point.
 #
-#   make            build everything into build/
+#   make            build everything into build/ (B=DIR: into DIR instead)
 #   make deps       install what is missing (apt-get, Xen headers from libxen-dev)
 #   make run        the tour: `lamina up`, create a PV and an unmodified guest
 #                   from examples/*.cfg, list, consoles, pause/unpause,
@@ -11,6 +11,7 @@
 #   make test       host unit tests (cmocka) + QEMU scenario tests
 #   make port-stat  size of the PV port against the whole guest kernel
 #   make bench      microbenchmarks: native, unmodified, pv, xen-pv; instruction counts (icount) and time (build/bench/)
+#   make bench-scale how many minimal PV domains 8 GiB holds, create time at 1/10/100/1000
 #   make fuzz       host fuzzers (libFuzzer), FUZZ_SECONDS each (tests/fuzz/)
 #   make gdb        boot Lamina + PV dom0 stopped under QEMU's gdb stub and attach
 #                   gdb with both symbol files (tools/lamina-gdb; GDB_PORT=1234)
@@ -18,9 +19,11 @@
 #
 # Variables: LAMINA_ACCEL=tcg|kvm (default tcg), QEMU_MEM (MiB, default 512),
 # DOM0=path DOM0_ARGS="..." to boot any Xen PV kernel as dom0, V=1 for the
-# full build commands.
+# full build commands, B=DIR to build into DIR (tools/ and tests/ follow it
+# through LAMINA_BUILD).
 
 B        := build
+export LAMINA_BUILD := $(B)
 # Quiet build: one line per step (`  CC  hypervisor/common/domain.c`);
 # V=1 prints the full commands instead.
 V        ?= 0

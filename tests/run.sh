@@ -12,13 +12,18 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-logdir=build/test-logs
+# Build products are under $B: make's B=, passed as LAMINA_BUILD (default
+# build); the scenarios get it the same way.
+export LAMINA_BUILD=${LAMINA_BUILD:-build}
+B=$LAMINA_BUILD
+
+logdir=$B/test-logs
 per_test_timeout=${TEST_TIMEOUT:-180}
 
 # all_tests: one "kind path name" line per test, unit tests first.
 all_tests() {
     local f
-    for f in build/unit/test_*; do
+    for f in $B/unit/test_*; do
         [ -f "$f" ] && [ -x "$f" ] || continue
         echo "unit $f $(basename "$f")"
     done

@@ -4,9 +4,9 @@
 # build/test-run/<scenario>, and the machine is taken down on exit whatever
 # happens.
 
-LAMINA=build/lamina
-export LAMINA_RUN_DIR=$PWD/build/test-run/$SCEN_NAME
-CLI_LOG=build/test-logs/$SCEN_NAME.cli
+LAMINA=$B/lamina
+export LAMINA_RUN_DIR=$B_ABS/test-run/$SCEN_NAME
+CLI_LOG=$B/test-logs/$SCEN_NAME.cli
 
 cli_cleanup() {
     if [ -f "$LAMINA_RUN_DIR/qemu.pid" ]; then
@@ -21,7 +21,7 @@ cli_cleanup() {
 }
 
 cli_start() {
-    need_file build/lamina build/lamina.elf build/guest-pv.elf build/guest-native.elf
+    need_file $B/lamina $B/lamina.elf $B/guest-pv.elf $B/guest-native.elf
     rm -rf "$LAMINA_RUN_DIR"
     mkdir -p "$LAMINA_RUN_DIR"
     : >"$CLI_LOG"

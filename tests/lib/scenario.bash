@@ -7,10 +7,14 @@
 # Conventions: a scenario prints what it checks, calls fail() for each
 # broken expectation and finish() at the end: exit 0 pass, 1 fail, 77 skip.
 
+# Build products are under $B: make's B=, passed as LAMINA_BUILD (default build).
+B=${LAMINA_BUILD:-build}
+case $B in /*) B_ABS=$B ;; *) B_ABS=$PWD/$B ;; esac
+
 SCEN_NAME=$(basename "$0" .sh)
 SCEN_FAILS=0
-SCEN_OUT=build/test-logs/$SCEN_NAME.console
-mkdir -p build/test-logs
+SCEN_OUT=$B/test-logs/$SCEN_NAME.console
+mkdir -p $B/test-logs
 
 fail() { echo "FAIL: $*"; SCEN_FAILS=$((SCEN_FAILS + 1)); }
 ok()   { echo "ok: $*"; }

@@ -21,6 +21,8 @@
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64 or python3).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# Build products are under $B: make's B=, passed as LAMINA_BUILD (default build).
+B=${LAMINA_BUILD:-build}
 
 for tool in qemu-system-x86_64 python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -29,13 +31,13 @@ for tool in qemu-system-x86_64 python3; do
     fi
 done
 for f in guest-native.elf guest-pv.elf lamina.elf; do
-    if [ ! -f "build/$f" ]; then
-        make -s "build/$f" >/dev/null || { echo "FAIL: cannot build build/$f"; exit 1; }
+    if [ ! -f "$B/$f" ]; then
+        make -s B="$B" "$B/$f" >/dev/null || { echo "FAIL: cannot build $B/$f"; exit 1; }
     fi
 done
 
-out=build/bench-smoke
-logdir=build/test-logs
+out=$B/bench-smoke
+logdir=$B/test-logs
 mkdir -p "$logdir"
 log=$logdir/bench_smoke.log
 tools/lamina-bench --iters 200 --out "$out" >"$log" 2>&1
@@ -44,7 +46,7 @@ echo "== tools/lamina-bench --iters 200 --out $out: exit $rc, log $log"
 grep -E '^(lamina-bench: |TARGET |Accelerator)' "$log"
 
 xen_missing=0
-[ -f build/xen/xen-4.17.elf ] || xen_missing=1
+[ -f $B/xen/xen-4.17.elf ] || xen_missing=1
 
 python3 - "$out" "$rc" "$xen_missing" "$log" <<'PY'
 import csv, os, re, shutil, sys
@@ -98,7 +100,7 @@ for c in configs:
     if not missing:
         print(f"ok: {c} produced all {len(benches)} benchmarks")
     elif c == "xen-pv" and xen_missing and len(missing) == len(benches):
-        print("note: xen-pv not run: build/xen/xen-4.17.elf is missing (make deps); not checked")
+        print("note: xen-pv not run: the Xen image (xen/xen-4.17.elf) is missing (make deps); not checked")
     else:
         fails.append(f"{c}: missing {', '.join(missing)}")
 

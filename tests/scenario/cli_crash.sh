@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 . tests/lib/cli.bash
 cli_start
-kernel=$PWD/build/guest-pv.elf
+kernel=$B_ABS/guest-pv.elf
 for p in restart preserve destroy; do
     printf 'name = "c-%s"\nkernel = "%s"\ncmdline = "service"\nmemory = 24\non_crash = "%s"\n' \
         "$p" "$kernel" "$p" >"$LAMINA_RUN_DIR/$p.cfg"

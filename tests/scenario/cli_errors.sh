@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.." || exit 1
 cli_start
 cfg=$LAMINA_RUN_DIR/cfg
 mkdir -p "$cfg"
-kernel=$PWD/build/guest-pv.elf
+kernel=$B_ABS/guest-pv.elf
 
 # While the machine is down.
 for c in list info "pause x" "create examples/pv.cfg" dmesg "console --dump x"; do

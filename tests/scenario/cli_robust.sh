@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.." || exit 1
 cli_start
 
 LAM_MAX_S=${LAM_MAX_S:-10}
-KERNEL=$PWD/build/guest-pv.elf
+KERNEL=$B_ABS/guest-pv.elf
 
 # mkcfg NAME CMDLINE: a PV guest's cfg in the run directory; prints its path.
 mkcfg() {

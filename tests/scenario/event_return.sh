@@ -9,8 +9,8 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 
-need_file build/lamina.elf build/guest-pv.elf
-run_lamina --dom0 build/guest-pv.elf --dom0-args "workload=quick test=event-self"
+need_file $B/lamina.elf $B/guest-pv.elf
+run_lamina --dom0 $B/guest-pv.elf --dom0-args "workload=quick test=event-self"
 [ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0"
 for c in unmasked masked; do
     if has_line "^\\(d0\\) event-self: $c: .*: PASS"; then
@@ -20,9 +20,9 @@ for c in unmasked masked; do
     fi
 done
 has_line "event-self: done" || fail "no 'event-self: done' line"
-if [ -f build/xen/xen-4.17.elf ]; then
-    xen_out=build/test-logs/event_return.xen.console
-    tools/xen-boot --timeout 90 build/guest-pv.elf "workload=quick test=event-self" \
+if [ -f $B/xen/xen-4.17.elf ]; then
+    xen_out=$B/test-logs/event_return.xen.console
+    tools/xen-boot --timeout 90 $B/guest-pv.elf "workload=quick test=event-self" \
         </dev/null 2>&1 | tr -d '\r' >"$xen_out"
     for c in unmasked masked; do
         if grep -a -q -E "event-self: $c: .*: PASS" "$xen_out"; then
@@ -32,7 +32,7 @@ if [ -f build/xen/xen-4.17.elf ]; then
         fi
     done
 else
-    echo "note: build/xen/xen-4.17.elf missing (make deps): the Xen comparison is not run"
+    echo "note: $B/xen/xen-4.17.elf missing (make deps): the Xen comparison is not run"
 fi
 [ "$SCEN_FAILS" = 0 ] || show_tail 30
 finish

@@ -10,12 +10,12 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 
-need_file build/lamina.elf build/guest-pv.elf build/hostile-pv.elf
+need_file $B/lamina.elf $B/guest-pv.elf $B/hostile-pv.elf
 # An execute breakpoint on dom0's guest scheduler, which it runs all the
 # time (the hostile kernel resumes its own hits at that address).
-target=0x$(nm build/guest-pv.elf | awk '$3 == "schedule" { print $1 }')
-[ "$target" != 0x ] || fail "no 'schedule' symbol in build/guest-pv.elf"
-run_lamina --dom0 build/guest-pv.elf --domu build/hostile-pv.elf \
+target=0x$(nm $B/guest-pv.elf | awk '$3 == "schedule" { print $1 }')
+[ "$target" != 0x ] || fail "no 'schedule' symbol in $B/guest-pv.elf"
+run_lamina --dom0 $B/guest-pv.elf --domu $B/hostile-pv.elf \
     --domu-args "exit-cases dr_target=$target"
 
 [ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0"

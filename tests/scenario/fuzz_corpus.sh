@@ -7,9 +7,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 
 make -s fuzz-build >/dev/null 2>"$SCEN_OUT.build" || { cat "$SCEN_OUT.build"; fail "make fuzz-build failed"; finish; }
-extra=build/fuzz/extra-elf
+extra=$B/fuzz/extra-elf
 mkdir -p "$extra"
-for k in build/guest-pv.elf build/hostile-pv.elf build/guest-native.elf64; do
+for k in $B/guest-pv.elf $B/hostile-pv.elf $B/guest-native.elf64; do
     [ -f "$k" ] && strip -o "$extra/$(basename "$k")" "$k" 2>/dev/null
 done
 n=0
@@ -17,7 +17,7 @@ for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c); name=${name#fuzz_}
     inputs=(tests/fuzz/corpus/"$name"/*)
     [ "$name" = elf ] && inputs+=("$extra"/*)
-    if build/fuzz/fuzz_"$name" -runs=0 "${inputs[@]}" >"$SCEN_OUT.$name" 2>&1; then
+    if $B/fuzz/fuzz_"$name" -runs=0 "${inputs[@]}" >"$SCEN_OUT.$name" 2>&1; then
         ok "fuzz_$name: ${#inputs[@]} corpus inputs replayed"
     else
         grep -a -E 'ERROR|runtime error|==[0-9]+==' "$SCEN_OUT.$name" | head -5

@@ -9,10 +9,10 @@ cd "$(dirname "$0")/../.." || exit 1
 
 command -v gdb >/dev/null 2>&1 || skip "SKIP: gdb not installed"
 command -v qemu-system-x86_64 >/dev/null 2>&1 || skip "SKIP: qemu-system-x86_64 not installed"
-need_file build/lamina.elf build/lamina.elf64 build/guest-pv.elf
+need_file $B/lamina.elf $B/lamina.elf64 $B/guest-pv.elf
 
-cmds=build/test-logs/gdb_attach.cmds
-mkdir -p build/test-logs
+cmds=$B/test-logs/gdb_attach.cmds
+mkdir -p $B/test-logs
 cat >"$cmds" <<'GDB'
 hbreak start_hv
 continue

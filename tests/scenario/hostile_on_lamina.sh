@@ -9,8 +9,8 @@ cd "$(dirname "$0")/../.." || exit 1
 
 DONE_PATTERN='init: workload done$'
 
-need_file build/lamina.elf build/guest-pv.elf build/hostile-pv.elf
-run_lamina --dom0 build/guest-pv.elf --domu build/hostile-pv.elf
+need_file $B/lamina.elf $B/guest-pv.elf $B/hostile-pv.elf
+run_lamina --dom0 $B/guest-pv.elf --domu $B/hostile-pv.elf
 
 [ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0"
 has_line '^\(d1\) hostile: start' || fail "the hostile domU never started"

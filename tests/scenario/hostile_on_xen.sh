@@ -7,15 +7,15 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 
-XEN=build/xen/xen-4.17.elf
+XEN=$B/xen/xen-4.17.elf
 [ -f "$XEN" ] || skip "Xen 4.17 is not available ($XEN missing: make deps could not download xen-hypervisor-4.17-amd64)"
-need_file build/hostile-pv.elf tools/xen-boot
+need_file $B/hostile-pv.elf tools/xen-boot
 
 # xen_run ARGS...: the hostile kernel as dom0 with ARGS; sets XEN_RC
 # (tools/xen-boot: 0 clean poweroff, 2 dom0 crashed, 77 no Xen).
 xen_run() {
-    echo "+ tools/xen-boot build/hostile-pv.elf $*"
-    tools/xen-boot --timeout 120 build/hostile-pv.elf "$@" </dev/null 2>&1 | tr -d '\r' >"$SCEN_OUT"
+    echo "+ tools/xen-boot $B/hostile-pv.elf $*"
+    tools/xen-boot --timeout 120 $B/hostile-pv.elf "$@" </dev/null 2>&1 | tr -d '\r' >"$SCEN_OUT"
     XEN_RC=${PIPESTATUS[0]}
     echo "xen-boot exit status: $XEN_RC"
     [ "$XEN_RC" = 77 ] && skip "tools/xen-boot could not run Xen: $(tail -n 1 "$SCEN_OUT")"
@@ -28,7 +28,7 @@ check_hostile_results "^"
 grep -a '^hostile: ' "$SCEN_OUT"
 [ "$SCEN_FAILS" = 0 ] || show_tail 40
 
-SCEN_OUT=build/test-logs/$SCEN_NAME.fault.console
+SCEN_OUT=$B/test-logs/$SCEN_NAME.fault.console
 xen_run mode=fault
 [ "$XEN_RC" = 2 ] || fail "mode=fault: xen-boot exit status $XEN_RC, want 2 (dom0 crashed)"
 check_fault_crash dom0 '^' 'Dom0 crashed'

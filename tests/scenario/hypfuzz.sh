@@ -17,13 +17,13 @@ cd "$(dirname "$0")/../.." || exit 1
 seed=${HYPFUZZ_SEED:-20261205}
 calls=${HYPFUZZ_CALLS:-3000000}
 
-need_file build/lamina.elf build/hostile-pv.elf
+need_file $B/lamina.elf $B/hostile-pv.elf
 echo "seed $seed, $calls calls (override with HYPFUZZ_SEED / HYPFUZZ_CALLS)"
 LAMINA_TIMEOUT=${LAMINA_TIMEOUT:-150} run_lamina \
     --hv-args "console=com1 dom0_mem=32M domu_mem=32M" \
-    --dom0 build/hostile-pv.elf --dom0-args "mode=heartbeat watch=1 limit=140" \
-    --domu build/hostile-pv.elf --domu-args "mode=fuzz seed=$seed calls=$calls" \
-    --domu build/hostile-pv.elf --domu-args "mode=canary seed=$seed mib=4"
+    --dom0 $B/hostile-pv.elf --dom0-args "mode=heartbeat watch=1 limit=140" \
+    --domu $B/hostile-pv.elf --domu-args "mode=fuzz seed=$seed calls=$calls" \
+    --domu $B/hostile-pv.elf --domu-args "mode=canary seed=$seed mib=4"
 
 summary=$(grep -a -E '^\(d1\) fuzz: [0-9]+ hypercalls$' "$SCEN_OUT" | tail -n 1)
 N=$(echo "$summary" | sed -n -E 's/.*fuzz: ([0-9]+) hypercalls$/\1/p')

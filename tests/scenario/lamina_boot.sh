@@ -10,8 +10,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 . tests/lib/workload.bash
 
-need_file build/lamina.elf build/guest-pv.elf
-run_lamina --dom0 build/guest-pv.elf --domu build/guest-pv.elf
+need_file $B/lamina.elf $B/guest-pv.elf
+run_lamina --dom0 $B/guest-pv.elf --domu $B/guest-pv.elf
 
 [ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0 (clean dom0 power-off)"
 n=$(count_lines '^\(XEN\) ')

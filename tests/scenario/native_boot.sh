@@ -15,17 +15,19 @@
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# Build products are under $B: make's B=, passed as LAMINA_BUILD (default build).
+B=${LAMINA_BUILD:-build}
 . tests/lib/workload.bash
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     echo "SKIP: qemu-system-x86_64 not installed"
     exit 77
 fi
-if [ ! -f build/guest-native.elf ]; then
-    make -s build/guest-native.elf >/dev/null || { echo "FAIL: build"; exit 1; }
+if [ ! -f $B/guest-native.elf ]; then
+    make -s B="$B" $B/guest-native.elf >/dev/null || { echo "FAIL: build"; exit 1; }
 fi
 
-logdir=build/test-logs
+logdir=$B/test-logs
 mkdir -p "$logdir"
 fail=0
 
@@ -33,7 +35,7 @@ run_case() {  # run_case NAME STEPS CMDLINE...
     local name=$1 steps=$2
     shift 2
     local log=$logdir/native_boot_$name.log
-    LAMINA_TIMEOUT=120 tools/native-boot build/guest-native.elf "$@" 2>&1 | tr -d '\r' >"$log"
+    LAMINA_TIMEOUT=120 tools/native-boot $B/guest-native.elf "$@" 2>&1 | tr -d '\r' >"$log"
     local rc=${PIPESTATUS[0]}
     echo "== $name: tools/native-boot exit $rc, log $log"
     if [ "$rc" != 0 ]; then
@@ -80,7 +82,7 @@ fi
 
 # A kernel page fault is fatal: reported, then a crash power-off (exit 1).
 log=$logdir/native_boot_kernel_fault.log
-LAMINA_TIMEOUT=60 tools/native-boot build/guest-native.elf workload=quick test=kernel-fault 2>&1 |
+LAMINA_TIMEOUT=60 tools/native-boot $B/guest-native.elf workload=quick test=kernel-fault 2>&1 |
     tr -d '\r' >"$log"
 rc=${PIPESTATUS[0]}
 echo "== kernel_fault: tools/native-boot exit $rc, log $log"

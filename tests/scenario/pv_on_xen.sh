@@ -9,20 +9,22 @@
 # Exit: 0 pass, 1 fail, 77 skip (Xen 4.17 or QEMU not available).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# Build products are under $B: make's B=, passed as LAMINA_BUILD (default build).
+B=${LAMINA_BUILD:-build}
 . tests/lib/workload.bash
 
-logdir=build/test-logs
+logdir=$B/test-logs
 mkdir -p "$logdir"
 fail=0
 
-if [ ! -f build/guest-pv.elf ]; then
-    make -s build/guest-pv.elf >/dev/null || { echo "FAIL: build"; exit 1; }
+if [ ! -f $B/guest-pv.elf ]; then
+    make -s B="$B" $B/guest-pv.elf >/dev/null || { echo "FAIL: build"; exit 1; }
 fi
 
 boot() {    # boot LOG ARGS...: sets rc; skips the whole test on 77
     local log=$1
     shift
-    tools/xen-boot --timeout 240 build/guest-pv.elf "$@" 2>&1 | tr -d '\r' >"$log"
+    tools/xen-boot --timeout 240 $B/guest-pv.elf "$@" 2>&1 | tr -d '\r' >"$log"
     rc=${PIPESTATUS[0]}
     if [ "$rc" = 77 ]; then
         echo "SKIP: $(grep -a 'xen-boot:' "$log" | tail -n 1)"

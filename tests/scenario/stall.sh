@@ -15,11 +15,11 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 
-need_file build/lamina.elf build/hostile-pv.elf
+need_file $B/lamina.elf $B/hostile-pv.elf
 LAMINA_TIMEOUT=${LAMINA_TIMEOUT:-120} run_lamina \
     --hv-args "console=com1 dom0_mem=32M domu_mem=64M" \
-    --dom0 build/hostile-pv.elf --dom0-args "mode=heartbeat watch=1 limit=100 idle_ms=3000 until_idle=1" \
-    --domu build/hostile-pv.elf --domu-args "mode=stall rounds=3"
+    --dom0 $B/hostile-pv.elf --dom0-args "mode=heartbeat watch=1 limit=100 idle_ms=3000 until_idle=1" \
+    --domu $B/hostile-pv.elf --domu-args "mode=stall rounds=3"
 
 grep -a -E '^\(d1\) stall: ' "$SCEN_OUT" | sed 's/^/  /'
 idle=$(grep -a -E '^\(d0\) heartbeat: idle: ' "$SCEN_OUT" | tail -n 1)

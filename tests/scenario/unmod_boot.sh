@@ -11,9 +11,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/workload.bash
 . tests/lib/unmod.bash
 
-need_file build/lamina.elf build/guest-pv.elf build/guest-native.elf
-run_lamina --dom0 build/guest-pv.elf --domu build/guest-pv.elf \
-           --domu build/guest-native.elf --domu-args "test=user-fault"
+need_file $B/lamina.elf $B/guest-pv.elf $B/guest-native.elf
+run_lamina --dom0 $B/guest-pv.elf --domu $B/guest-pv.elf \
+           --domu $B/guest-native.elf --domu-args "test=user-fault"
 
 [ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0"
 has_line '^\(XEN\) d2: unmodified \(trap-and-emulate, shadow paging\) kernel' ||

@@ -8,10 +8,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/workload.bash
 . tests/lib/unmod.bash
 
-need_file build/lamina.elf build/guest-pv.elf build/guest-native.elf
-run_lamina --dom0 build/guest-pv.elf --dom0-args "workload=quick" \
-           --domu build/guest-native.elf --domu-args "workload=quick" \
-           --domu build/guest-native.elf --domu-args "workload=quick"
+need_file $B/lamina.elf $B/guest-pv.elf $B/guest-native.elf
+run_lamina --dom0 $B/guest-pv.elf --dom0-args "workload=quick" \
+           --domu $B/guest-native.elf --domu-args "workload=quick" \
+           --domu $B/guest-native.elf --domu-args "workload=quick"
 
 [ "$LAMINA_RC" = 0 ] || fail "lamina-boot exit status $LAMINA_RC, want 0"
 check_workload "$SCEN_OUT" 3 pv "workload=quick" "(d0) " || fail "dom0 workload"

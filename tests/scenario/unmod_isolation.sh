@@ -14,10 +14,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/workload.bash
 . tests/lib/unmod.bash
 
-need_file build/lamina.elf build/guest-pv.elf build/guest-native.elf
+need_file $B/lamina.elf $B/guest-pv.elf $B/guest-native.elf
 
-run_lamina --dom0 build/guest-pv.elf --domu build/guest-pv.elf --dom0-args "" \
-           --domu build/guest-native.elf --domu-args "workload=quick test=ud"
+run_lamina --dom0 $B/guest-pv.elf --domu $B/guest-pv.elf --dom0-args "" \
+           --domu $B/guest-native.elf --domu-args "workload=quick test=ud"
 [ "$LAMINA_RC" = 0 ] || fail "ud run: exit status $LAMINA_RC, want 0"
 has_line '^\(d2\) selftest: executing ud2$' || fail "d2 did not reach ud2"
 has_line '^\(d2\) fatal: exception 6 error 0 at rip ffffffff8[0-9a-f]+ in kernel mode' ||
@@ -30,8 +30,8 @@ has_line '^\(XEN\) .*[Pp]anic' && fail "the hypervisor panicked (ud run)"
 [ "$SCEN_FAILS" = 0 ] || show_tail 30
 cp "$SCEN_OUT" "$SCEN_OUT.ud"
 
-run_lamina --dom0 build/guest-pv.elf --domu build/guest-pv.elf \
-           --domu build/guest-native.elf --domu-args "workload=quick test=bad-pte"
+run_lamina --dom0 $B/guest-pv.elf --domu $B/guest-pv.elf \
+           --domu $B/guest-native.elf --domu-args "workload=quick test=bad-pte"
 [ "$LAMINA_RC" = 0 ] || fail "bad-pte run: exit status $LAMINA_RC, want 0"
 has_line "^\\(d2\\) selftest: frame 100 through a user mapping is this kernel's own memory$" ||
     fail "frame 0x100 did not show the guest's own memory"
@@ -46,8 +46,8 @@ has_line '^\(XEN\) .*[Pp]anic' && fail "the hypervisor panicked (bad-pte run)"
 [ "$SCEN_FAILS" = 0 ] || show_tail 30
 cp "$SCEN_OUT" "$SCEN_OUT.bad-pte"
 
-run_lamina --dom0 build/guest-pv.elf --domu build/guest-pv.elf \
-           --domu build/guest-native.elf --domu-args "workload=quick test=user-privop"
+run_lamina --dom0 $B/guest-pv.elf --domu $B/guest-pv.elf \
+           --domu $B/guest-native.elf --domu-args "workload=quick test=user-privop"
 [ "$LAMINA_RC" = 0 ] || fail "user-privop run: exit status $LAMINA_RC, want 0"
 has_line '^\(d2\) user: executing cli$' || fail "d2's user process did not reach cli"
 has_line '^\(d2\) fatal: exception 13 error 0 at rip [0-9a-f]+ in user mode' ||

@@ -44,15 +44,18 @@ void paths_init(void)
             strcpy(lp.root, ".");
     } else {
         exe[n] = 0;
-        for (int i = 0; i < 2; i++) {       /* <root>/build/lamina -> <root> */
-            char *s = strrchr(exe, '/');
-            if (s && s != exe)
-                *s = 0;
-        }
+        char *s = strrchr(exe, '/');        /* <build>/lamina -> <build> */
+        if (s && s != exe)
+            *s = 0;
         snprintf(lp.root, sizeof(lp.root), "%s", exe);
     }
+    /* The images are beside the CLI, in the build directory it was built
+     * into (make's B=), unless LAMINA_ROOT names a tree to take them from. */
     const char *r = getenv("LAMINA_ROOT");
-    snprintf(lp.images, sizeof(lp.images), "%s", r && *r ? r : lp.root);
+    if (r && *r)
+        join(lp.images, r, "build");
+    else
+        snprintf(lp.images, sizeof(lp.images), "%s", lp.root);
     const char *run = getenv("LAMINA_RUN_DIR");
     if (run && *run) {
         if (run[0] == '/' || !getcwd(exe, sizeof(exe)))
@@ -60,7 +63,7 @@ void paths_init(void)
         else
             join(lp.run, exe, run);
     } else {
-        join(lp.run, lp.root, "build/run");
+        join(lp.run, lp.root, "run");
     }
     join(lp.sock, lp.run, "lamina.sock");
     join(lp.ctl, lp.run, "ctl.sock");

@@ -62,9 +62,10 @@ int usage_error(const struct inv *iv, const char *fmt, ...) __attribute__((forma
 
 /* ---- paths and the connection to hostd (client.c) -------------------------- */
 struct lamina_paths {
-    char root[PATH_MAX];            /* repository root */
-    char images[PATH_MAX];          /* where build/ is: $LAMINA_ROOT or root */
-    char run[PATH_MAX];             /* $LAMINA_RUN_DIR or <root>/build/run */
+    char root[PATH_MAX];            /* the build directory the CLI is in (B=) */
+    char images[PATH_MAX];          /* lamina.elf's directory: root, or
+                                     * $LAMINA_ROOT/build */
+    char run[PATH_MAX];             /* $LAMINA_RUN_DIR or <root>/run */
     char sock[PATH_MAX];            /* <run>/lamina.sock (hostd) */
     char ctl[PATH_MAX];             /* <run>/ctl.sock (QEMU COM2) */
     char hvlog[PATH_MAX];           /* <run>/hypervisor.log (COM1) */

@@ -219,8 +219,8 @@ int cmd_up(struct inv *iv)
         return EXIT_FAIL;
     }
     char hv[PATH_MAX], pv[PATH_MAX];
-    snprintf(hv, sizeof(hv), "%.4000s/build/lamina.elf", lp.images);
-    snprintf(pv, sizeof(pv), "%.4000s/build/guest-pv.elf", lp.images);
+    snprintf(hv, sizeof(hv), "%.4000s/lamina.elf", lp.images);
+    snprintf(pv, sizeof(pv), "%.4000s/guest-pv.elf", lp.images);
     for (const char *f = hv; f; f = f == hv ? pv : NULL) {
         if (access(f, R_OK) != 0) {
             err("up: %s not found; run `make` (or set LAMINA_ROOT)", f);

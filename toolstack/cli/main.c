@@ -118,8 +118,9 @@ static void main_help(FILE *f)
         if (!cmds[i].hidden)
             fprintf(f, "  %-14s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(f, "\n`lamina COMMAND --help` describes a command; docs/cli.md has the details.\n"
-               "Environment: LAMINA_RUN_DIR (default <repo>/build/run), LAMINA_ROOT\n"
-               "(where build/ images are), QEMU (the QEMU binary).\n");
+               "Environment: LAMINA_RUN_DIR (default run/ beside this binary), LAMINA_ROOT\n"
+               "(a tree whose build/ images to run; default: those beside this binary),\n"
+               "QEMU (the QEMU binary).\n");
 }
 
 int usage_error(const struct inv *iv, const char *fmt, ...)
