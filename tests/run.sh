@@ -63,7 +63,8 @@ while read -r kind path name; do
     log=$logdir/$name.log
     start=$(date +%s)
     if [ "$kind" = unit ]; then
-        timeout -k 5 "$per_test_timeout" "./$path" >"$log" 2>&1 </dev/null
+        case $path in /*) exe=$path ;; *) exe=./$path ;; esac
+        timeout -k 5 "$per_test_timeout" "$exe" >"$log" 2>&1 </dev/null
     else
         timeout -k 5 "$per_test_timeout" bash "$path" >"$log" 2>&1 </dev/null
     fi
