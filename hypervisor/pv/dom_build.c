@@ -12,13 +12,12 @@
 #include "unmod/unmod.h"
 #include "pv/pv.h"
 
-#define BUILD_MAX_PAGES (1UL << 16)     /* 256 MiB per boot-time domain */
-
-static uint64_t p2m[BUILD_MAX_PAGES];
-
+/* The domain's P2M while it is built (ctx of the builder's callbacks):
+ * heap memory sized to the domain, freed once the domain runs. */
 static void *map_pfn(void *ctx, uint64_t pfn)
 {
-    (void)ctx;
+    const uint64_t *p2m = ctx;
+
     return mfn_to_virt(p2m[pfn]);
 }
 
@@ -42,10 +41,9 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
     struct xen_elf_info info;
     struct pv_build_result r;
     const char *why = "";
+    uint64_t *p2m;
     int rc;
 
-    if (nr_pages > BUILD_MAX_PAGES)
-        nr_pages = BUILD_MAX_PAGES;
     if ((rc = xen_elf_parse(elf, size, &info, &why))) {
         printk("d%u: not a usable PV kernel (%d): %s\n", id, rc, why);
         return NULL;
@@ -54,17 +52,22 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
         printk("d%u: kernel does not support dom0 operation (no XENFEAT_dom0)\n", id);
         return NULL;
     }
+    p2m = vzalloc(nr_pages * sizeof(*p2m));
+    if (!p2m) {
+        printk("d%u: no memory for a %lu-frame P2M\n", id, nr_pages);
+        return NULL;
+    }
     struct domain *d = domain_create(id, privileged, nr_pages);
     if (!d) {
         printk("d%u: cannot create domain\n", id);
+        vfree(p2m);
         return NULL;
     }
     for (unsigned long pfn = 0; pfn < nr_pages; pfn++) {
         unsigned long mfn;
         if (alloc_domain_frame(d, &mfn)) {
             printk("d%u: out of memory after %lu of %lu frames\n", id, pfn, nr_pages);
-            domain_destroy(d);
-            return NULL;
+            goto fail;
         }
         p2m[pfn] = mfn;
         m2p_table[mfn] = pfn;
@@ -78,24 +81,24 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
         .shared_info_maddr = (uint64_t)d->shared_info_mfn << PAGE_SHIFT,
     };
     struct pv_build_ops ops = {
+        .ctx = p2m,
         .map_pfn = map_pfn,
         .write_hypercall_page = hcall_page,
         .init_l4 = init_l4,
     };
     if ((rc = pv_build(elf, size, &info, &p, &ops, &r, &why))) {
         printk("d%u: build failed (%d): %s\n", id, rc, why);
-        domain_destroy(d);
-        return NULL;
+        goto fail;
     }
 
     struct vcpu *v = d->vcpu[0];
     if ((rc = mm_pin_l4(d, r.l4_mfn)) || (rc = mm_set_baseptr(v, r.l4_mfn, false))) {
         printk("d%u: initial page tables rejected (%d)\n", id, rc);
-        domain_destroy(d);
-        return NULL;
+        goto fail;
     }
     strncpy(d->cmdline, cmdline ? cmdline : "", sizeof(d->cmdline) - 1);
     d->start_info_mfn = p2m[r.start_info_pfn];
+    vfree(p2m);
     memset(&v->regs, 0, sizeof(v->regs));
     v->regs.rip = r.entry;
     v->regs.rsp = r.stack_top;
@@ -110,6 +113,11 @@ struct domain *build_pv_domain(domid_t id, const void *elf, size_t size,
            privileged ? "dom0" : "domU", info.guest_os, nr_pages >> 8,
            (unsigned long)r.entry, d->cmdline);
     return d;
+
+fail:
+    domain_destroy(d);
+    vfree(p2m);
+    return NULL;
 }
 
 struct domain *build_domain(domid_t id, const void *image, size_t size, const char *modstr,
