@@ -569,6 +569,23 @@ static void test_mmu_update_batch(void **state)
     mp.ptr = (other << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE;
     assert_int_equal(do_mmu_update((uintptr_t)&mp, 1, 0, DOMID_SELF), -XEN_EINVAL);
     assert_int_equal(m2p_table[other], INVALID_MFN);
+
+    /* another domain's page table in use (validated and pinned, the case
+     * mmu_update takes without a reference of its own): -EINVAL, and its
+     * entry and counts stay as they were */
+    struct tree ot = build_tree(dom[1]);
+    unsigned long od = alloc(dom[1]);
+    assert_int_equal(mm_pin_table(dom[1], ot.l1, PGT_l1_page_table), 0);
+    uint64_t before = tab(ot.l1)[7];
+    unsigned long oc = count_of(ot.l1), odc = count_of(od);
+    struct mmu_update theirs = { (ot.l1 << PAGE_SHIFT) + 8 * 7, pte(a, P) };
+    assert_int_equal(do_mmu_update((uintptr_t)&theirs, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    theirs.val = pte(od, P | RW);
+    assert_int_equal(do_mmu_update((uintptr_t)&theirs, 1, 0, DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(tab(ot.l1)[7], before);
+    assert_int_equal(count_of(ot.l1), oc);
+    assert_int_equal(count_of(od), odc);
+    assert_int_equal(mm_unpin_table(dom[1], ot.l1), 0);
     assert_int_equal(mm_unpin_table(d, t.l1), 0);
 }
 
