@@ -129,11 +129,11 @@ static long do_set_segment_base(uint64_t which, uint64_t base)
 
 /* do_iret()'s exit_work.frame for a return SYSRET cannot take: the frame
  * made what exit_prepare() would make of it, so that with no event due
- * entry.S's fast path may IRET from it. */
+ * entry.S's fast path may IRET from it.  Out of line: inlined, it costs
+ * the SYSRET return (the common one) two instructions. */
 static uint8_t __attribute__((noinline)) iret_frame_check(struct vcpu *v, struct cpu_regs *regs)
 {
-    if ((v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending) &&
-        exit_frame_sanitise(regs) == EXIT_RESUME)
+    if (!vcpu_event_due(v) && exit_frame_sanitise(regs) == EXIT_RESUME)
         return EXIT_FRAME_IRET;
     return EXIT_FRAME_CHECK;
 }
@@ -162,8 +162,7 @@ long do_iret(void)
     if (c.flags & VGCF_in_syscall) {
         if (regs->cs == FLAT_RING3_CS64 && regs->ss == FLAT_RING3_SS64 &&
             canonical_addr(c.rip) && canonical_addr(c.rsp) &&
-            !(regs->rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF)) &&
-            (v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending)) {
+            !(regs->rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF)) && !vcpu_event_due(v)) {
             /* The return from a system call, as Xen's SYSRET one: rcx/r11
              * become rip/rflags.  The frame is what exit_prepare() would
              * make of it and no event is due, so entry.S's fast path may

@@ -108,6 +108,13 @@ static inline unsigned long mm_vcpu_cr3(const struct vcpu *v)
     return mfn << PAGE_SHIFT;
 }
 
+/* An event upcall is due for v: pending and not masked in its vcpu_info
+ * (Xen public/xen.h).  Every return that skips exit_prepare() asks this. */
+static inline bool vcpu_event_due(const struct vcpu *v)
+{
+    return v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask;
+}
+
 /*
  * What a kind of guest does at the points where common code meets it (as
  * Xen splits pv_ and hvm_ functions): each kind has one table (PV:

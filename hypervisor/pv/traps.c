@@ -232,6 +232,29 @@ static bool emulate_io(struct vcpu *v, struct cpu_regs *regs)
     return true;
 }
 
+/* Xen's bounce frame {rcx, r11, [error code], rip, cs | saved mask << 32,
+ * rflags, rsp, ss} (8 quadwords with has_err, else 7) at guest address rsp,
+ * already range-checked, from the interrupted context regs: rflags with IF
+ * as the saved upcall mask says.  Stored top down, a quadword at a time,
+ * so a stack that faults faults at the first store.  False when a store
+ * faulted.  Inline: both fast bounces are built from it. */
+static inline __attribute__((always_inline)) bool
+put_bounce_frame(uint64_t rsp, const struct cpu_regs *regs, uint64_t cs, uint8_t mask,
+                 const bool has_err)
+{
+    uint64_t *f = (uint64_t *)rsp + (has_err ? 1 : 0);
+
+    return raw_put_u64(&f[6], regs->ss) &&
+           raw_put_u64(&f[5], regs->rsp) &&
+           raw_put_u64(&f[4], (regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+                                  (mask ? 0 : X86_EFLAGS_IF)) &&
+           raw_put_u64(&f[3], (cs & 0xffff) | ((uint64_t)mask << 32)) &&
+           raw_put_u64(&f[2], regs->rip) &&
+           (!has_err || raw_put_u64(&f[1], regs->error_code)) &&
+           raw_put_u64((uint64_t *)rsp + 1, regs->r11) &&
+           raw_put_u64((uint64_t *)rsp, regs->rcx);
+}
+
 /* Compiled on the host too: tests/unit/test_traps.c drives it. */
 /* The frame of a system call bounce (7 quadwords) below the kernel stack
  * pointer v->kernel_sp, rounded down to 16 as guest_bounce() does. */
@@ -263,7 +286,6 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     uint64_t eip = v->syscall_callback_eip, flags = regs->rflags;
     uint64_t rsp = syscall_frame_va(v);
     uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
-    uint64_t *f;
 
     if (!canonical_addr(eip) || !eip || (flags & (X86_EFLAGS_TF | X86_EFLAGS_RF)))
         return syscall_fast_fallback(regs);
@@ -278,15 +300,7 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     v->syscall_fast = false;
     wrmsr(MSR_GS_BASE, v->gs_base_kernel);
     write_cr3(v->guest_table << PAGE_SHIFT);
-    f = (uint64_t *)rsp;
-    if (!raw_put_u64(&f[6], FLAT_RING3_SS64) ||
-        !raw_put_u64(&f[5], regs->rsp) ||
-        !raw_put_u64(&f[4], (flags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
-                                (mask ? 0 : X86_EFLAGS_IF)) ||
-        !raw_put_u64(&f[3], FLAT_RING3_CS64 | ((uint64_t)mask << 32)) ||
-        !raw_put_u64(&f[2], regs->rip) ||
-        !raw_put_u64(&f[1], regs->r11) ||
-        !raw_put_u64(&f[0], regs->rcx))
+    if (!put_bounce_frame(rsp, regs, FLAT_RING3_CS64, mask, false))
         syscall_fast_crash(v);          /* not mapped, or read-only */
     if (v->syscall_disables_events)
         v->vcpu_info->evtchn_upcall_mask = 1;
@@ -296,7 +310,7 @@ int pv_syscall_fast(struct vcpu *v, struct cpu_regs *regs)
     regs->rflags = regs->r11 = flags;
     regs->rsp = rsp;
     /* cs and ss stay FLAT_RING3_CS64/SS64: the guest kernel's too. */
-    return v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending ? 0 : 1;
+    return vcpu_event_due(v);
 }
 
 /* pv_exception_fast() for a constant has_err: the frame's layout is then
@@ -308,7 +322,6 @@ exception_fast(struct vcpu *v, struct cpu_regs *regs, const struct trap_info *ti
     uint64_t eip = ti->address, cs = regs->cs, rsp = regs->rsp;
     uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
     const unsigned int n = has_err ? 8 : 7;
-    uint64_t *f;
 
     if (!eip || !canonical_addr(eip))
         return PV_BOUNCE_SLOW;
@@ -321,18 +334,7 @@ exception_fast(struct vcpu *v, struct cpu_regs *regs, const struct trap_info *ti
         return PV_BOUNCE_SLOW;  /* guest_bounce() crashes the domain */
     if (!v->kernel_mode)
         toggle_guest_mode(v);   /* onto the kernel's L4: its stack is there */
-    /* Xen's frame, from the top down (ss first), so that a stack that
-     * faults at all faults at once. */
-    f = (uint64_t *)rsp + (has_err ? 1 : 0);
-    if (!raw_put_u64(&f[6], regs->ss) ||
-        !raw_put_u64(&f[5], regs->rsp) ||
-        !raw_put_u64(&f[4], (regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
-                                (mask ? 0 : X86_EFLAGS_IF)) ||
-        !raw_put_u64(&f[3], (cs & 0xffff) | ((uint64_t)mask << 32)) ||
-        !raw_put_u64(&f[2], regs->rip) ||
-        (has_err && !raw_put_u64(&f[1], regs->error_code)) ||
-        !raw_put_u64((uint64_t *)rsp + 1, regs->r11) ||
-        !raw_put_u64((uint64_t *)rsp, regs->rcx))
+    if (!put_bounce_frame(rsp, regs, cs, mask, has_err))
         syscall_fast_crash(v);          /* not mapped, or read-only */
     if (ti->flags & 4)
         v->vcpu_info->evtchn_upcall_mask = 1;
@@ -343,8 +345,7 @@ exception_fast(struct vcpu *v, struct cpu_regs *regs, const struct trap_info *ti
     /* IF and IOPL stay as the CPU pushed them: IF 1, IOPL 0 in any guest. */
     regs->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF | X86_EFLAGS_VM |
                       X86_EFLAGS_AC);
-    return v->vcpu_info->evtchn_upcall_mask || !v->vcpu_info->evtchn_upcall_pending
-               ? PV_BOUNCE_RESUME : PV_BOUNCE_DONE;
+    return vcpu_event_due(v) ? PV_BOUNCE_DONE : PV_BOUNCE_RESUME;
 }
 
 enum pv_bounce pv_exception_fast(struct vcpu *v, struct cpu_regs *regs, unsigned int vec,
@@ -433,8 +434,7 @@ static void pv_syscall(struct vcpu *v, struct cpu_regs *regs)
  * delivered.  exit_work.event stays set while the upcall is pending. */
 static void pv_exit_prepare(struct vcpu *v, struct cpu_regs *regs)
 {
-    if (v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
-        v->event_callback_eip)
+    if (vcpu_event_due(v) && v->event_callback_eip)
         guest_bounce(v, regs, v->event_callback_eip, TBF_INTERRUPT, 0);
     else if (v->pending_db) {
         v->pending_db = false;

@@ -262,23 +262,30 @@ static uint64_t kstack[64] __attribute__((aligned(16)));
 static struct vcpu_info vinfo;
 static struct domain dom;
 
+/* The vCPU both fast bounces start from: mode and kernel stack as given,
+ * kernel L4 0x1234, user L4 0x5678, a kernel GS base. */
+static void fast_vcpu_reset(bool kernel, uint64_t kernel_sp)
+{
+    memset(&vcpu, 0, sizeof(vcpu));
+    vcpu.domain = &dom;
+    vcpu.vcpu_info = &vinfo;
+    vcpu.kernel_mode = kernel;
+    vcpu.kernel_sp = kernel_sp;
+    vcpu.guest_table = 0x1234;
+    vcpu.guest_table_user = 0x5678;
+    vcpu.gs_base_kernel = 0xffffffff80200000UL;
+}
+
 /* Runs pv_syscall_fast() from guest user mode with kernel_sp as given;
  * *crashed says whether it crashed the domain. */
 static int run_fast(uint64_t kernel_sp, struct cpu_regs *r, bool *crashed)
 {
     int rc = -1;
 
-    memset(&vcpu, 0, sizeof(vcpu));
-    vcpu.domain = &dom;
-    vcpu.vcpu_info = &vinfo;
-    vcpu.kernel_mode = false;
+    fast_vcpu_reset(false, kernel_sp);
     vcpu.syscall_fast = true;
     vcpu.syscall_callback_eip = 0xffffffff80101000UL;
-    vcpu.kernel_sp = kernel_sp;
     pv_kernel_sp_changed(&vcpu);
-    vcpu.guest_table = 0x1234;
-    vcpu.guest_table_user = 0x5678;
-    vcpu.gs_base_kernel = 0xffffffff80200000UL;
     memset(r, 0, sizeof(*r));
     r->rip = r->rcx = 0x400100;
     r->rflags = r->r11 = 0x246 | X86_EFLAGS_AC;
@@ -380,14 +387,7 @@ static enum pv_bounce run_exc(bool kernel, uint64_t sp, struct cpu_regs *r, bool
 {
     enum pv_bounce rc = PV_BOUNCE_SLOW;
 
-    memset(&vcpu, 0, sizeof(vcpu));
-    vcpu.domain = &dom;
-    vcpu.vcpu_info = &vinfo;
-    vcpu.kernel_mode = kernel;
-    vcpu.kernel_sp = kernel ? 0 : sp;
-    vcpu.guest_table = 0x1234;
-    vcpu.guest_table_user = 0x5678;
-    vcpu.gs_base_kernel = 0xffffffff80200000UL;
+    fast_vcpu_reset(kernel, kernel ? 0 : sp);
     vcpu.trap_ctxt[X86_EXC_PF].address = PF_HANDLER;
     vcpu.trap_ctxt[X86_EXC_PF].flags = 4;           /* TI_MASK_EVENTS */
     memset(r, 0, sizeof(*r));
