@@ -3,6 +3,7 @@
  * Runs in ring 0 with interrupts off.
  */
 #include "common/hv.h"
+#include "common/grant_table.h"
 #include "arch/x86/x86.h"
 #include "pv/pv.h"
 #include "unmod/unmod.h"
@@ -115,7 +116,15 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned long max_page
         xfree(d);
         return NULL;
     }
+    if (gnttab_init(d, -1, -1)) {
+        evtchn_destroy(d);
+        free_xen_frame(si);
+        xfree(v);
+        xfree(d);
+        return NULL;
+    }
     if (sched_add_vcpu(v)) {
+        gnttab_destroy(d);
         evtchn_destroy(d);
         free_xen_frame(si);
         xfree(v);
@@ -151,6 +160,8 @@ void domain_destroy(struct domain *d)
         return;
     d->is_dying = true;
     domain_console_flush(d);
+    /* d's grant mappings go while its page tables still stand. */
+    gnttab_destroy(d);
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         struct vcpu *v = d->vcpu[i];
         if (!v)

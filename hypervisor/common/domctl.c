@@ -15,6 +15,7 @@
 #include "pv/pv.h"
 #include "unmod/unmod.h"
 #include "common/guest_access.h"
+#include "common/grant_table.h"
 
 /* A vcpu_guest_context is 5 KiB: too big for the hypervisor stack.  The
  * hypervisor is not reentrant, so one buffer serves every call. */
@@ -48,6 +49,15 @@ int domctl_createdomain(domid_t *domid, const struct xen_domctl_createdomain *cf
         return -XEN_ENOMEM;
     d->is_toolstack = true;
     d->pause_count = 1;
+    if (cfg->max_grant_frames != -1 || cfg->max_maptrack_frames != -1) {
+        int rc;
+
+        gnttab_destroy(d);
+        if ((rc = gnttab_init(d, cfg->max_grant_frames, cfg->max_maptrack_frames))) {
+            domain_destroy(d);
+            return rc;
+        }
+    }
     memcpy(d->handle, cfg->handle, sizeof(d->handle));
     if ((cfg->flags & XEN_DOMCTL_CDF_hvm) && unmod_domain_create(d)) {
         domain_destroy(d);

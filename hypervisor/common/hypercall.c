@@ -10,6 +10,7 @@
 #include "arch/x86/x86.h"
 #include "pv/pv.h"
 #include "common/guest_access.h"
+#include "common/grant_table.h"
 
 static long do_set_trap_table(uint64_t traps)
 {
@@ -381,6 +382,8 @@ static long do_multicall(uint64_t list, uint64_t nr);
     H2(__HYPERVISOR_update_descriptor, do_update_descriptor, uint64_t, uint64_t)      \
     H2(__HYPERVISOR_memory_op, do_memory_op, unsigned long, uint64_t)                 \
     H2(__HYPERVISOR_multicall, do_multicall, uint64_t, uint64_t)                      \
+    H3(__HYPERVISOR_grant_table_op, do_grant_table_op, unsigned int, uint64_t,        \
+       unsigned int)                                                                  \
     H3(__HYPERVISOR_update_va_mapping, do_update_va_mapping, unsigned long, uint64_t, \
        unsigned long)                                                                 \
     H1(__HYPERVISOR_set_timer_op, do_set_timer_op, uint64_t)                          \

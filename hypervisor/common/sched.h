@@ -14,6 +14,8 @@
 #include "mm/mm.h"
 #include "common/event.h"
 
+struct grant_table;
+
 /*
  * Guest register frame saved on entry to the hypervisor, in Xen's
  * struct cpu_user_regs order (public/arch-x86/xen-x86_64.h) up to ss; the
@@ -201,6 +203,8 @@ struct domain {
     unsigned long start_info_mfn;
 
     struct evtchn_domain evtchn;
+    struct grant_table *grant_table;    /* grant_table.c; NULL only while
+                                         * being created or destroyed */
 
     /* Console: bytes written by console_io, printed with a "(dN) " prefix
      * one line at a time. */

@@ -177,6 +177,15 @@ int __must_check mm_mod_entry(unsigned long table_mfn, unsigned int idx, uint64_
 int __must_check mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx, uint64_t nval,
                                       unsigned int level, struct domain *pg_owner);
 
+/* A general reference on l1, when it is a frame of d validated as an L1
+ * table and in use (type count > 0): the table a PTE write may go to.
+ * False (nothing held) otherwise.  The caller put_page()s it. */
+bool __must_check mm_get_l1(struct domain *d, unsigned long l1);
+/* mm_get_l1() of the L1 that maps va in v's kernel page tables (the walk
+ * update_va_mapping does); *idx gets va's slot.  INVALID_MFN when va is
+ * outside the guest range or not mapped down to such an L1. */
+unsigned long mm_get_l1_for_va(struct vcpu *v, unsigned long va, unsigned int *idx);
+
 /* Base pointer switching on behalf of v: takes type+general refs on the new
  * L4, drops those of the old one.  user selects guest_table_user. */
 int __must_check mm_set_baseptr(struct vcpu *v, unsigned long mfn, bool user);

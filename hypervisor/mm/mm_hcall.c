@@ -430,23 +430,36 @@ static int mmuext_set_ldt(struct vcpu *v, unsigned long linear, unsigned int ent
     return (int)pv_set_ldt(v, linear, frames, ents);
 }
 
-long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags)
+bool mm_get_l1(struct domain *d, unsigned long l1)
 {
-    struct vcpu *v = current;
-    struct domain *d = v->domain;
-    unsigned long l1;
-    unsigned int idx = 0;
-    int rc;
-
-    l1 = guest_l1_for_va(v, va, &idx);
     if (l1 == INVALID_MFN || !get_page(l1, d))
-        return -XEN_EINVAL;
+        return false;
     if ((mfn_to_page(l1)->type_info & (PGT_type_mask | PGT_validated)) !=
             (PGT_l1_page_table | PGT_validated) ||
         !(mfn_to_page(l1)->type_info & PGT_count_mask)) {
         put_page(l1);
-        return -XEN_EINVAL;
+        return false;
     }
+    return true;
+}
+
+unsigned long mm_get_l1_for_va(struct vcpu *v, unsigned long va, unsigned int *idx)
+{
+    unsigned long l1 = guest_l1_for_va(v, va, idx);
+
+    return mm_get_l1(v->domain, l1) ? l1 : INVALID_MFN;
+}
+
+long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags)
+{
+    struct vcpu *v = current;
+    unsigned long l1;
+    unsigned int idx = 0;
+    int rc;
+
+    l1 = mm_get_l1_for_va(v, va, &idx);
+    if (l1 == INVALID_MFN)
+        return -XEN_EINVAL;
     rc = mm_mod_entry(l1, idx, val, 1);
     put_page(l1);
     if (rc)
