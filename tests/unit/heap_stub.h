@@ -17,4 +17,14 @@ void xfree(void *p)
 {
     free(p);
 }
+
+void *vzalloc(size_t bytes)
+{
+    return calloc(1, bytes ? bytes : 1);
+}
+
+void vfree(void *p)
+{
+    free(p);
+}
 #endif

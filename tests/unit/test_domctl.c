@@ -27,6 +27,7 @@
 #include "../../hypervisor/mm/mm_hcall.c"
 #include "../../hypervisor/common/domain.c"
 #include "../../hypervisor/common/domctl.c"
+#include "../../hypervisor/common/grant_table.c"
 #include "../../hypervisor/pv/vcpu_context.c"
 #include "../../hypervisor/common/sysctl.c"
 #include "../../hypervisor/common/conring.c"

@@ -84,16 +84,6 @@ size_t raw_copy(void *dst, const void *src, size_t n)
 #include "hv_stubs.h"
 #include "heap_stub.h"
 
-void *vzalloc(size_t bytes)
-{
-    return calloc(1, bytes);
-}
-
-void vfree(void *p)
-{
-    free(p);
-}
-
 bool check_descriptor(const struct domain *d, uint64_t desc)
 {
     return true;

@@ -144,6 +144,8 @@ long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags)
 { return stub_hit(__HYPERVISOR_update_va_mapping, va, val, flags, 0); }
 long do_memory_op(unsigned long cmd, uint64_t arg)
 { return stub_hit(__HYPERVISOR_memory_op, cmd, arg, 0, 0); }
+long do_grant_table_op(unsigned int cmd, uint64_t uop, unsigned int count)
+{ return stub_hit(__HYPERVISOR_grant_table_op, cmd, uop, count, 0); }
 long do_set_gdt(uint64_t frame_list, unsigned int entries)
 { return stub_hit(__HYPERVISOR_set_gdt, frame_list, entries, 0, 0); }
 long do_update_descriptor(uint64_t maddr, uint64_t desc)
@@ -222,7 +224,7 @@ static void test_dispatch_unknown(void **state)
     assert_int_equal(hc(~0UL, 0, 0, 0, 0), -XEN_ENOSYS);
     assert_int_equal(hc(63, 0, 0, 0, 0), -XEN_ENOSYS);
     assert_int_equal(hc(__HYPERVISOR_argo_op, 0, 0, 0, 0), -XEN_ENOSYS);   /* 39: NULL slot */
-    assert_int_equal(hc(__HYPERVISOR_grant_table_op, 0, 0, 0, 0), -XEN_ENOSYS);
+    assert_int_equal(hc(__HYPERVISOR_xenoprof_op, 0, 0, 0, 0), -XEN_ENOSYS);
     assert_int_equal(stub_last, 0);
 }
 
@@ -240,7 +242,7 @@ static void test_dispatch_args(void **state)
         __HYPERVISOR_set_gdt, __HYPERVISOR_update_descriptor, __HYPERVISOR_memory_op,
         __HYPERVISOR_update_va_mapping, __HYPERVISOR_set_timer_op, __HYPERVISOR_vcpu_op,
         __HYPERVISOR_mmuext_op, __HYPERVISOR_sched_op, __HYPERVISOR_event_channel_op,
-        __HYPERVISOR_hvm_op, __HYPERVISOR_sysctl, __HYPERVISOR_domctl,
+        __HYPERVISOR_hvm_op, __HYPERVISOR_sysctl, __HYPERVISOR_domctl, __HYPERVISOR_grant_table_op,
     };
     for (unsigned int i = 0; i < ARRAY_SIZE(wired); i++) {
         assert_int_equal(hc(wired[i], 1, 2, 3, 4), SENTINEL(wired[i]));
