@@ -244,6 +244,8 @@ static domid_t create(domid_t want, bool hvm)
     memset(&dc, 0, sizeof(dc));
     dc.u.createdomain.max_vcpus = 1;
     dc.u.createdomain.flags = hvm ? XEN_DOMCTL_CDF_hvm : 0;
+    dc.u.createdomain.max_grant_frames = -1;        /* libxl's default */
+    dc.u.createdomain.max_maptrack_frames = -1;
     assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, want), 0);
     return dc.domain;
 }
@@ -313,6 +315,16 @@ static void test_create_ids(void **state)
     assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 5), -XEN_EEXIST);
     dc.u.createdomain.max_vcpus = 2;
     assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 0), -XEN_EINVAL);
+    /* Grant-table limits: 0 frames is refused as by Xen; a limit is kept. */
+    dc.u.createdomain.max_vcpus = 1;
+    dc.u.createdomain.max_maptrack_frames = -1;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 100), -XEN_EINVAL);
+    assert_null(domain_by_id(100));
+    dc.u.createdomain.max_grant_frames = 2;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_createdomain, 100), 0);
+    assert_int_equal(domain_by_id(100)->grant_table->max_frames, 2);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_destroydomain, 100), 0);
+    virq_dom_exc = 0;
     assert_true(domain_by_id(5)->is_toolstack);
     assert_int_equal(domain_by_id(5)->pause_count, 1);
     assert_int_equal(domain_by_id(5)->max_pages, 0);
