@@ -19,7 +19,6 @@
 #define LAMINA_GRANT_TABLE_H
 
 #include <lamina/xen.h>
-#include <xen/grant_table.h>
 #include "lib/lib.h"
 
 struct domain;

@@ -281,6 +281,29 @@ static int tx_bytes(const void *data, size_t n, uint64_t deadline)
     return 0;
 }
 
+/* Takes the client for one request or ring read: a thread that finds
+ * another's request outstanding waits for it (the wait function), so
+ * threads may share the client.  0, -XEN_ENODEV or -XEN_EIO. */
+static int acquire(void)
+{
+    for (;;) {
+        bool flags;
+
+        if (!ring)
+            return -XEN_ENODEV;
+        if (broken)
+            return -XEN_EIO;
+        flags = pv_irq_save();
+        if (!busy) {
+            busy = true;
+            pv_irq_restore(flags);
+            return 0;
+        }
+        pv_irq_restore(flags);
+        do_wait();
+    }
+}
+
 /* Sends a request made of nparts (ptr, len) pieces and waits for its
  * reply.  On 0 the reply is in `reply` (type XS_ERROR already mapped to
  * its errno). */
@@ -292,17 +315,12 @@ static int request(uint32_t type, const void *const *part, const size_t *part_le
     size_t total = 0;
     int rc;
 
-    if (!ring)
-        return -XEN_ENODEV;
-    if (busy)
-        return -XEN_EBUSY;
-    if (broken)
-        return -XEN_EIO;
     for (unsigned int i = 0; i < nparts; i++)
         total += part_len[i];
     if (total > XENSTORE_PAYLOAD_MAX)
         return -XEN_E2BIG;
-    busy = true;
+    if ((rc = acquire()))
+        return rc;
     hdr.req_id = next_req_id++;
     hdr.len = (uint32_t)total;
     reply.req_id = hdr.req_id;
@@ -404,13 +422,10 @@ int xenbus_poll(void)
 {
     int ran = 0, rc;
 
-    if (!ring)
-        return -XEN_ENODEV;
-    if (busy)
-        return -XEN_EBUSY;
-    if (broken)
-        return -XEN_EIO;
+    if ((rc = acquire()))
+        return rc;
     rc = rx_pump();
+    busy = false;
     if (rc) {
         broken = true;
         return rc;

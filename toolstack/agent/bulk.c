@@ -13,8 +13,6 @@
 #include "../common/wire.h"
 #include "pio.h"
 
-#define PCI_CONF_ADDR 0xcf8
-#define PCI_CONF_DATA 0xcfc
 #define PCI_COMMAND   0x04
 #define PCI_CMD_MEM   0x0002
 #define PCI_BAR2      0x18
@@ -24,23 +22,11 @@ static struct lamina_bulk_hdr *bulk_hdr;
 static uint8_t *bulk_data;
 static uint64_t bar_addr, bar_size;
 
-static uint32_t pci_read(unsigned int dev, unsigned int reg)
-{
-    pio_outl(PCI_CONF_ADDR, 0x80000000u | dev << 11 | (reg & 0xfc));
-    return pio_inl(PCI_CONF_DATA);
-}
-
-static void pci_write(unsigned int dev, unsigned int reg, uint32_t v)
-{
-    pio_outl(PCI_CONF_ADDR, 0x80000000u | dev << 11 | (reg & 0xfc));
-    pio_outl(PCI_CONF_DATA, v);
-}
-
 /* Slot of the ivshmem device on bus 0, function 0; -1 if absent. */
 static int pci_find_ivshmem(void)
 {
     for (unsigned int dev = 0; dev < 32; dev++) {
-        uint32_t id = pci_read(dev, 0);
+        uint32_t id = pci_conf_read(dev, 0);
         if ((id & 0xffff) == BULK_PCI_VENDOR && (id >> 16) == BULK_PCI_DEVICE)
             return (int)dev;
     }
@@ -55,26 +41,26 @@ int bulk_init(xc_interface *xch)
     if (dev < 0)
         return -XEN_ENODEV;
 
-    uint32_t cmd = pci_read((unsigned int)dev, PCI_COMMAND);
-    uint32_t lo = pci_read((unsigned int)dev, PCI_BAR2);
-    uint32_t hi = pci_read((unsigned int)dev, PCI_BAR3);
+    uint32_t cmd = pci_conf_read((unsigned int)dev, PCI_COMMAND);
+    uint32_t lo = pci_conf_read((unsigned int)dev, PCI_BAR2);
+    uint32_t hi = pci_conf_read((unsigned int)dev, PCI_BAR3);
     if ((lo & 1) || ((lo >> 1) & 3) != 2)
         return -XEN_ENODEV;         /* not a 64-bit memory BAR */
 
     /* Size it with decoding off. */
-    pci_write((unsigned int)dev, PCI_COMMAND, cmd & ~PCI_CMD_MEM);
-    pci_write((unsigned int)dev, PCI_BAR2, 0xffffffffu);
-    pci_write((unsigned int)dev, PCI_BAR3, 0xffffffffu);
-    uint64_t mask = (uint64_t)pci_read((unsigned int)dev, PCI_BAR3) << 32 |
-                    (pci_read((unsigned int)dev, PCI_BAR2) & ~0xfu);
+    pci_conf_write((unsigned int)dev, PCI_COMMAND, cmd & ~PCI_CMD_MEM);
+    pci_conf_write((unsigned int)dev, PCI_BAR2, 0xffffffffu);
+    pci_conf_write((unsigned int)dev, PCI_BAR3, 0xffffffffu);
+    uint64_t mask = (uint64_t)pci_conf_read((unsigned int)dev, PCI_BAR3) << 32 |
+                    (pci_conf_read((unsigned int)dev, PCI_BAR2) & ~0xfu);
     uint64_t size = ~mask + 1;
 
     uint64_t addr = ((uint64_t)hi << 32) | (lo & ~0xfu);
     if (addr == 0)
         addr = BULK_BAR_ADDR;       /* firmware left it unassigned */
-    pci_write((unsigned int)dev, PCI_BAR2, (uint32_t)addr);
-    pci_write((unsigned int)dev, PCI_BAR3, (uint32_t)(addr >> 32));
-    pci_write((unsigned int)dev, PCI_COMMAND, cmd | PCI_CMD_MEM);
+    pci_conf_write((unsigned int)dev, PCI_BAR2, (uint32_t)addr);
+    pci_conf_write((unsigned int)dev, PCI_BAR3, (uint32_t)(addr >> 32));
+    pci_conf_write((unsigned int)dev, PCI_COMMAND, cmd | PCI_CMD_MEM);
 
     if (size < 2 * XC_PAGE_SIZE || (size & (size - 1)) || size > (1UL << 30) ||
         (addr & (size - 1)))

@@ -34,4 +34,32 @@ static inline void pio_outl(uint16_t port, uint32_t v)
     __asm__ __volatile__("outl %0, %1" : : "a"(v), "Nd"(port));
 }
 
+static inline uint16_t pio_inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ __volatile__("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void pio_outw(uint16_t port, uint16_t v)
+{
+    __asm__ __volatile__("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+/* PCI configuration space of bus 0, function 0 of slot dev (0-31), by
+ * mechanism #1 (0xcf8 address, 0xcfc data), 32-bit registers. */
+#define PCI_CONF_ADDR 0xcf8
+#define PCI_CONF_DATA 0xcfc
+static inline uint32_t pci_conf_read(unsigned int dev, unsigned int reg)
+{
+    pio_outl(PCI_CONF_ADDR, 0x80000000u | dev << 11 | (reg & 0xfc));
+    return pio_inl(PCI_CONF_DATA);
+}
+
+static inline void pci_conf_write(unsigned int dev, unsigned int reg, uint32_t v)
+{
+    pio_outl(PCI_CONF_ADDR, 0x80000000u | dev << 11 | (reg & 0xfc));
+    pio_outl(PCI_CONF_DATA, v);
+}
+
 #endif /* AGENT_PIO_H */

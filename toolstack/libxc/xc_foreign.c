@@ -216,3 +216,73 @@ int xc_unmap_foreign(xc_interface *xch, void *addr, size_t size)
     }
     return 0;
 }
+
+/* ---- grant mappings (libxengnttab) ------------------------------------------- */
+
+static int gntst_errno(int16_t st)
+{
+    return st == GNTST_no_space ? XEN_ENOSPC : st == GNTST_permission_denied ? XEN_EPERM
+                                                                               : XEN_EINVAL;
+}
+
+void *xc_gnttab_map(xc_interface *xch, uint32_t domid, uint32_t ref, int prot,
+                    uint32_t *handle)
+{
+    struct gnttab_map_grant_ref op;
+    long first;
+    int rc;
+
+    (void)xch;
+    if (!window_ready) {
+        if ((rc = pv_foreign_window_init(WINDOW_PAGES))) {
+            errno = -rc;
+            return NULL;
+        }
+        window_ready = true;
+    }
+    if ((first = pages_alloc(1)) < 0) {
+        errno = XEN_ENOMEM;
+        return NULL;
+    }
+    memset(&op, 0, sizeof(op));
+    op.host_addr = pv_foreign_pte_maddr((unsigned long)first);
+    op.flags = GNTMAP_host_map | GNTMAP_contains_pte |
+               ((prot & XC_PROT_WRITE) ? 0 : GNTMAP_readonly);
+    op.ref = ref;
+    op.dom = (domid_t)domid;
+    rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &op, 1);
+    if (rc || op.status != GNTST_okay) {
+        pages_free((unsigned long)first, 1);
+        errno = rc ? -rc : gntst_errno(op.status);
+        return NULL;
+    }
+    *handle = op.handle;
+    return page_va((unsigned long)first);
+}
+
+int xc_gnttab_unmap(xc_interface *xch, void *addr, uint32_t handle)
+{
+    uint64_t a = (uint64_t)addr;
+    struct gnttab_unmap_grant_ref op;
+    unsigned long i;
+    int rc;
+
+    (void)xch;
+    if (a < PV_FOREIGN_BASE || a >= PV_FOREIGN_BASE + (uint64_t)WINDOW_PAGES * XC_PAGE_SIZE ||
+        (a & (XC_PAGE_SIZE - 1))) {
+        errno = XEN_EINVAL;
+        return -1;
+    }
+    i = (a - PV_FOREIGN_BASE) / XC_PAGE_SIZE;
+    memset(&op, 0, sizeof(op));
+    op.host_addr = pv_foreign_pte_maddr(i);
+    op.handle = (grant_handle_t)handle;
+    rc = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &op, 1);
+    tlb_flush(i, 1);
+    if (rc || op.status != GNTST_okay) {
+        errno = rc ? -rc : gntst_errno(op.status);
+        return -1;
+    }
+    pages_free(i, 1);
+    return 0;
+}

@@ -204,4 +204,19 @@ void *xc_map_foreign_pages(xc_interface *xch, uint32_t dom, int prot,
  * 0, or -1 with EINVAL if it is not inside the window. */
 int xc_unmap_foreign(xc_interface *xch, void *addr, size_t size);
 
+/*
+ * libxengnttab's xengnttab_map_grant_ref / xengnttab_unmap: maps grant ref
+ * of domain domid into a page of the foreign window through
+ * GNTTABOP_map_grant_ref (GNTMAP_host_map | GNTMAP_contains_pte: the
+ * window PTE's machine address; read-only unless prot has XC_PROT_WRITE).
+ * Returns the page's address and the grant handle in *handle, or NULL with
+ * errno: EINVAL, ENOMEM (window full), or the GNTST_* status negated into
+ * a Xen errno (EINVAL for bad_gntref/bad_domain/general_error, ENOSPC for
+ * no_space).  xc_gnttab_unmap() takes the address and handle back: 0 or -1
+ * with errno EINVAL.  Xen public/grant_table.h.
+ */
+void *xc_gnttab_map(xc_interface *xch, uint32_t domid, uint32_t ref, int prot,
+                    uint32_t *handle);
+int xc_gnttab_unmap(xc_interface *xch, void *addr, uint32_t handle);
+
 #endif /* LAMINA_XENCTRL_H */

@@ -34,7 +34,11 @@
 #include <xen/physdev.h>
 #include <xen/elfnote.h>
 #include <xen/nmi.h>
+#include <xen/grant_table.h>
 #include <xen/io/console.h>
+#include <xen/io/ring.h>
+#include <xen/io/blkif.h>
+#include <xen/io/xenbus.h>
 
 /* Layouts the guest and the hypervisor both rely on (x86-64 PV). */
 _Static_assert(sizeof(struct vcpu_time_info) == 32, "vcpu_time_info is 32 bytes");

@@ -3,7 +3,8 @@
  * store ring (start_info->store_mfn / store_evtchn; io/xs_wire.h).
  *
  * Runs in a PV guest kernel, in thread context (never in an event
- * handler).  One request is outstanding at a time: each call writes a
+ * handler); threads share it.  One request is outstanding at a time (a
+ * second thread's call waits for the first's reply): each call writes a
  * struct xsd_sockmsg plus its body into `req`, notifies, and waits for the
  * reply with the same req_id in `rsp`.  Watch events (XS_WATCH_EVENT) that
  * arrive meanwhile are queued and handed to their callbacks by
@@ -16,8 +17,7 @@
  * Errors are negative Xen errno values: the xenstore error strings of a
  * XS_ERROR reply ("ENOENT", "EACCES", ...) are mapped to XEN_E*; -XEN_EIO
  * for a malformed reply, -XEN_ETIMEDOUT when no reply came within
- * XENBUS_TIMEOUT_NS, -XEN_ENODEV before xenbus_init(), -XEN_EBUSY if a
- * request is already outstanding, -XEN_E2BIG for a request or reply larger
+ * XENBUS_TIMEOUT_NS, -XEN_ENODEV before xenbus_init(), -XEN_E2BIG for a request or reply larger
  * than XENSTORE_PAYLOAD_MAX.  A broken ring (bad indexes or header, or a
  * request cut short by a timeout, which loses the framing) makes every
  * later call fail with -XEN_EIO.
