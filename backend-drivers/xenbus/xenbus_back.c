@@ -121,7 +121,10 @@ int xenbus_back_printf(const char *dir, const char *key, const char *fmt, ...)
     char path[160], val[256];
     va_list ap;
 
-    ksnprintf(path, sizeof(path), "%s/%s", dir, key);
+    if (*key)
+        ksnprintf(path, sizeof(path), "%s/%s", dir, key);
+    else
+        ksnprintf(path, sizeof(path), "%s", dir);
     va_start(ap, fmt);
     kvsnprintf(val, sizeof(val), fmt, ap);
     va_end(ap);

@@ -32,7 +32,8 @@ int xenbus_back_init(void);
 int xenbus_back_read(const char *path, char *buf, size_t len);
 /* Reads path as an unsigned decimal (or 0x hex) number: 0, -ENOENT, -EINVAL. */
 int xenbus_back_read_u64(const char *path, uint64_t *v);
-/* Writes a printf-formatted value at dir/key. 0 or the store's errno. */
+/* Writes a printf-formatted value at dir/key (key "": dir itself).  0 or
+ * the store's errno. */
 int xenbus_back_printf(const char *dir, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Removes path and its subtree (missing: 0). */

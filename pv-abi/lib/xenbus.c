@@ -382,6 +382,93 @@ int xenbus_write(const char *path, const char *value)
     return request(XS_WRITE, part, part_len, 2);
 }
 
+int xenbus_directory(const char *path, char *buf, size_t len)
+{
+    const void *part[] = { path };
+    size_t part_len[] = { str_len(path) + 1 };
+    int rc = request(XS_DIRECTORY, part, part_len, 1);
+
+    if (rc)
+        return rc;
+    if (len < reply.len + 1)
+        return -XEN_E2BIG;
+    for (uint32_t i = 0; i < reply.len; i++)
+        buf[i] = reply.body[i];
+    buf[reply.len] = 0;
+    return (int)reply.len;
+}
+
+/* path + "/" + key into out (cut to n). */
+static void join(char *out, size_t n, const char *dir, const char *key)
+{
+    size_t i = 0;
+
+    for (; *dir && i + 1 < n; dir++)
+        out[i++] = *dir;
+    if (*key && i + 1 < n)
+        out[i++] = '/';
+    for (; *key && i + 1 < n; key++)
+        out[i++] = *key;
+    out[i] = 0;
+}
+
+int xenbus_read_u64(const char *dir, const char *key, uint64_t *v)
+{
+    char path[128], b[24];
+    int n;
+    uint64_t x = 0;
+
+    join(path, sizeof(path), dir, key);
+    n = xenbus_read(path, b, sizeof(b));
+    if (n < 0)
+        return n;
+    if (n == 0 || n >= (int)sizeof(b))
+        return -XEN_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if (b[i] < '0' || b[i] > '9' || x > (~0ULL - 9) / 10)
+            return -XEN_EINVAL;
+        x = x * 10 + (uint64_t)(b[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+int xenbus_write_u64(const char *dir, const char *key, uint64_t v)
+{
+    char path[128], b[24];
+    int i = 23;
+
+    b[i] = 0;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    join(path, sizeof(path), dir, key);
+    return xenbus_write(path, b + i);
+}
+
+int xenbus_write_str(const char *dir, const char *key, const char *value)
+{
+    char path[128];
+
+    join(path, sizeof(path), dir, key);
+    return xenbus_write(path, value);
+}
+
+enum xenbus_state xenbus_read_state(const char *dir)
+{
+    uint64_t v;
+
+    if (xenbus_read_u64(dir, "state", &v) || v > XenbusStateReconfigured)
+        return XenbusStateUnknown;
+    return (enum xenbus_state)v;
+}
+
+int xenbus_switch_state(const char *dir, enum xenbus_state state)
+{
+    return xenbus_write_u64(dir, "state", (uint64_t)state);
+}
+
 int xenbus_watch(const char *path, const char *token, xenbus_watch_fn cb, void *opaque)
 {
     const void *part[] = { path, token };

@@ -39,6 +39,7 @@
 #include <xen/io/ring.h>
 #include <xen/io/blkif.h>
 #include <xen/io/xenbus.h>
+#include <xen/io/protocols.h>
 
 /* Layouts the guest and the hypervisor both rely on (x86-64 PV). */
 _Static_assert(sizeof(struct vcpu_time_info) == 32, "vcpu_time_info is 32 bytes");

@@ -62,6 +62,22 @@ void xenbus_set_notify(void (*fn)(void *opaque), void *opaque);
 int xenbus_read(const char *path, char *buf, size_t len);
 /* XS_WRITE of the NUL-terminated value to path.  0 or a negative errno. */
 int xenbus_write(const char *path, const char *value);
+/* XS_DIRECTORY: the children's names, each NUL-terminated, into buf;
+ * returns the bytes used (0: none), -XEN_E2BIG if buf is too small, or
+ * the errno. */
+int xenbus_directory(const char *path, char *buf, size_t len);
+
+/* The xenbus driver library's front-end half (Linux's xenbus_printf,
+ * xenbus_scanf, xenbus_switch_state, xenbus_read_driver_state): dir/key
+ * as an unsigned decimal; dir/key = value; the XenbusState in dir/state
+ * (XenbusStateUnknown when absent or bad); dir/state = state.  0 or a
+ * negative errno (-XEN_EINVAL for a value that is not a number). */
+int xenbus_read_u64(const char *dir, const char *key, uint64_t *v);
+int xenbus_write_u64(const char *dir, const char *key, uint64_t v);
+int xenbus_write_str(const char *dir, const char *key, const char *value);
+enum xenbus_state xenbus_read_state(const char *dir);
+int xenbus_switch_state(const char *dir, enum xenbus_state state);
+
 /* XS_WATCH path with token; cb(path, token, opaque) runs from
  * xenbus_poll() for each event, including the one xenstore sends at once
  * when the watch is set.  0, -XEN_ENOSPC (no free slot), or the errno. */

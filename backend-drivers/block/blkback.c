@@ -1,0 +1,708 @@
+/*
+ * blkback.c - the block back-end (blkback.h): xenbus state machine in the
+ * agent's thread, ring and disk data path in the "blkback" thread.
+ *
+ * Hand-off between the two threads is by vbd->phase.  The control side
+ * moves INITWAIT -> CONNECTED (ring mapped, event channel bound) and asks
+ * for DRAINING (stop taking requests); the data side answers DRAINED once
+ * nothing is in flight on the disk, and may itself declare BROKEN.  The
+ * data side handles a vbd with events masked (no preemption), so the
+ * control side, which frees a vbd only after taking it out of the table
+ * with events masked, never frees one under it.
+ */
+#include "blkback.h"
+#include "virtio_blk.h"
+#include "xenbus_back.h"
+#include "kernel.h"
+#include <pv/evtchn.h>
+#include <pv/irq.h>
+#include <pv/mm.h>
+
+#define NR_SLOTS        __CONST_RING_SIZE(blkif, XC_PAGE_SIZE)     /* 32 */
+#define SEGS_PER_PAGE   (XC_PAGE_SIZE / sizeof(struct blkif_request_segment))
+#define PROTOCOL_NATIVE "x86_64-abi"
+
+enum phase {
+    PH_INITWAIT,        /* waiting for the front-end's ring */
+    PH_CONNECTED,       /* data path serves the ring */
+    PH_DRAINING,        /* control asked: take nothing new, finish in flight */
+    PH_BROKEN,          /* data path found the ring broken: as DRAINING */
+    PH_DRAINED,         /* data path is done with ring and disk */
+};
+
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_ON_DISK };
+
+struct bb_slot {
+    uint8_t state;              /* enum slot_state */
+    uint8_t op;                 /* BLKIF_OP_* as the front-end sent it */
+    uint8_t dir;                /* VBLK_READ / VBLK_WRITE / VBLK_FLUSH */
+    uint64_t id;
+    uint64_t sector;
+    unsigned int nseg;
+    grant_handle_t handle[BLKBACK_MAX_INDIRECT_SEGS];
+    struct vblk_seg seg[BLKBACK_MAX_INDIRECT_SEGS];
+    struct vbd *vbd;
+};
+
+struct vbd {
+    uint32_t domid, devid;
+    char be[64], fe[80];
+    unsigned int slot_pci;
+    bool readonly;
+    const char *why;            /* last disconnect reason, for the log */
+    volatile int phase;         /* enum phase */
+    bool removing;
+    enum xenbus_state state;    /* ours */
+    struct vblk *disk;
+    blkif_back_ring_t ring;
+    void *ring_va;
+    uint32_t ring_handle;
+    evtchn_port_t port;
+    struct bb_slot *slots;      /* [NR_SLOTS] */
+    unsigned int busy_slots;
+    struct blkif_request_segment *indirect;     /* one page, dom0's */
+    uint64_t indirect_mfn;
+    uint64_t reqs, errors, bytes;
+};
+
+static xc_interface *bb_xch;
+static struct vbd *vbds[BLKBACK_MAX_VBDS];
+static struct thread *data_thread;
+
+/* ---- responses and grants --------------------------------------------------- */
+
+static void respond(struct vbd *v, uint64_t id, uint8_t op, int16_t st)
+{
+    blkif_response_t *r = RING_GET_RESPONSE(&v->ring, v->ring.rsp_prod_pvt);
+    int notify;
+
+    r->id = id;
+    r->operation = op;
+    r->status = st;
+    v->ring.rsp_prod_pvt++;
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->ring, notify);
+    if (notify)
+        (void)pv_evtchn_send(v->port);
+    if (st != BLKIF_RSP_OKAY)
+        v->errors++;
+}
+
+/* Unmaps the device mappings of the first n segments of s. */
+static void unmap_segs(struct bb_slot *s, unsigned int n)
+{
+    struct gnttab_unmap_grant_ref u[32];
+
+    for (unsigned int i = 0; i < n;) {
+        unsigned int k = 0;
+
+        for (; k < ARRAY_SIZE(u) && i < n; k++, i++) {
+            u[k].host_addr = 0;
+            u[k].dev_bus_addr = s->seg[i].maddr & ~(uint64_t)(XC_PAGE_SIZE - 1);
+            u[k].handle = s->handle[i];
+        }
+        if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, u, k))
+            kprintf("blkback: unmap failed\n");
+    }
+}
+
+static void slot_free(struct vbd *v, struct bb_slot *s)
+{
+    s->state = SLOT_FREE;
+    v->busy_slots--;
+}
+
+/* The disk finished s. */
+static void disk_done(void *cookie, int status)
+{
+    struct bb_slot *s = cookie;
+    struct vbd *v = s->vbd;
+
+    unmap_segs(s, s->nseg);
+    if (!status && s->dir != VBLK_FLUSH)
+        for (unsigned int i = 0; i < s->nseg; i++)
+            v->bytes += s->seg[i].len;
+    respond(v, s->id, s->op, status ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY);
+    slot_free(v, s);
+}
+
+/* Maps the grants of segs[0..nseg) for the disk (read-only when the disk
+ * only reads them) and fills s->seg with bus addresses.  false (nothing
+ * left mapped) if any grant was refused. */
+static bool map_segs(struct vbd *v, struct bb_slot *s, const struct blkif_request_segment *segs)
+{
+    struct gnttab_map_grant_ref m[32];
+    unsigned int done = 0;
+    bool ok = true;
+
+    while (done < s->nseg) {
+        unsigned int k = 0;
+
+        for (; k < ARRAY_SIZE(m) && done + k < s->nseg; k++) {
+            memset(&m[k], 0, sizeof(m[k]));
+            m[k].flags = GNTMAP_device_map | (s->dir == VBLK_WRITE ? GNTMAP_readonly : 0);
+            m[k].ref = segs[done + k].gref;
+            m[k].dom = (domid_t)v->domid;
+        }
+        if (HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, m, k))
+            for (unsigned int j = 0; j < k; j++)
+                m[j].status = GNTST_general_error;
+        for (unsigned int j = 0; j < k; j++) {
+            unsigned int i = done + j;
+
+            if (m[j].status != GNTST_okay) {
+                ok = false;
+                s->handle[i] = (grant_handle_t)~0u;
+                continue;
+            }
+            s->handle[i] = m[j].handle;
+            s->seg[i].maddr = m[j].dev_bus_addr + segs[i].first_sect * VBLK_SECTOR_SIZE;
+            s->seg[i].len = (uint32_t)(segs[i].last_sect - segs[i].first_sect + 1) *
+                            VBLK_SECTOR_SIZE;
+        }
+        done += k;
+    }
+    if (!ok) {
+        /* Undo the ones that worked. */
+        for (unsigned int i = 0; i < s->nseg; i++) {
+            if (s->handle[i] == (grant_handle_t)~0u)
+                continue;
+            struct gnttab_unmap_grant_ref u = {
+                .dev_bus_addr = s->seg[i].maddr & ~(uint64_t)(XC_PAGE_SIZE - 1),
+                .handle = s->handle[i],
+            };
+            (void)HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &u, 1);
+        }
+    }
+    return ok;
+}
+
+/* Copies the indirect segment pages of r into v->indirect (one page
+ * holds SEGS_PER_PAGE segments; BLKBACK_MAX_INDIRECT_SEGS fit in one). */
+static bool fetch_indirect(struct vbd *v, const struct blkif_request_indirect *r, unsigned int nseg)
+{
+    struct gnttab_copy c;
+
+    memset(&c, 0, sizeof(c));
+    c.source.u.ref = r->indirect_grefs[0];
+    c.source.domid = (domid_t)v->domid;
+    c.dest.u.gmfn = v->indirect_mfn;
+    c.dest.domid = DOMID_SELF;
+    c.len = (uint16_t)(nseg * sizeof(struct blkif_request_segment));
+    c.flags = GNTCOPY_source_gref;
+    return HYPERVISOR_grant_table_op(GNTTABOP_copy, &c, 1) == 0 && c.status == GNTST_okay;
+}
+
+/* Submits a mapped or flush slot; false if the disk is full for now. */
+static bool submit(struct vbd *v, struct bb_slot *s)
+{
+    int rc = vblk_submit(v->disk, (enum vblk_op)s->dir, s->sector, s->seg,
+                         s->dir == VBLK_FLUSH ? 0 : s->nseg, s);
+
+    if (rc == -XEN_EAGAIN) {
+        s->state = SLOT_QUEUED;
+        return false;
+    }
+    if (rc) {
+        unmap_segs(s, s->dir == VBLK_FLUSH ? 0 : s->nseg);
+        respond(v, s->id, s->op, BLKIF_RSP_ERROR);
+        slot_free(v, s);
+        return true;
+    }
+    s->state = SLOT_ON_DISK;
+    return true;
+}
+
+/* One request, already copied out of the ring (no double fetch). */
+static void dispatch(struct vbd *v, struct bb_slot *s, const blkif_request_t *req)
+{
+    const struct blkif_request_segment *segs = req->seg;
+    uint64_t nsect = 0;
+
+    s->op = req->operation;
+    s->id = req->id;
+    s->vbd = v;
+    s->nseg = 0;
+    v->reqs++;
+    switch (req->operation) {
+    case BLKIF_OP_READ:
+    case BLKIF_OP_WRITE:
+        s->dir = req->operation == BLKIF_OP_READ ? VBLK_READ : VBLK_WRITE;
+        s->nseg = req->nr_segments;
+        s->sector = req->sector_number;
+        if (s->nseg == 0 || s->nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+            goto error;
+        break;
+    case BLKIF_OP_INDIRECT: {
+        const struct blkif_request_indirect *r = (const void *)req;
+
+        if (r->indirect_op != BLKIF_OP_READ && r->indirect_op != BLKIF_OP_WRITE)
+            goto error;
+        s->dir = r->indirect_op == BLKIF_OP_READ ? VBLK_READ : VBLK_WRITE;
+        s->nseg = r->nr_segments;
+        s->sector = r->sector_number;
+        if (s->nseg == 0 || s->nseg > BLKBACK_MAX_INDIRECT_SEGS || !fetch_indirect(v, r, s->nseg))
+            goto error;
+        segs = v->indirect;
+        break;
+    }
+    case BLKIF_OP_FLUSH_DISKCACHE:
+        if (!vblk_has_flush(v->disk))
+            goto unsupported;
+        s->dir = VBLK_FLUSH;
+        s->nseg = 0;
+        (void)submit(v, s);
+        return;
+    default:
+        goto unsupported;
+    }
+    if (s->dir == VBLK_WRITE && v->readonly)
+        goto error;
+    for (unsigned int i = 0; i < s->nseg; i++) {
+        if (segs[i].first_sect > segs[i].last_sect ||
+            segs[i].last_sect >= XC_PAGE_SIZE / VBLK_SECTOR_SIZE)
+            goto error;
+        nsect += segs[i].last_sect - segs[i].first_sect + 1u;
+    }
+    if (s->sector >= vblk_sectors(v->disk) || nsect > vblk_sectors(v->disk) - s->sector)
+        goto error;
+    if (!map_segs(v, s, segs))
+        goto error;
+    (void)submit(v, s);
+    return;
+
+error:
+    s->nseg = 0;
+    respond(v, s->id, s->op, BLKIF_RSP_ERROR);
+    slot_free(v, s);
+    return;
+unsupported:
+    respond(v, s->id, s->op, BLKIF_RSP_EOPNOTSUPP);
+    slot_free(v, s);
+}
+
+static struct bb_slot *slot_get(struct vbd *v)
+{
+    for (unsigned int i = 0; i < NR_SLOTS; i++) {
+        if (v->slots[i].state == SLOT_FREE) {
+            v->slots[i].state = SLOT_QUEUED;
+            v->busy_slots++;
+            return &v->slots[i];
+        }
+    }
+    return NULL;
+}
+
+/* Takes what the front-end posted; true if anything moved. */
+static bool take_requests(struct vbd *v)
+{
+    bool any = false;
+    int more;
+
+    do {
+        RING_IDX rp = v->ring.sring->req_prod;
+
+        xen_rmb();
+        if (rp - v->ring.req_cons > RING_SIZE(&v->ring)) {
+            kprintf("blkback: d%u vbd %u: producer index %u is %u past our %u: disconnecting\n",
+                    v->domid, v->devid, rp, rp - v->ring.req_cons, v->ring.req_cons);
+            v->why = "producer index beyond the ring";
+            v->phase = PH_BROKEN;
+            return true;
+        }
+        while (v->ring.req_cons != rp) {
+            struct bb_slot *s = slot_get(v);
+            blkif_request_t req;
+
+            if (!s)
+                return true;
+            memcpy(&req, RING_GET_REQUEST(&v->ring, v->ring.req_cons), sizeof(req));
+            v->ring.req_cons++;
+            dispatch(v, s, &req);
+            any = true;
+        }
+        RING_FINAL_CHECK_FOR_REQUESTS(&v->ring, more);
+    } while (more);
+    return any;
+}
+
+/* The data path's work on one vbd, events masked.  true if anything moved. */
+static bool vbd_work(struct vbd *v)
+{
+    bool moved = false;
+
+    if (v->phase == PH_INITWAIT || v->phase == PH_DRAINED)
+        return false;
+    moved = vblk_poll(v->disk, disk_done) > 0;
+    for (unsigned int i = 0; i < NR_SLOTS; i++)
+        if (v->slots[i].state == SLOT_QUEUED && v->slots[i].vbd == v &&
+            (v->slots[i].nseg || v->slots[i].dir == VBLK_FLUSH))
+            moved |= submit(v, &v->slots[i]);
+    if (v->phase == PH_CONNECTED)
+        moved |= take_requests(v);
+    if ((v->phase == PH_DRAINING || v->phase == PH_BROKEN) && v->busy_slots == 0 &&
+        vblk_inflight(v->disk) == 0)
+        v->phase = PH_DRAINED;
+    return moved;
+}
+
+static void data_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        bool moved = false, inflight = false;
+
+        for (unsigned int i = 0; i < BLKBACK_MAX_VBDS; i++) {
+            bool flags = pv_irq_save();
+            struct vbd *v = vbds[i];
+
+            if (v) {
+                moved |= vbd_work(v);
+                inflight |= v->busy_slots != 0;
+            }
+            pv_irq_restore(flags);
+        }
+        if (moved)
+            continue;
+        if (inflight)
+            (void)HYPERVISOR_sched_op(SCHEDOP_yield, NULL);     /* let QEMU and guests run */
+        else
+            thread_sleep_ns(10000000ULL);       /* an event wakes us earlier */
+    }
+}
+
+static void ring_event(evtchn_port_t port, void *data)
+{
+    (void)port;
+    (void)data;
+    if (data_thread)
+        thread_wake(data_thread);
+}
+
+/* ---- control: xenbus ------------------------------------------------------------ */
+
+static int connect(struct vbd *v)
+{
+    char path[128], proto[32];
+    uint64_t ref, port, order = 0;
+    int rc;
+
+    ksnprintf(path, sizeof(path), "%s/ring-page-order", v->fe);
+    if (xenbus_back_read_u64(path, &order) == 0 && order != 0) {
+        v->why = "ring-page-order > 0 is not offered";
+        return -XEN_EINVAL;
+    }
+    ksnprintf(path, sizeof(path), "%s/ring-ref", v->fe);
+    if (xenbus_back_read_u64(path, &ref)) {
+        ksnprintf(path, sizeof(path), "%s/ring-ref0", v->fe);
+        if (xenbus_back_read_u64(path, &ref)) {
+            v->why = "no ring-ref";
+            return -XEN_EINVAL;
+        }
+    }
+    ksnprintf(path, sizeof(path), "%s/event-channel", v->fe);
+    if (xenbus_back_read_u64(path, &port) || port == 0 || port > 0xffffffffu) {
+        v->why = "no event-channel";
+        return -XEN_EINVAL;
+    }
+    ksnprintf(path, sizeof(path), "%s/protocol", v->fe);
+    if (xenbus_back_read(path, proto, sizeof(proto)) >= 0 && strncmp(proto, PROTOCOL_NATIVE, 32)) {
+        v->why = "protocol is not x86_64-abi";
+        return -XEN_EINVAL;
+    }
+    v->ring_va = xc_gnttab_map(bb_xch, v->domid, (uint32_t)ref, XC_PROT_READ | XC_PROT_WRITE,
+                               &v->ring_handle);
+    if (!v->ring_va) {
+        v->why = "ring-ref cannot be mapped";
+        return -errno;
+    }
+    rc = pv_evtchn_bind_interdomain((domid_t)v->domid, (evtchn_port_t)port, &v->port);
+    if (rc) {
+        (void)xc_gnttab_unmap(bb_xch, v->ring_va, v->ring_handle);
+        v->ring_va = NULL;
+        v->why = "event-channel cannot be bound";
+        return rc;
+    }
+    BACK_RING_INIT(&v->ring, (blkif_sring_t *)v->ring_va, XC_PAGE_SIZE);
+    (void)pv_evtchn_set_handler(v->port, ring_event, v);
+    pv_evtchn_unmask(v->port);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    v->phase = PH_CONNECTED;
+    if (data_thread)
+        thread_wake(data_thread);
+    return 0;
+}
+
+/* The data path is done (DRAINED): let go of the ring. */
+static void disconnect(struct vbd *v)
+{
+    if (v->port) {
+        (void)pv_evtchn_set_handler(v->port, NULL, NULL);
+        (void)pv_evtchn_close(v->port);
+        v->port = 0;
+    }
+    if (v->ring_va) {
+        (void)xc_gnttab_unmap(bb_xch, v->ring_va, v->ring_handle);
+        v->ring_va = NULL;
+    }
+}
+
+static void set_state(struct vbd *v, enum xenbus_state s)
+{
+    if (v->state == s)
+        return;
+    v->state = s;
+    (void)xenbus_back_switch_state(v->be, s);
+}
+
+/* Runs the state machine of v after any change (watch or phase). */
+static void vbd_step(struct vbd *v)
+{
+    enum xenbus_state fe = xenbus_back_read_state(v->fe);
+
+    switch (v->phase) {
+    case PH_INITWAIT:
+        if (v->removing)
+            break;
+        if (fe == XenbusStateInitialised || fe == XenbusStateConnected) {
+            int rc = connect(v);
+
+            if (rc) {
+                kprintf("blkback: d%u vbd %u: cannot connect (%d): %s\n", v->domid, v->devid,
+                        rc, v->why);
+                set_state(v, XenbusStateClosing);
+            } else {
+                kprintf("blkback: d%u vbd %u connected (%lu sectors%s)\n", v->domid, v->devid,
+                        (unsigned long)vblk_sectors(v->disk), v->readonly ? ", read-only" : "");
+                set_state(v, XenbusStateConnected);
+            }
+        } else if ((fe == XenbusStateInitialising || fe == XenbusStateUnknown) &&
+                   v->state != XenbusStateInitWait) {
+            set_state(v, XenbusStateInitWait);       /* the front-end (re)starts */
+        } else if (fe == XenbusStateClosing || fe == XenbusStateClosed) {
+            set_state(v, XenbusStateClosed);
+        }
+        break;
+    case PH_CONNECTED:
+        if (v->removing || fe != XenbusStateConnected) {
+            v->why = v->removing ? "removed" : "front-end closed";
+            v->phase = PH_DRAINING;
+        }
+        break;
+    case PH_BROKEN:
+        set_state(v, XenbusStateClosing);
+        break;
+    case PH_DRAINED:
+        disconnect(v);
+        kprintf("blkback: d%u vbd %u disconnected (%s)\n", v->domid, v->devid,
+                v->why ? v->why : "");
+        v->phase = PH_INITWAIT;
+        set_state(v, v->removing ? XenbusStateClosed : XenbusStateClosing);
+        if (!v->removing && (fe == XenbusStateClosed || fe == XenbusStateClosing ||
+                             fe == XenbusStateUnknown))
+            set_state(v, XenbusStateClosed);
+        break;
+    default:
+        break;
+    }
+}
+
+static void fe_watch(const char *path, void *opaque)
+{
+    (void)path;
+    vbd_step(opaque);
+}
+
+static int vbd_index(uint32_t domid, uint32_t devid)
+{
+    for (int i = 0; i < BLKBACK_MAX_VBDS; i++)
+        if (vbds[i] && vbds[i]->domid == domid && vbds[i]->devid == devid)
+            return i;
+    return -1;
+}
+
+int blkback_start(xc_interface *xch)
+{
+    bb_xch = xch;
+    if (data_thread)
+        return 0;
+    int rc = xenbus_back_init();
+    if (rc)
+        return rc;
+    data_thread = thread_create("blkback", data_main, NULL);
+    return data_thread ? 0 : -XEN_ENOMEM;
+}
+
+static void vbd_free(struct vbd *v)
+{
+    if (!v)
+        return;
+    vblk_close(v->disk);
+    kfree(v->slots);
+    if (v->indirect)
+        core_free_frame(arch_virt_to_pfn(v->indirect));
+    kfree(v);
+}
+
+int blkback_add(uint32_t domid, uint32_t devid, unsigned int slot, bool readonly,
+                const char *params)
+{
+    struct vbd *v;
+    int free_i = -1, rc;
+    char fe_dom[48];
+
+    if (vbd_index(domid, devid) >= 0)
+        return -XEN_EEXIST;
+    for (int i = 0; i < BLKBACK_MAX_VBDS && free_i < 0; i++)
+        if (!vbds[i])
+            free_i = i;
+    if (free_i < 0)
+        return -XEN_ENOSPC;
+    if (!(v = kzalloc(sizeof(*v))) || !(v->slots = kzalloc(NR_SLOTS * sizeof(*v->slots)))) {
+        kfree(v);
+        return -XEN_ENOMEM;
+    }
+    uint64_t ipfn = core_alloc_frame();
+    if (!ipfn) {
+        vbd_free(v);
+        return -XEN_ENOMEM;
+    }
+    v->indirect = arch_pfn_to_virt(ipfn);
+    v->indirect_mfn = pv_pfn_to_mfn(ipfn);
+    v->domid = domid;
+    v->devid = devid;
+    v->slot_pci = slot;
+    v->readonly = readonly;
+    v->phase = PH_INITWAIT;
+    ksnprintf(v->be, sizeof(v->be), "backend/vbd/%u/%u", domid, devid);
+    ksnprintf(fe_dom, sizeof(fe_dom), "/local/domain/%u", domid);
+    ksnprintf(v->fe, sizeof(v->fe), "%s/device/vbd/%u", fe_dom, devid);
+    v->disk = vblk_open(bb_xch, slot, &rc);
+    if (!v->disk) {
+        vbd_free(v);
+        return rc;
+    }
+    if (!readonly && vblk_readonly(v->disk)) {
+        vbd_free(v);
+        return -XEN_EROFS;
+    }
+    /* Xen's layout (libxl's device_disk_add, then blkback's own keys). */
+    char be_abs[80];
+    ksnprintf(be_abs, sizeof(be_abs), "/local/domain/0/%s", v->be);
+    memcpy(v->be, be_abs, sizeof(v->be) - 1);
+    v->be[sizeof(v->be) - 1] = 0;
+    /* Each directory first, with its permissions: its keys inherit them. */
+    rc = xenbus_back_printf(v->be, "", "%s", "");
+    rc = rc ?: xenbus_back_set_perms(v->be, 0, (domid_t)domid);
+    rc = rc ?: xenbus_back_printf(v->fe, "", "%s", "");
+    rc = rc ?: xenbus_back_set_perms(v->fe, (domid_t)domid, 0);
+    rc = rc ?: xenbus_back_printf(v->be, "frontend", "%s", v->fe);
+    rc = rc ?: xenbus_back_printf(v->be, "frontend-id", "%u", domid);
+    rc = rc ?: xenbus_back_printf(v->be, "online", "1");
+    rc = rc ?: xenbus_back_printf(v->be, "type", "phy");
+    rc = rc ?: xenbus_back_printf(v->be, "params", "%s", params ? params : "");
+    rc = rc ?: xenbus_back_printf(v->be, "mode", "%s", readonly ? "r" : "w");
+    rc = rc ?: xenbus_back_printf(v->be, "dev", "xvd%c", 'a' + (int)((devid >> 4) & 15));
+    rc = rc ?: xenbus_back_printf(v->be, "sectors", "%lu", (unsigned long)vblk_sectors(v->disk));
+    rc = rc ?: xenbus_back_printf(v->be, "sector-size", "%u", VBLK_SECTOR_SIZE);
+    rc = rc ?: xenbus_back_printf(v->be, "physical-sector-size", "%u", VBLK_SECTOR_SIZE);
+    rc = rc ?: xenbus_back_printf(v->be, "info", "%u", readonly ? VDISK_READONLY : 0);
+    rc = rc ?: xenbus_back_printf(v->be, "feature-flush-cache", "%d", vblk_has_flush(v->disk));
+    rc = rc ?: xenbus_back_printf(v->be, "feature-persistent", "0");
+    rc = rc ?: xenbus_back_printf(v->be, "feature-discard", "0");
+    rc = rc ?: xenbus_back_printf(v->be, "feature-max-indirect-segments", "%u",
+                                  BLKBACK_MAX_INDIRECT_SEGS);
+    rc = rc ?: xenbus_back_printf(v->be, "max-ring-page-order", "0");
+    rc = rc ?: xenbus_back_printf(v->be, "state", "%d", XenbusStateInitialising);
+    rc = rc ?: xenbus_back_printf(v->fe, "backend", "%s", v->be);
+    rc = rc ?: xenbus_back_printf(v->fe, "backend-id", "0");
+    rc = rc ?: xenbus_back_printf(v->fe, "virtual-device", "%u", devid);
+    rc = rc ?: xenbus_back_printf(v->fe, "device-type", "disk");
+    rc = rc ?: xenbus_back_printf(v->fe, "state", "%d", XenbusStateInitialising);
+    if (rc) {
+        (void)xenbus_back_rm(v->be);
+        (void)xenbus_back_rm(v->fe);
+        vbd_free(v);
+        return rc;
+    }
+    v->state = XenbusStateInitialising;
+    bool flags = pv_irq_save();
+    vbds[free_i] = v;
+    pv_irq_restore(flags);
+    set_state(v, XenbusStateInitWait);
+    char st[100];
+    ksnprintf(st, sizeof(st), "%s/state", v->fe);
+    rc = xenbus_back_watch(st, fe_watch, v);
+    if (rc)
+        kprintf("blkback: d%u vbd %u: cannot watch %s (%d)\n", domid, devid, st, rc);
+    return 0;
+}
+
+int blkback_remove(uint32_t domid, uint32_t devid)
+{
+    int i = vbd_index(domid, devid);
+
+    if (i < 0)
+        return -XEN_ENOENT;
+    vbds[i]->removing = true;
+    vbd_step(vbds[i]);
+    blkback_control();
+    return 0;
+}
+
+void blkback_remove_domain(uint32_t domid)
+{
+    for (int i = 0; i < BLKBACK_MAX_VBDS; i++)
+        if (vbds[i] && vbds[i]->domid == domid)
+            (void)blkback_remove(domid, vbds[i]->devid);
+}
+
+void blkback_control(void)
+{
+    (void)xenbus_back_poll();
+    for (int i = 0; i < BLKBACK_MAX_VBDS; i++) {
+        struct vbd *v = vbds[i];
+
+        if (!v)
+            continue;
+        if (v->phase == PH_DRAINED || v->phase == PH_BROKEN)
+            vbd_step(v);
+        if (v->removing && v->phase == PH_INITWAIT) {
+            bool flags = pv_irq_save();
+            vbds[i] = NULL;
+            pv_irq_restore(flags);
+            xenbus_back_unwatch(v);
+            (void)xenbus_back_rm(v->be);
+            (void)xenbus_back_rm(v->fe);
+            kprintf("blkback: d%u vbd %u removed (%lu requests, %lu errors)\n", v->domid,
+                    v->devid, (unsigned long)v->reqs, (unsigned long)v->errors);
+            vbd_free(v);
+        }
+    }
+}
+
+bool blkback_slot_free(unsigned int slot)
+{
+    for (int i = 0; i < BLKBACK_MAX_VBDS; i++)
+        if (vbds[i] && vbds[i]->slot_pci == slot)
+            return false;
+    return true;
+}
+
+unsigned int blkback_list(uint32_t domid, struct blkback_stats *out, unsigned int max)
+{
+    unsigned int n = 0;
+
+    for (int i = 0; i < BLKBACK_MAX_VBDS && n < max; i++) {
+        struct vbd *v = vbds[i];
+
+        if (!v || (domid != DOMID_INVALID && v->domid != domid))
+            continue;
+        out[n] = (struct blkback_stats){
+            .domid = v->domid, .devid = v->devid, .state = v->state, .readonly = v->readonly,
+            .sectors = vblk_sectors(v->disk), .reqs = v->reqs, .errors = v->errors,
+            .bytes = v->bytes, .inflight = v->busy_slots,
+        };
+        n++;
+    }
+    return n;
+}

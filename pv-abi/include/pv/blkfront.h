@@ -1,0 +1,82 @@
+/*
+ * pv/blkfront.h - the block front-end of a PV guest: Xen's
+ * public/io/blkif.h over io/ring.h, connected through xenbus the way
+ * Linux's xen-blkfront connects (device/vbd/<devid>: ring-ref,
+ * event-channel, protocol, then state Initialised; the back-end's
+ * sectors, sector-size, info, feature-flush-cache,
+ * feature-max-indirect-segments once it is Connected).
+ *
+ * Requests of up to BLKIF_MAX_SEGMENTS_PER_REQUEST pages go directly in
+ * the ring; larger ones (up to the back-end's max-indirect-segments, at
+ * most BLKFRONT_MAX_SEGS pages) through one indirect page.  Each data page
+ * is granted for the request (read-only when the back-end only reads it)
+ * and the grant ended when the response comes.  Notifications are
+ * suppressed both ways (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY,
+ * RING_FINAL_CHECK_FOR_RESPONSES).
+ *
+ * Runs in a PV guest kernel, thread context (the event handler only calls
+ * env.notify).  One thread per struct blkfront.  Errors are negative Xen
+ * errno values; a request the back-end failed gives -XEN_EIO
+ * (-XEN_EOPNOTSUPP for BLKIF_RSP_EOPNOTSUPP).
+ */
+#ifndef PV_BLKFRONT_H
+#define PV_BLKFRONT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <pv/hypercall.h>
+
+#define BLKFRONT_MAX_SEGS 256       /* pages per request (1 MiB) */
+
+/* What the guest kernel lends the driver. */
+struct blkfront_env {
+    /* Sleeps until notify(opaque) or about timeout_ns. */
+    void (*wait)(void *opaque, uint64_t timeout_ns);
+    /* Called from the event handler (events masked). */
+    void (*notify)(void *opaque);
+    void *opaque;
+    /* A zeroed page: its address, and its MFN in *mfn; NULL if none. */
+    void *(*alloc_page)(uint64_t *mfn);
+    void (*free_page)(void *va);
+    /* Zeroed kernel memory of any size; NULL if none. */
+    void *(*zalloc)(size_t bytes);
+    void (*free)(void *p);
+    /* MFN of the page holding va (kernel memory). */
+    uint64_t (*virt_to_mfn)(const void *va);
+};
+
+struct blkfront;
+
+/* Connects to vbd devid (e.g. 51712 for xvda): waits (up to timeout_ns)
+ * for the back-end's InitWait, publishes the ring, waits for Connected.
+ * NULL with *err: -ENOENT (no such device), -ETIMEDOUT, -ENOMEM, or the
+ * errno of a xenstore or event-channel call. */
+struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
+                               uint64_t timeout_ns, int *err);
+/* Closes: Closing, waits for the back-end to let go, Closed, frees. */
+void blkfront_close(struct blkfront *bf);
+uint64_t blkfront_sectors(const struct blkfront *bf);    /* 512-byte sectors */
+bool blkfront_readonly(const struct blkfront *bf);
+unsigned int blkfront_max_segs(const struct blkfront *bf);  /* per request */
+
+/* An asynchronous request: bytes (a multiple of 512, at most
+ * max_segs pages) at buf (512-byte aligned, kernel memory) to or from
+ * sector.  done(cookie, status) runs from blkfront_poll(). */
+typedef void (*blkfront_done_fn)(void *cookie, int status);
+/* 0, -EAGAIN (ring full: poll first), -EINVAL (bad shape, write to a
+ * read-only disk), -ENOSPC (out of grant references). */
+int blkfront_submit(struct blkfront *bf, bool write, uint64_t sector, void *buf, uint32_t bytes,
+                    blkfront_done_fn done, void *cookie);
+/* Flush the disk's write cache (BLKIF_OP_FLUSH_DISKCACHE); asynchronous. */
+int blkfront_flush(struct blkfront *bf, blkfront_done_fn done, void *cookie);
+/* Completes the responses that came; returns how many. */
+unsigned int blkfront_poll(struct blkfront *bf);
+/* Waits until at least one response came or timeout_ns passed, then
+ * polls; returns how many completed. */
+unsigned int blkfront_wait(struct blkfront *bf, uint64_t timeout_ns);
+/* Requests posted and not completed. */
+unsigned int blkfront_inflight(const struct blkfront *bf);
+/* Synchronous read or write (submit + wait).  0 or the error. */
+int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, uint32_t bytes);
+
+#endif
