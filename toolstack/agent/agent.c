@@ -135,6 +135,9 @@ int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen)
         goto fail;
     }
 
+    if ((rc = agent_block_start(d, msg, msglen)) < 0)
+        goto fail;
+
     if (xc_domain_unpause(agent.xch, domid) < 0) {
         rc = -errno;
         ksnprintf(msg, msglen, "cannot unpause domain %u (%s)", domid, proto_errno_name(errno));
@@ -152,6 +155,7 @@ void agent_domain_teardown(struct dom_entry *d, bool destroy)
     char path[48];
 
     d->attached = false;
+    agent_block_stop(d);
     if (d->cons) {
         consback_detach(d->cons);
         d->cons = NULL;
@@ -167,6 +171,12 @@ void agent_domain_teardown(struct dom_entry *d, bool destroy)
                 proto_errno_name(errno));
 }
 
+void agent_domain_forget(struct dom_entry *d)
+{
+    agent_block_release(d);
+    dom_free(d);
+}
+
 /* Destroys d, keeps its image and configuration, and builds it again. */
 static void domain_restart(struct dom_entry *d, const char *what)
 {
@@ -179,7 +189,7 @@ static void domain_restart(struct dom_entry *d, const char *what)
     d->attached = attached && rc == 0;  /* the host stays attached by name */
     if (rc < 0) {
         proto_send_log("domain %u (%s) %s; restart failed: %s", old, d->cfg.name, what, msg);
-        dom_free(d);
+        agent_domain_forget(d);
         return;
     }
     proto_send_log("domain %u (%s) %s; restarted as %u", old, d->cfg.name, what, d->domid);
@@ -200,7 +210,7 @@ static void check_domains(void)
         if (n != 1 || info.domid != d->domid) {
             proto_send_log("domain %u (%s) disappeared", d->domid, d->cfg.name);
             agent_domain_teardown(d, false);
-            dom_free(d);
+            agent_domain_forget(d);
             continue;
         }
         if (!info.shutdown && !info.crashed)
@@ -225,26 +235,26 @@ static void check_domains(void)
                                    "starting; destroyed instead of restarted", d->domid,
                                    d->cfg.name, d->quick_restarts);
                     agent_domain_teardown(d, true);
-                    dom_free(d);
+                    agent_domain_forget(d);
                 } else {
                     domain_restart(d, "crashed");
                 }
             } else {
                 proto_send_log("domain %u (%s) crashed; destroyed", d->domid, d->cfg.name);
                 agent_domain_teardown(d, true);
-                dom_free(d);
+                agent_domain_forget(d);
             }
             break;
         case SHUTDOWN_poweroff:
             proto_send_log("domain %u (%s) powered off", d->domid, d->cfg.name);
             agent_domain_teardown(d, true);
-            dom_free(d);
+            agent_domain_forget(d);
             break;
         default:
             proto_send_log("domain %u (%s) shut down (reason %u); destroyed", d->domid,
                            d->cfg.name, reason);
             agent_domain_teardown(d, true);
-            dom_free(d);
+            agent_domain_forget(d);
             break;
         }
     }
@@ -366,6 +376,7 @@ void agent_main(const struct arch_boot_info *bi)
             if (d->cons && consback_poll(d->cons))
                 busy = true;
         xs_dom0_poll();
+        agent_block_poll();
         if (serial_pump_tx())
             busy = true;
 

@@ -36,8 +36,32 @@ int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen);
  * false: it is already gone).  The registry entry stays. */
 void agent_domain_teardown(struct dom_entry *d, bool destroy);
 
+/* Drops d from the registry for good: its disks' PCI slots are ejected
+ * once blkback lets go of them (block.c), then dom_free(). */
+void agent_domain_forget(struct dom_entry *d);
+
 /* Runs one request (cmds.c); answers on COM2. */
 void cmd_dispatch(const struct proto_req *r);
+/* cmds.c's helpers for command files: an "R <id>" record line started,
+ * then filled with proto_line_kv*(rec_line(), ...) and sent; the check that
+ * every argument is in `allowed` (else E EINVAL); dom= resolved to an id
+ * (and the registry entry, NULL for dom0) or E ENOENT. */
+void rec_start(const struct proto_req *r);
+struct proto_line *rec_line(void);
+void rec_send(void);
+bool args_ok(const struct proto_req *r, const char *const *allowed);
+bool resolve_dom(const struct proto_req *r, uint32_t *domid, struct dom_entry **d);
+
+/* block.c: the domain's virtual disks (blkback) and their commands. */
+int agent_block_start(struct dom_entry *d, char *msg, size_t msglen);
+void agent_block_stop(struct dom_entry *d);
+void agent_block_release(struct dom_entry *d);
+void agent_block_poll(void);
+int block_parse_arg(const char *v, struct dom_vbd *out, char *msg, size_t n);
+void cmd_block_list(const struct proto_req *r);
+void cmd_block_attach(const struct proto_req *r);
+void cmd_block_detach(const struct proto_req *r);
+void cmd_blk_bench(const struct proto_req *r);
 
 /* Called while a command waits (bulk transfers): keeps COM2 output
  * moving. */

@@ -27,19 +27,24 @@
 static struct proto_line line;
 static char head[32];
 
-static void rec_start(const struct proto_req *r)
+void rec_start(const struct proto_req *r)
 {
     ksnprintf(head, sizeof(head), "R %u", r->id);
     proto_line_start(&line, head);
 }
 
-static void rec_send(void)
+struct proto_line *rec_line(void)
+{
+    return &line;
+}
+
+void rec_send(void)
 {
     proto_line_send(&line, false);
 }
 
 /* Rejects a request with an argument the command does not take. */
-static bool args_ok(const struct proto_req *r, const char *const *allowed)
+bool args_ok(const struct proto_req *r, const char *const *allowed)
 {
     const char *bad = proto_unknown_arg(r, allowed);
     if (bad) {
@@ -70,7 +75,7 @@ static bool dom_exists(uint32_t domid, xc_dominfo_t *info)
 
 /* Resolves dom= (a name or an id).  On failure answers E and returns
  * false.  *d gets the registry entry or NULL (dom0, boot-time domains). */
-static bool resolve_dom(const struct proto_req *r, uint32_t *domid, struct dom_entry **d)
+bool resolve_dom(const struct proto_req *r, uint32_t *domid, struct dom_entry **d)
 {
     const char *s = proto_arg(r, "dom", NULL);
     uint64_t id;
@@ -271,13 +276,23 @@ static int create_check(const struct proto_req *r, struct dom_config *cfg, char 
         ksnprintf(msg, n, "on_crash= must be destroy, restart or preserve, not '%s'", v);
         return -XEN_EINVAL;
     }
+
+    for (unsigned int i = 0; i < DOM_MAX_VBDS; i++) {
+        char key[8] = "vbd0";
+        int rc;
+
+        key[3] = (char)('0' + i);
+        if ((v = proto_arg(r, key, NULL)) && (rc = block_parse_arg(v, &cfg->vbd[i], msg, n)))
+            return rc;
+    }
     return 0;
 }
 
 static void cmd_create(const struct proto_req *r)
 {
     static const char *const allowed[] = { "name", "type", "memory", "vcpus", "cmdline",
-                                           "on_crash", "size", "crc", NULL };
+                                           "on_crash", "size", "crc", "vbd0", "vbd1",
+                                           "vbd2", "vbd3", NULL };
     struct dom_config cfg;
     char msg[200];
     uint64_t size, want_crc;
@@ -340,7 +355,7 @@ static void cmd_create(const struct proto_req *r)
     d->image_len = size;
     rc = agent_domain_start(d, msg, sizeof(msg));
     if (rc < 0) {
-        dom_free(d);
+        agent_domain_forget(d);
         proto_send_err(r->id, -rc, "%s", msg);
         return;
     }
@@ -401,7 +416,7 @@ static void cmd_destroy(const struct proto_req *r)
     }
     if (d) {
         agent_domain_teardown(d, true);
-        dom_free(d);
+        agent_domain_forget(d);
     } else if (xc_domain_destroy(agent.xch, domid) < 0) {
         proto_send_err(r->id, errno, "cannot destroy domain %u (%s)", domid,
                        proto_errno_name(errno));
@@ -631,7 +646,7 @@ static void cmd_poweroff(const struct proto_req *r)
     for (d = dom_next(NULL); d; d = next) {
         next = dom_next(d);
         agent_domain_teardown(d, true);
-        dom_free(d);
+        agent_domain_forget(d);
     }
     /* Domains the agent did not create (boot modules) go too. */
     int n = xc_domain_getinfo(agent.xch, 1, LIST_MAX, infos);
@@ -664,6 +679,10 @@ static const struct {
     { "dmesg", cmd_dmesg },
     { "bulk-bench", cmd_bulk_bench },
     { "poweroff", cmd_poweroff },
+    { "block-list", cmd_block_list },
+    { "block-attach", cmd_block_attach },
+    { "block-detach", cmd_block_detach },
+    { "blk-bench", cmd_blk_bench },
 };
 
 void cmd_dispatch(const struct proto_req *r)

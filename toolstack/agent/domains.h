@@ -18,6 +18,18 @@
 
 enum dom_on_crash { ON_CRASH_DESTROY, ON_CRASH_RESTART, ON_CRASH_PRESERVE };
 
+/* A virtual disk: the virtio-blk PCI slot hostd plugged the image into,
+ * the Xen device number (xvda = 51712), read-only or not, and the image's
+ * host path (xenstore params). */
+#define DOM_MAX_VBDS    4
+#define DOM_PARAMS_MAX  160
+struct dom_vbd {
+    uint8_t slot;               /* 0: unused */
+    bool readonly;
+    uint32_t devid;
+    char params[DOM_PARAMS_MAX];
+};
+
 /* What `create` was given; enough to build the domain again. */
 struct dom_config {
     char name[DOM_NAME_MAX];
@@ -25,6 +37,7 @@ struct dom_config {
     uint64_t memory_mib;
     char cmdline[DOM_CMDLINE_MAX];
     enum dom_on_crash on_crash;
+    struct dom_vbd vbd[DOM_MAX_VBDS];
 };
 
 struct consback;

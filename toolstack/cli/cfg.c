@@ -28,11 +28,18 @@ struct lexer {
     long long num;
 };
 
+#define LIST_ITEMS 8
+#define ITEM_MAX   (CFG_PATH_MAX + 128)
+
 struct value {
     enum vkind kind;
     char str[CFG_PATH_MAX];
     long long num;
     int line;
+    /* V_LIST: the first LIST_ITEMS string items, and their lines */
+    char item[LIST_ITEMS][ITEM_MAX];
+    int item_line[LIST_ITEMS];
+    int item_str[LIST_ITEMS];       /* 1: the item is a string */
 };
 
 static int cfg_fail(struct lexer *lx, int line, const char *fmt, ...)
@@ -181,7 +188,7 @@ static int parse_value(struct lexer *lx, const char *key, struct value *v)
         int open = lx->tline;
         v->kind = V_LIST;
         v->num = 0;
-        struct value item;
+        static struct value item;   /* lists do not nest: one is enough */
         if (lex(lx))
             return -1;
         for (;;) {
@@ -196,6 +203,11 @@ static int parse_value(struct lexer *lx, const char *key, struct value *v)
                 return cfg_fail(lx, lx->tline, "nested lists are not supported in '%s'", key);
             if (parse_value(lx, key, &item))
                 return -1;
+            if (v->num < LIST_ITEMS) {
+                v->item_str[v->num] = item.kind == V_STR;
+                v->item_line[v->num] = item.line;
+                snprintf(v->item[v->num], ITEM_MAX, "%s", item.kind == V_STR ? item.str : "");
+            }
             v->num++;
             while (lx->t == T_NL)
                 if (lex(lx))
@@ -380,6 +392,127 @@ static int key_on_fixed(struct lexer *lx, struct cfg_state *st, const char *key,
     return 0;
 }
 
+/* Trims spaces at both ends of s in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = 0;
+    return s;
+}
+
+#define DISK_FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+int cfg_parse_disk(const char *spec, const char *dir, struct cfg_disk *d, char *err,
+                   size_t errlen)
+{
+    static char buf[ITEM_MAX];
+    const char *target = NULL, *format = "raw", *vdev = NULL, *access = "rw";
+    unsigned int pos = 0;
+
+    memset(d, 0, sizeof(*d));
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *p = buf; p && *p;) {
+        char *comma = strchr(p, ',');
+        char *piece, *eq;
+
+        if (!strncmp(trim(p), "target=", 7)) {         /* the rest, commas and all */
+            target = trim(p) + 7;
+            break;
+        }
+        if (comma)
+            *comma = 0;
+        piece = trim(p);
+        p = comma ? comma + 1 : NULL;
+        if (!*piece)
+            continue;
+        if ((eq = strchr(piece, '='))) {
+            *eq = 0;
+            const char *k = trim(piece), *val = trim(eq + 1);
+            if (!strcmp(k, "format"))
+                format = val;
+            else if (!strcmp(k, "vdev"))
+                vdev = val;
+            else if (!strcmp(k, "access"))
+                access = val;
+            else if (!strcmp(k, "devtype") || !strcmp(k, "backendtype") ||
+                     !strcmp(k, "script")) {
+                if (!strcmp(k, "devtype") && strcmp(val, "disk"))
+                    DISK_FAIL("devtype=%s is not supported; Lamina's disks are devtype=disk",
+                              val);
+            } else {
+                DISK_FAIL("unknown disk parameter '%s'; use target=, format=, vdev=, access= "
+                          "(xl's disk syntax)", k);
+            }
+            continue;
+        }
+        switch (pos++) {
+        case 0: target = piece; break;
+        case 1: format = piece; break;
+        case 2: vdev = piece; break;
+        case 3: access = piece; break;
+        default:
+            DISK_FAIL("too many positional disk parameters at '%s'; the form is "
+                      "\"target,format,vdev,access\"", piece);
+        }
+    }
+    if (!target || !*target)
+        DISK_FAIL("no target; give the image file, e.g. \"format=raw, vdev=xvda, "
+                  "access=rw, target=disk.img\"");
+    if (strcmp(format, "raw"))
+        DISK_FAIL("format=%s is not supported; Lamina serves raw images (convert with "
+                  "qemu-img convert -O raw)", format);
+    if (!vdev)
+        DISK_FAIL("no vdev; name the guest's device, e.g. vdev=xvda");
+    if (strlen(vdev) != 4 || strncmp(vdev, "xvd", 3) || vdev[3] < 'a' || vdev[3] > 'p')
+        DISK_FAIL("vdev '%s' is not supported; use xvda .. xvdp", vdev);
+    if (!strcmp(access, "rw") || !strcmp(access, "w"))
+        d->readonly = 0;
+    else if (!strcmp(access, "ro") || !strcmp(access, "r"))
+        d->readonly = 1;
+    else
+        DISK_FAIL("access=%s is not valid; use access=rw or access=ro", access);
+    int n = target[0] == '/' || !dir || !dir[0]
+                ? snprintf(d->target, sizeof(d->target), "%s", target)
+                : snprintf(d->target, sizeof(d->target), "%s/%s", dir, target);
+    if (n < 0 || (size_t)n >= sizeof(d->target))
+        DISK_FAIL("the target path is too long");
+    memcpy(d->vdev, vdev, 5);
+    d->devid = 202u << 8 | (unsigned int)(vdev[3] - 'a') << 4;
+    return 0;
+}
+
+static int key_disk(struct lexer *lx, struct cfg_state *st, const char *key,
+                    const struct value *v)
+{
+    char e[512];
+
+    if (want(lx, key, v, V_LIST, "disk = [ \"format=raw, vdev=xvda, access=rw, target=disk.img\" ]"))
+        return -1;
+    if (v->num > CFG_MAX_DISKS)
+        return cfg_fail(lx, v->line, "%lld disks; a domain may have at most %d", v->num,
+                        CFG_MAX_DISKS);
+    for (long long i = 0; i < v->num; i++) {
+        struct cfg_disk *d = &st->c->disk[i];
+
+        if (!v->item_str[i])
+            return cfg_fail(lx, v->item_line[i], "each disk is a \"string\", e.g. "
+                            "\"disk.img,raw,xvda,rw\"");
+        if (cfg_parse_disk(v->item[i], st->dir, d, e, sizeof(e)))
+            return cfg_fail(lx, v->item_line[i], "disk %lld: %s", i + 1, e);
+        d->line = v->item_line[i];
+        for (long long j = 0; j < i; j++)
+            if (st->c->disk[j].devid == d->devid)
+                return cfg_fail(lx, d->line, "disk %lld: vdev %s is used twice (also line %d); "
+                                "give each disk its own vdev", i + 1, d->vdev,
+                                st->c->disk[j].line);
+    }
+    st->c->nr_disks = (unsigned int)v->num;
+    return 0;
+}
+
 static const struct cfg_key {
     const char *name;
     key_fn fn;
@@ -394,6 +527,7 @@ static const struct cfg_key {
     { "on_crash", key_on_crash },
     { "on_poweroff", key_on_fixed },
     { "on_reboot", key_on_fixed },
+    { "disk", key_disk },
 };
 #define NR_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -447,7 +581,7 @@ static int unknown_key(struct lexer *lx, int line, const char *key)
     if (best && bd <= 2 && bd < kl)
         return cfg_fail(lx, line, "unknown key '%s'; did you mean '%s'?", key, best);
     return cfg_fail(lx, line, "unknown key '%s'; known keys: name, type, kernel, cmdline "
-                "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot", key);
+                "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot, disk", key);
 }
 
 int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,

@@ -18,6 +18,18 @@ enum cfg_on_crash { CFG_CRASH_DESTROY, CFG_CRASH_RESTART, CFG_CRASH_PRESERVE };
 #define CFG_PATH_MAX    4096
 #define CFG_CMDLINE_MAX 1024
 
+/* One `disk` list entry (xl's docs/xl-disk-configuration.txt): the
+ * positional form "target,format,vdev,access" or key=value items
+ * (target= last, as in xl).  Only format=raw and vdev xvda..xvdp. */
+#define CFG_MAX_DISKS 4
+struct cfg_disk {
+    char target[CFG_PATH_MAX];      /* joined to the cfg file's directory */
+    char vdev[8];                   /* "xvda" */
+    unsigned int devid;             /* Xen's device number: 202 << 8 | n << 4 */
+    int readonly;                   /* access = ro */
+    int line;
+};
+
 /* A parsed configuration.  Strings are NUL-terminated. */
 struct lamina_cfg {
     char name[CFG_NAME_MAX];        /* required: letters, digits, - _ . ; not all digits */
@@ -29,7 +41,18 @@ struct lamina_cfg {
     unsigned int memory_mib;        /* memory, MiB, default 32 */
     unsigned int vcpus;             /* vcpus, only 1 */
     enum cfg_on_crash on_crash;     /* default destroy */
+    struct cfg_disk disk[CFG_MAX_DISKS];
+    unsigned int nr_disks;
 };
+
+/*
+ * cfg_parse_disk - one disk spec (the string of a `disk` list entry, or
+ * of `lamina block-attach`) into *d; dir joins a relative target.
+ * Returns 0, or -1 with a message (no FILE:LINE) in err naming the fault
+ * and the fix.
+ */
+int cfg_parse_disk(const char *spec, const char *dir, struct cfg_disk *d, char *err,
+                   size_t errlen);
 
 /*
  * cfg_parse - parse buf[0..len) (need not be NUL-terminated).

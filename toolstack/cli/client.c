@@ -72,6 +72,7 @@ void paths_init(void)
     join(lp.machine, lp.run, "machine");
     join(lp.events, lp.run, "events.log");
     join(lp.hostdlog, lp.run, "hostd.log");
+    join(lp.qmp, lp.run, "qmp.sock");
     /* One bulk file per run directory (FNV-1a of its path), so machines in
      * different run directories never share a ring. */
     uint32_t h = 2166136261u;

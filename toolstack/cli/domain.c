@@ -7,6 +7,7 @@
 #include "lamina.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,6 +58,39 @@ static char *read_all(const char *path, size_t *len)
 
 int console_run(struct lconn *c, long dom, int dump, int drain_ms);
 
+/* A disk's image: a regular file that opens as its access says; its
+ * absolute path into abs.  Errors name FILE:LINE and the fix. */
+static int disk_check(const struct cfg_disk *d, const char *file, char *abs)
+{
+    struct stat st;
+    int fd;
+
+    if (!realpath(d->target, abs) || stat(abs, &st) < 0) {
+        err("create: %s:%d: disk %s: cannot find image %s (%s); create it (e.g. truncate -s "
+            "64M %s) or fix target=", file, d->line, d->vdev, d->target, strerror(errno),
+            d->target);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err("create: %s:%d: disk %s: %s is not a regular file; give a raw image file", file,
+            d->line, d->vdev, abs);
+        return -1;
+    }
+    if (st.st_size < 512 || st.st_size % 512) {
+        err("create: %s:%d: disk %s: %s is %lld bytes; a raw image is a whole number of "
+            "512-byte sectors", file, d->line, d->vdev, abs, (long long)st.st_size);
+        return -1;
+    }
+    if ((fd = open(abs, d->readonly ? O_RDONLY : O_RDWR)) < 0) {
+        err("create: %s:%d: disk %s: cannot open %s for %s (%s)%s", file, d->line, d->vdev,
+            abs, d->readonly ? "reading" : "writing", strerror(errno),
+            d->readonly ? "" : "; use access=ro or fix its permissions");
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 int cmd_create(struct inv *iv)
 {
     const char *file = iv->pos[0];
@@ -105,6 +139,23 @@ int cmd_create(struct inv *iv)
     uint32_t crc = crc32_ieee(0, image, klen);
     free(image);
 
+    /* the disks: images that exist and can be opened as the access says */
+    static char disks[CFG_MAX_DISKS * (PATH_MAX * 3 + 32)];
+    size_t dl = 0;
+    disks[0] = 0;
+    for (unsigned int i = 0; i < cfg.nr_disks; i++) {
+        char dpath[PATH_MAX], spec[PATH_MAX + 32], enc[PATH_MAX * 3 + 32];
+        if (disk_check(&cfg.disk[i], file, dpath))
+            return EXIT_FAIL;
+        snprintf(spec, sizeof(spec), "%u:%c:%s", cfg.disk[i].devid,
+                 cfg.disk[i].readonly ? 'r' : 'w', dpath);
+        if (ENC(enc, spec) < 0) {
+            err("create: %s:%d: disk path too long", file, cfg.disk[i].line);
+            return EXIT_FAIL;
+        }
+        dl += (size_t)snprintf(disks + dl, sizeof(disks) - dl, " disk%u=%s", i, enc);
+    }
+
     struct lconn c;
     if (lconn_open(&c, 0))
         return EXIT_FAIL;
@@ -119,9 +170,9 @@ int cmd_create(struct inv *iv)
     uint64_t t0 = now_ns();
     if (lamina_call(&c, "create", create_rec, NULL, &id, 120000,
                     "create name=%s type=%s memory=%u vcpus=%u cmdline=%s on_crash=%s "
-                    "size=%zu crc=%08x bulk=%s", name, cfg.unmodified ? "unmodified" : "pv",
+                    "size=%zu crc=%08x bulk=%s%s", name, cfg.unmodified ? "unmodified" : "pv",
                     cfg.memory_mib, cfg.vcpus, cmdline, cfg_on_crash_name(cfg.on_crash),
-                    klen, crc, path))
+                    klen, crc, path, disks))
         return EXIT_FAIL;
     printf("Created domain %ld (%s) in %.3f s\n", id, cfg.name,
            (double)(now_ns() - t0) / 1e9);

@@ -82,6 +82,7 @@ struct pending {
     uint32_t cid;
     enum pkind kind;
     int dom;
+    int disk_slot[4];               /* slots plugged for this request (0: none) */
 };
 
 struct condom {
@@ -113,8 +114,7 @@ static struct {
     uint64_t done, total, last_ns;
 } bulk;
 
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
+void logmsg(const char *fmt, ...)
 {
     time_t t = time(NULL);
     char ts[32];
@@ -209,7 +209,7 @@ static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
             uint32_t gid = next_gid++;
             if (next_gid > 0x7fffffffu)
                 next_gid = 1;
-            pend[i] = (struct pending){ gid, ci, cid, kind, dom };
+            pend[i] = (struct pending){ gid, ci, cid, kind, dom, { 0 } };
             return gid;
         }
     return 0;
@@ -416,6 +416,60 @@ static void client_attach(int ci, uint32_t cid, char *rest)
     agent_send(gid, "console-attach", rest);
 }
 
+/* Takes the diskN=<devid>:<r|w>:<path> keys out of rest, plugs each image
+ * into a PCI slot of its own and puts vbdN=<slot>:<devid>:<r|w>:<path>
+ * (what the agent takes) in their place.  On failure answers E, unplugs
+ * what it plugged and returns -1. */
+static int plug_disks(int ci, uint32_t cid, char *rest, int slots_out[4])
+{
+    char key[8], enc[PATH_MAX * 3 + 32], spec[PATH_MAX + 32], why[PATH_MAX + 256];
+    char add[4 * (PATH_MAX * 3 + 48)];
+    size_t al = 0;
+
+    add[0] = 0;
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "disk%d", i);
+        if (kv_take(rest, key, enc, sizeof(enc)) < 0)
+            continue;
+        char *c1, *c2;
+        if (pct_decode(enc, spec, sizeof(spec)) < 0 || !(c1 = strchr(spec, ':')) ||
+            !(c2 = strchr(c1 + 1, ':'))) {
+            snprintf(why, sizeof(why), "bad %s= (want devid:r|w:path)", key);
+            goto fail;
+        }
+        *c2 = 0;
+        int s = hostdisk_plug(c2 + 1, c1[1] == 'r', why, sizeof(why));
+        *c2 = ':';
+        if (s < 0)
+            goto fail;
+        slots_out[i] = s;
+        char vbd[PATH_MAX + 48], venc[PATH_MAX * 3 + 48];
+        snprintf(vbd, sizeof(vbd), "%d:%s", s, spec);
+        if (pct_encode(vbd, strlen(vbd), venc, sizeof(venc)) < 0) {
+            snprintf(why, sizeof(why), "disk path too long");
+            goto fail;
+        }
+        al += (size_t)snprintf(add + al, sizeof(add) - al, " vbd%d=%s", i, venc);
+        continue;
+fail:;
+        char ewhy[sizeof(why) * 3];
+        for (int k = 0; k < 4; k++)
+            hostdisk_unplug(slots_out[k]);
+        pct_encode(why, strlen(why), ewhy, sizeof(ewhy));
+        client_send(ci, "E %u EINVAL %s\n", cid, ewhy);
+        return -1;
+    }
+    size_t rl = strlen(rest);
+    if (rl + al >= PROTO_LINE_MAX - 64) {
+        for (int k = 0; k < 4; k++)
+            hostdisk_unplug(slots_out[k]);
+        client_send(ci, "E %u E2BIG the%%20request%%20is%%20too%%20long\n", cid);
+        return -1;
+    }
+    memcpy(rest + rl, add, al + 1);
+    return 0;
+}
+
 static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
 {
     char sz[32], path[PATH_MAX], enc[PATH_MAX * 3];
@@ -447,13 +501,22 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
             return;
         }
     }
+    int dslots[4] = { 0 };
+    if (!strcmp(cmd, "create") && plug_disks(ci, cid, rest, dslots) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
     uint32_t gid = new_pending(ci, cid, P_BULK, -1);
     if (!gid) {
         if (fd >= 0)
             close(fd);
+        for (int i = 0; i < 4; i++)
+            hostdisk_unplug(dslots[i]);
         client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
         return;
     }
+    memcpy(find_pending(gid)->disk_slot, dslots, sizeof(dslots));
     agent_send(gid, cmd, rest);
     bulk.active = 1;
     bulk.gid = gid;
@@ -532,6 +595,8 @@ static void agent_line(char *line)
         return;
     }
     if (!strncmp(line, "L ", 2)) {
+        if (!strncmp(line + 2, "vbd-removed slot=", 17))
+            hostdisk_unplug(atoi(line + 19));
         log_event(line + 2);
         return;
     }
@@ -578,6 +643,10 @@ static void agent_line(char *line)
         return;
     if (p->kind == P_BULK && bulk.active && bulk.gid == p->gid)
         bulk_stop(kind == 'K' ? "request finished" : "request failed");
+    if (kind == 'E')
+        for (int i = 0; i < 4; i++)
+            hostdisk_unplug(p->disk_slot[i]);
+    memset(p->disk_slot, 0, sizeof(p->disk_slot));
     if (p->kind == P_ATTACH && kind == 'E') {
         struct condom *d = find_condom(p->dom);
         if (d)
@@ -665,7 +734,8 @@ int cmd_hostd(struct inv *iv)
                                          POLLIN | (clients[i].out.len ? POLLOUT : 0), 0 };
                 map[n++] = i;
             }
-        int r = poll(pf, n, bulk.active ? 1 : 500);
+        int r = poll(pf, n, bulk.active ? 1 : 200);
+        hostdisk_poll();
         if (r < 0 && errno != EINTR)
             cleanup_exit(1);
         for (int k = 0; r > 0 && k < n; k++) {

@@ -74,10 +74,26 @@ struct lamina_paths {
     char events[PATH_MAX];          /* <run>/events.log (agent L lines) */
     char hostdlog[PATH_MAX];        /* <run>/hostd.log */
     char shm[PATH_MAX];             /* /dev/shm/lamina-<uid>-bulk */
+    char qmp[PATH_MAX];             /* <run>/qmp.sock (QEMU's QMP, hostd's) */
 };
 extern struct lamina_paths lp;
 
 void paths_init(void);
+
+/* hostd.c: a line in <run>/hostd.log. */
+void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* hostdisk.c (hostd only): disk images as hot-plugged virtio-blk PCI
+ * devices of dom0.  connect: QMP handshake, 0 or -1.  plug: the slot
+ * (8-31) the image went into, or -1 with why (sharing refused: an image
+ * has one read-write or many read-only users; QEMU's error).  unplug:
+ * starts removing slot s (0 or unplugged: no-op); dom0 ejects it, QEMU
+ * says DEVICE_DELETED, the slot is free.  poll: handles QMP events;
+ * fd: the QMP socket for poll(2), or -1. */
+int hostdisk_connect(void);
+int hostdisk_plug(const char *path, int readonly, char *why, size_t n);
+void hostdisk_unplug(int s);
+void hostdisk_poll(void);
+int hostdisk_fd(void);
 /* err - print "lamina: " fmt to stderr. */
 void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -113,6 +113,7 @@ static void remove_run_files(void)
     unlink(lp.ctl);
     unlink(lp.shm);
     unlink(lp.qemupid);
+    unlink(lp.qmp);
 }
 
 /* spawn_hostd - start `lamina hostd` detached (setsid, double fork). */
@@ -250,7 +251,7 @@ int cmd_up(struct inv *iv)
 
     uint64_t t0 = now_ns();
     char s_mem[16], s_append[64], s_initrd[PATH_MAX + 16], s_serial[PATH_MAX + 16],
-        s_chardev[PATH_MAX + 64], s_bulk[PATH_MAX + 96], s_qlog[PATH_MAX];
+        s_chardev[PATH_MAX + 64], s_bulk[PATH_MAX + 96], s_qlog[PATH_MAX], s_qmp[PATH_MAX + 32];
     snprintf(s_mem, sizeof(s_mem), "%ld", mem);
     snprintf(s_append, sizeof(s_append), "console=com1 dom0_mem=%ldM", dom0);
     snprintf(s_initrd, sizeof(s_initrd), "%s agent", pv);
@@ -260,6 +261,7 @@ int cmd_up(struct inv *iv)
              "memory-backend-file,id=bulk,share=on,mem-path=%s,size=%dM", lp.shm,
              BULK_FILE_MIB);
     snprintf(s_qlog, sizeof(s_qlog), "%.4000s/qemu.log", lp.run);
+    snprintf(s_qmp, sizeof(s_qmp), "unix:%s,server=on,wait=off", lp.qmp);
     const char *qemu = getenv("QEMU");
     if (!qemu || !*qemu)
         qemu = "qemu-system-x86_64";
@@ -267,7 +269,7 @@ int cmd_up(struct inv *iv)
      * -daemonize, and both serial ports are redirected anyway. */
     const char *argv[] = {
         qemu, "-M", "pc", "-accel", accel, "-cpu", "max", "-m", s_mem,
-        "-display", "none", "-monitor", "none", "-no-reboot",
+        "-display", "none", "-monitor", "none", "-qmp", s_qmp, "-no-reboot", "-nic", "none",
         "-device", "isa-debug-exit,iobase=0x501,iosize=2",
         "-kernel", hv, "-append", s_append, "-initrd", s_initrd,
         "-serial", s_serial,

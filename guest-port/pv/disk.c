@@ -1,0 +1,462 @@
+/*
+ * disk.c - block workloads of the PV guest kernel over pv-abi's blkfront
+ * on its first disk (xvda, device 51712), for the toolstack's tests, the
+ * tour and `make bench` (docs/block.md):
+ *
+ *   disk=persist    sector 0 holds a header {magic, boot count, crc}; a
+ *                   1 MiB data area after it holds the pattern of that
+ *                   boot.  Each start verifies the previous boot's data,
+ *                   then writes the next boot's and flushes:
+ *                   "disk: boot N verified" / "disk: wrote boot N".
+ *   disk=integrity  writes disk_mib=M MiB (default 16) from sector 8192 in
+ *                   random-sized extents (1-256 sectors), in random order,
+ *                   eight in flight, each sector's bytes a function of
+ *                   disk_seed=S and its number (so the host can check the
+ *                   image file); reads random extents back and compares.
+ *   disk=bench      256 MiB sequential read and write in 1 MiB requests
+ *                   (four in flight), 20000 random 4 KiB reads at queue
+ *                   depth 32: "blkbench: NAME bytes=B ios=N ns=T".
+ *
+ * Runs in the guest kernel, init's thread (stage TEST: returns, then the
+ * mode word runs).  Prints "disk: FAIL ..." and returns on any error.
+ */
+#include "guest_service.h"
+#include "kernel.h"
+#include "pv.h"
+#include <pv/blkfront.h>
+#include <pv/mm.h>
+#include <pv/xenbus.h>
+
+#define XVDA            51712u
+#define OPEN_TIMEOUT_NS 10000000000ULL
+#define HDR_MAGIC       "LAMINADK"
+#define PERSIST_SECT    8u
+#define PERSIST_BYTES   (1u << 20)
+#define INTEG_FIRST     8192u
+#define SECT            512u
+
+/* ---- the environment blkfront borrows ------------------------------------- */
+
+static void env_wait(void *opaque, uint64_t ns)
+{
+    (void)opaque;
+    thread_sleep_ns(ns < 20000000ULL ? ns : 20000000ULL);
+}
+
+static void env_notify(void *opaque)
+{
+    thread_wake(opaque);
+}
+
+static void *env_alloc_page(uint64_t *mfn)
+{
+    uint64_t pfn = core_alloc_frame();
+
+    if (!pfn)
+        return NULL;
+    *mfn = pv_pfn_to_mfn(pfn);
+    return arch_pfn_to_virt(pfn);
+}
+
+static void env_free_page(void *va)
+{
+    core_free_frame(arch_virt_to_pfn(va));
+}
+
+static uint64_t env_virt_to_mfn(const void *va)
+{
+    return pv_pfn_to_mfn(arch_virt_to_pfn(va));
+}
+
+static struct blkfront *disk_open(void)
+{
+    struct blkfront_env env = {
+        .wait = env_wait, .notify = env_notify, .opaque = thread_current(),
+        .alloc_page = env_alloc_page, .free_page = env_free_page,
+        .zalloc = kzalloc, .free = kfree, .virt_to_mfn = env_virt_to_mfn,
+    };
+    int err = 0;
+    struct blkfront *bf;
+
+    if (!xenbus_ready()) {
+        kprintf("disk: FAIL no xenbus (not a toolstack domain)\n");
+        return NULL;
+    }
+    bf = blkfront_open(&env, XVDA, OPEN_TIMEOUT_NS, &err);
+    if (!bf)
+        kprintf("disk: FAIL cannot connect xvda (%d)\n", err);
+    else
+        kprintf("disk: xvda connected, %lu sectors%s, %u segments per request\n",
+                (unsigned long)blkfront_sectors(bf), blkfront_readonly(bf) ? ", read-only" : "",
+                blkfront_max_segs(bf));
+    return bf;
+}
+
+/* Page-aligned kernel buffer of n pages (contiguous in the direct map). */
+static void *buf_alloc(size_t pages)
+{
+    uint64_t pfn = core_alloc_frames(pages);
+
+    return pfn ? arch_pfn_to_virt(pfn) : NULL;
+}
+
+static void buf_free(void *p, size_t pages)
+{
+    if (p)
+        core_free_frames(arch_virt_to_pfn(p), pages);
+}
+
+static uint64_t option(const char *cmdline, const char *key, uint64_t dflt)
+{
+    size_t kl = strlen(key);
+
+    for (const char *p = cmdline; *p; p++) {
+        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, key, kl)) {
+            uint64_t v = 0;
+            const char *q = p + kl;
+
+            if (*q < '0' || *q > '9')
+                return dflt;
+            while (*q >= '0' && *q <= '9')
+                v = v * 10 + (uint64_t)(*q++ - '0');
+            return v;
+        }
+    }
+    return dflt;
+}
+
+/* ---- patterns -------------------------------------------------------------- */
+
+/* The bytes of sector s under seed: 64 quadwords of xorshift64 from a
+ * start the host's checker (tests/scenario/disk_check.py) computes too. */
+static void fill_sector(uint64_t *q, uint64_t seed, uint64_t s)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ULL + s * 0xBF58476D1CE4E5B9ULL + 1;
+
+    for (unsigned int i = 0; i < SECT / 8; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        q[i] = x;
+    }
+}
+
+static uint32_t crc32(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint32_t c = 0xffffffffu;
+
+    while (n--) {
+        c ^= *b++;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & -(c & 1));
+    }
+    return ~c;
+}
+
+/* ---- disk=persist ------------------------------------------------------------ */
+
+struct persist_hdr {
+    char magic[8];
+    uint32_t version;
+    uint32_t boot;
+    uint32_t data_crc;
+    uint32_t hdr_crc;       /* of the fields before it */
+};
+
+static void sync_flush_cb(void *cookie, int status)
+{
+    *(int *)cookie = status ? status : 1;
+}
+
+static void disk_persist(struct blkfront *bf)
+{
+    size_t pages = PERSIST_BYTES / 4096 + 1;
+    uint8_t *buf = buf_alloc(pages);
+    struct persist_hdr *h;
+    uint32_t boot = 0;
+    int rc;
+
+    if (!buf) {
+        kprintf("disk: FAIL no memory\n");
+        return;
+    }
+    h = (struct persist_hdr *)(buf + PERSIST_BYTES);
+    if ((rc = blkfront_rw(bf, false, 0, h, SECT))) {
+        kprintf("disk: FAIL reading the header (%d)\n", rc);
+        goto out;
+    }
+    if (!memcmp(h->magic, HDR_MAGIC, 8) && h->version == 1 &&
+        h->hdr_crc == crc32(h, offsetof(struct persist_hdr, hdr_crc))) {
+        boot = h->boot;
+        if ((rc = blkfront_rw(bf, false, PERSIST_SECT, buf, PERSIST_BYTES))) {
+            kprintf("disk: FAIL reading boot %u's data (%d)\n", boot, rc);
+            goto out;
+        }
+        uint32_t crc = crc32(buf, PERSIST_BYTES);
+        uint64_t want[SECT / 8];
+        bool ok = crc == h->data_crc;
+
+        for (uint32_t s = 0; ok && s < PERSIST_BYTES / SECT; s++) {
+            fill_sector(want, boot, s);
+            ok = !memcmp(want, buf + s * SECT, SECT);
+        }
+        if (!ok) {
+            kprintf("disk: FAIL boot %u's data does not verify (crc %08x, header says %08x)\n",
+                    boot, crc, h->data_crc);
+            goto out;
+        }
+        kprintf("disk: boot %u verified (%u KiB, crc %08x)\n", boot, PERSIST_BYTES / 1024, crc);
+    } else {
+        kprintf("disk: no earlier boot on this disk\n");
+    }
+    if (blkfront_readonly(bf)) {
+        kprintf("disk: read-only, nothing written\n");
+        goto out;
+    }
+    boot++;
+    for (uint32_t s = 0; s < PERSIST_BYTES / SECT; s++)
+        fill_sector((uint64_t *)(buf + s * SECT), boot, s);
+    memset(h, 0, SECT);
+    memcpy(h->magic, HDR_MAGIC, 8);
+    h->version = 1;
+    h->boot = boot;
+    h->data_crc = crc32(buf, PERSIST_BYTES);
+    h->hdr_crc = crc32(h, offsetof(struct persist_hdr, hdr_crc));
+    if ((rc = blkfront_rw(bf, true, PERSIST_SECT, buf, PERSIST_BYTES)) ||
+        (rc = blkfront_rw(bf, true, 0, h, SECT))) {
+        kprintf("disk: FAIL writing boot %u (%d)\n", boot, rc);
+        goto out;
+    }
+    int flushed = 0;
+    if (blkfront_flush(bf, sync_flush_cb, &flushed) == 0)
+        while (!flushed && blkfront_wait(bf, 5000000000ULL))
+            ;
+    kprintf("disk: wrote boot %u (%u KiB, crc %08x)%s\n", boot, PERSIST_BYTES / 1024,
+            h->data_crc, flushed == 1 ? ", flushed" : "");
+out:
+    buf_free(buf, pages);
+}
+
+/* ---- disk=integrity ------------------------------------------------------------ */
+
+struct extent {
+    uint32_t first, count;      /* sectors, relative to INTEG_FIRST */
+};
+
+struct io_slot {
+    bool busy;
+    int status;
+    uint8_t *buf;               /* 256 sectors = 32 pages */
+};
+
+static void slot_cb(void *cookie, int status)
+{
+    struct io_slot *s = cookie;
+
+    s->busy = false;
+    s->status = status;
+}
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+#define INTEG_QD 8
+#define EXT_MAX  256u
+
+static void disk_integrity(struct blkfront *bf, uint64_t seed, uint64_t mib)
+{
+    uint32_t total = (uint32_t)(mib * 2048), n = 0, verified = 0;
+    struct extent *ext = kzalloc((total + 1) * sizeof(*ext));
+    struct io_slot slot[INTEG_QD];
+    uint64_t r = seed * 2654435761u + 7;
+    int failed = 0;
+
+    memset(slot, 0, sizeof(slot));
+    for (unsigned int i = 0; i < INTEG_QD; i++)
+        slot[i].buf = buf_alloc(EXT_MAX * SECT / 4096);
+    if (!ext || !slot[INTEG_QD - 1].buf || INTEG_FIRST + (uint64_t)total > blkfront_sectors(bf)) {
+        kprintf("disk: FAIL integrity needs memory and a disk of %lu MiB\n",
+                (unsigned long)(mib + 4));
+        goto out;
+    }
+    for (uint32_t at = 0; at < total; n++) {
+        uint32_t c = 1 + (uint32_t)(rng(&r) % EXT_MAX);
+        if (c > total - at)
+            c = total - at;
+        ext[n] = (struct extent){ at, c };
+        at += c;
+    }
+    for (uint32_t i = n; i > 1; i--) {              /* Fisher-Yates */
+        uint32_t j = (uint32_t)(rng(&r) % i);
+        struct extent t = ext[i - 1];
+        ext[i - 1] = ext[j];
+        ext[j] = t;
+    }
+    /* Writes, INTEG_QD in flight. */
+    for (uint32_t next = 0; next < n || blkfront_inflight(bf);) {
+        for (unsigned int k = 0; k < INTEG_QD && next < n; k++) {
+            if (slot[k].busy)
+                continue;
+            if (slot[k].status) {
+                failed = slot[k].status;
+                break;
+            }
+            struct extent *e = &ext[next];
+            for (uint32_t s = 0; s < e->count; s++)
+                fill_sector((uint64_t *)(slot[k].buf + s * SECT), seed, INTEG_FIRST + e->first + s);
+            slot[k].busy = true;
+            int rc = blkfront_submit(bf, true, INTEG_FIRST + e->first, slot[k].buf,
+                                     e->count * SECT, slot_cb, &slot[k]);
+            if (rc == -XEN_EAGAIN) {
+                slot[k].busy = false;
+                break;
+            }
+            if (rc) {
+                failed = rc;
+                slot[k].busy = false;
+                break;
+            }
+            next++;
+        }
+        if (failed)
+            break;
+        (void)blkfront_wait(bf, 1000000000ULL);
+    }
+    while (blkfront_inflight(bf))
+        (void)blkfront_wait(bf, 1000000000ULL);
+    for (unsigned int k = 0; k < INTEG_QD; k++)
+        if (slot[k].status)
+            failed = slot[k].status;
+    if (failed) {
+        kprintf("disk: FAIL integrity write (%d)\n", failed);
+        goto out;
+    }
+    /* Reads of random extents (a quarter of them), compared. */
+    uint64_t want[SECT / 8];
+    for (uint32_t i = 0; i < n; i += 4) {
+        struct extent *e = &ext[i];
+        int rc = blkfront_rw(bf, false, INTEG_FIRST + e->first, slot[0].buf, e->count * SECT);
+
+        if (rc) {
+            kprintf("disk: FAIL integrity read (%d)\n", rc);
+            goto out;
+        }
+        for (uint32_t s = 0; s < e->count; s++) {
+            fill_sector(want, seed, INTEG_FIRST + e->first + s);
+            if (memcmp(want, slot[0].buf + s * SECT, SECT)) {
+                kprintf("disk: FAIL integrity sector %u reads back wrong\n",
+                        INTEG_FIRST + e->first + s);
+                goto out;
+            }
+        }
+        verified += e->count;
+    }
+    kprintf("disk: integrity OK seed=%lu first=%u sectors=%u writes=%u verified=%u\n",
+            (unsigned long)seed, INTEG_FIRST, total, n, verified);
+out:
+    for (unsigned int i = 0; i < INTEG_QD; i++)
+        buf_free(slot[i].buf, EXT_MAX * SECT / 4096);
+    kfree(ext);
+}
+
+/* ---- disk=bench ----------------------------------------------------------------- */
+
+static void bench_run(struct blkfront *bf, const char *name, bool write, bool rand,
+                      uint64_t bytes, uint32_t req, unsigned int qd, unsigned int ios)
+{
+    struct io_slot slot[32];
+    uint64_t total = rand ? ios : bytes / req, issued = 0, done = 0, sector = 0;
+    uint64_t r = 88172645463325252ULL, disk_blocks = blkfront_sectors(bf) / (req / SECT);
+    int failed = 0;
+
+    memset(slot, 0, sizeof(slot));
+    for (unsigned int i = 0; i < qd; i++)
+        if (!(slot[i].buf = buf_alloc(req / 4096))) {
+            kprintf("disk: FAIL no memory for %s\n", name);
+            goto out;
+        }
+    uint64_t t0 = arch_now_ns();
+    while (done < total && !failed) {
+        for (unsigned int k = 0; k < qd && issued < total; k++) {
+            if (slot[k].busy)
+                continue;
+            uint64_t at = rand ? (rng(&r) % disk_blocks) * (req / SECT) : sector;
+            slot[k].busy = true;
+            int rc = blkfront_submit(bf, write, at, slot[k].buf, req, slot_cb, &slot[k]);
+            if (rc == -XEN_EAGAIN) {
+                slot[k].busy = false;
+                break;
+            }
+            if (rc) {
+                failed = rc;
+                slot[k].busy = false;
+                break;
+            }
+            issued++;
+            if (!rand) {
+                sector += req / SECT;
+                if (sector + req / SECT > blkfront_sectors(bf))
+                    sector = 0;
+            }
+        }
+        unsigned int got = blkfront_wait(bf, 5000000000ULL);
+        done += got;
+        for (unsigned int k = 0; k < qd; k++)
+            if (slot[k].status)
+                failed = slot[k].status;
+    }
+    uint64_t ns = arch_now_ns() - t0;
+    while (blkfront_inflight(bf))
+        (void)blkfront_wait(bf, 1000000000ULL);
+    if (failed)
+        kprintf("disk: FAIL %s (%d)\n", name, failed);
+    else
+        kprintf("blkbench: %s bytes=%lu ios=%lu ns=%lu\n", name, (unsigned long)(done * req),
+                (unsigned long)done, (unsigned long)ns);
+out:
+    for (unsigned int i = 0; i < qd; i++)
+        buf_free(slot[i].buf, req / 4096);
+}
+
+static void disk_bench(struct blkfront *bf, const char *cmdline)
+{
+    uint64_t mib = option(cmdline, "disk_mib=", 256);
+
+    if (blkfront_sectors(bf) < mib * 2048) {
+        kprintf("disk: FAIL bench needs a disk of %lu MiB\n", (unsigned long)mib);
+        return;
+    }
+    bench_run(bf, "blk_seq_read", false, false, mib << 20, 1u << 20, 4, 0);
+    bench_run(bf, "blk_seq_write", true, false, mib << 20, 1u << 20, 4, 0);
+    bench_run(bf, "blk_rand_read_4k", false, true, 0, 4096, 32,
+              (unsigned int)option(cmdline, "disk_ios=", 20000));
+}
+
+/* ---- the services ------------------------------------------------------------------ */
+
+static void disk_main(const struct arch_boot_info *bi)
+{
+    struct blkfront *bf = disk_open();
+
+    if (!bf)
+        return;
+    if (cmdline_has(bi->cmdline, "disk=persist"))
+        disk_persist(bf);
+    else if (cmdline_has(bi->cmdline, "disk=integrity"))
+        disk_integrity(bf, option(bi->cmdline, "disk_seed=", 1),
+                       option(bi->cmdline, "disk_mib=", 16));
+    else
+        disk_bench(bf, bi->cmdline);
+    blkfront_close(bf);
+    kprintf("disk: done\n");
+}
+
+GUEST_SERVICE("disk=persist", disk_main, GUEST_STAGE_TEST, 0);
+GUEST_SERVICE("disk=integrity", disk_main, GUEST_STAGE_TEST, 0);
+GUEST_SERVICE("disk=bench", disk_main, GUEST_STAGE_TEST, 0);
