@@ -595,8 +595,10 @@ static void agent_line(char *line)
         return;
     }
     if (!strncmp(line, "L ", 2)) {
-        if (!strncmp(line + 2, "vbd-removed slot=", 17))
-            hostdisk_unplug(atoi(line + 19));
+        char msg[64];
+        if (pct_decode(line + 2, msg, sizeof(msg)) >= 0 &&
+            !strncmp(msg, "vbd-removed slot=", 17))
+            hostdisk_unplug(atoi(msg + 17));
         log_event(line + 2);
         return;
     }

@@ -262,4 +262,5 @@ void hostdisk_unplug(int s)
         return;
     }
     slots[s].state = S_UNPLUGGING;
+    logmsg("disk: unplugging slot %d (%s)", s, slots[s].path);
 }
