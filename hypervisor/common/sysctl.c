@@ -8,6 +8,8 @@
  */
 #include "common/xen_tools.h"
 #include "common/hv.h"
+#include "common/grant_table.h"
+#include <lamina/sysctl_ext.h>
 #include "common/guest_access.h"
 
 void sysctl_physinfo(struct xen_sysctl_physinfo *pi)
@@ -60,6 +62,17 @@ long do_sysctl(uint64_t arg)
             n++;
         }
         l->num_domains = n;
+        break;
+    }
+    case LAMINA_SYSCTL_counters: {
+        struct lamina_sysctl_counters *c = (void *)&sc.u;
+
+        _Static_assert(sizeof(*c) <= sizeof(sc.u), "counters fit the sysctl union");
+        memset(c, 0, sizeof(*c));
+        c->grant_maps = gnttab_counters.maps;
+        c->grant_frames = gnttab_counters.frames;
+        c->free_pages = mm_free_frames();
+        c->domains = domain_count();
         break;
     }
     default:

@@ -187,7 +187,7 @@ void cmd_block_list(const struct proto_req *r)
 
 void cmd_block_attach(const struct proto_req *r)
 {
-    static const char *const allowed[] = { "dom", "vbd", NULL };
+    static const char *const allowed[] = { "dom", "vbd0", NULL };
     struct dom_entry *d;
     struct dom_vbd b;
     uint32_t domid;
@@ -200,9 +200,9 @@ void cmd_block_attach(const struct proto_req *r)
         proto_send_err(r->id, XEN_EINVAL, "block-attach: only domains made by create take disks");
         return;
     }
-    const char *v = proto_arg(r, "vbd", NULL);
+    const char *v = proto_arg(r, "vbd0", NULL);
     if (!v || (rc = block_parse_arg(v, &b, msg, sizeof(msg)))) {
-        proto_send_err(r->id, XEN_EINVAL, "%s", v ? msg : "block-attach: missing vbd=");
+        proto_send_err(r->id, XEN_EINVAL, "%s", v ? msg : "block-attach: missing vbd0=");
         return;
     }
     unsigned int free_i = DOM_MAX_VBDS;

@@ -14,6 +14,7 @@
 #include "agent_priv.h"
 #include "bulk.h"
 #include "serial.h"
+#include <lamina/sysctl_ext.h>
 
 #define IMAGE_MAX      (64UL << 20)     /* bytes of a kernel image */
 #define BENCH_MAX      (1UL << 30)      /* bytes of one bulk-bench */
@@ -156,6 +157,11 @@ static void cmd_info(const struct proto_req *r)
     proto_line_kvu(&line, "cpu_khz", pi.cpu_khz);
     proto_line_kvu(&line, "nr_domains", n > 0 ? (uint64_t)n : 0);
     proto_line_kvs(&line, "hv", "Lamina");
+    struct lamina_sysctl_counters lc;
+    if (xc_lamina_counters(agent.xch, &lc) == 0) {
+        proto_line_kvu(&line, "grant_maps", lc.grant_maps);
+        proto_line_kvu(&line, "grant_frames", lc.grant_frames);
+    }
     rec_send();
     proto_send_ok(r->id);
 }

@@ -154,6 +154,10 @@ int cmd_create(struct inv *iv)
             return EXIT_FAIL;
         }
         dl += (size_t)snprintf(disks + dl, sizeof(disks) - dl, " disk%u=%s", i, enc);
+        char at[PATH_MAX + 64], aenc[PATH_MAX * 3 + 64];
+        snprintf(at, sizeof(at), "%s:%d: disk %s", file, cfg.disk[i].line, cfg.disk[i].vdev);
+        if (ENC(aenc, at) >= 0)
+            dl += (size_t)snprintf(disks + dl, sizeof(disks) - dl, " disk%uat=%s", i, aenc);
     }
 
     struct lconn c;

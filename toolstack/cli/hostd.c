@@ -422,12 +422,16 @@ static void client_attach(int ci, uint32_t cid, char *rest)
  * what it plugged and returns -1. */
 static int plug_disks(int ci, uint32_t cid, char *rest, int slots_out[4])
 {
-    char key[8], enc[PATH_MAX * 3 + 32], spec[PATH_MAX + 32], why[PATH_MAX + 256];
+    char key[8], enc[PATH_MAX * 3 + 96], spec[PATH_MAX + 32], why[2 * PATH_MAX + 512];
     char add[4 * (PATH_MAX * 3 + 48)];
     size_t al = 0;
 
     add[0] = 0;
     for (int i = 0; i < 4; i++) {
+        char at[PATH_MAX + 64], atkey[12];
+        snprintf(atkey, sizeof(atkey), "disk%dat", i);
+        if (kv_take(rest, atkey, enc, sizeof(enc)) < 0 || pct_decode(enc, at, sizeof(at)) < 0)
+            snprintf(at, sizeof(at), "disk %d", i);
         snprintf(key, sizeof(key), "disk%d", i);
         if (kv_take(rest, key, enc, sizeof(enc)) < 0)
             continue;
@@ -438,7 +442,9 @@ static int plug_disks(int ci, uint32_t cid, char *rest, int slots_out[4])
             goto fail;
         }
         *c2 = 0;
-        int s = hostdisk_plug(c2 + 1, c1[1] == 'r', why, sizeof(why));
+        char pwhy[PATH_MAX + 192];
+        int s = hostdisk_plug(c2 + 1, c1[1] == 'r', pwhy, sizeof(pwhy));
+        snprintf(why, sizeof(why), "%s: %s", at, pwhy);
         *c2 = ':';
         if (s < 0)
             goto fail;
@@ -556,6 +562,18 @@ static void client_line(int ci, char *line)
             client_send(ci, "K %lu\n", cid);
     } else if (!strcmp(cmd, "create") || !strcmp(cmd, "bulk-bench")) {
         client_bulk(ci, (uint32_t)cid, cmd, rest);
+    } else if (!strcmp(cmd, "block-attach")) {
+        int dslots[4] = { 0 };
+        if (plug_disks(ci, (uint32_t)cid, rest, dslots) < 0)
+            return;
+        uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
+        if (!gid) {
+            hostdisk_unplug(dslots[0]);
+            client_send(ci, "E %lu EBUSY too%%20many%%20requests\n", cid);
+            return;
+        }
+        memcpy(find_pending(gid)->disk_slot, dslots, sizeof(dslots));
+        agent_send(gid, cmd, rest);
     } else {
         uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
         if (!gid)

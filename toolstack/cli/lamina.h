@@ -149,6 +149,9 @@ int cmd_domop(struct inv *iv);      /* pause unpause shutdown reboot destroy */
 int cmd_console(struct inv *iv);
 int cmd_dmesg(struct inv *iv);
 int cmd_info(struct inv *iv);
+int cmd_block_list(struct inv *iv);
+int cmd_block_attach(struct inv *iv);
+int cmd_block_detach(struct inv *iv);
 int cmd_top(struct inv *iv);
 int cmd_bench_channel(struct inv *iv);
 

@@ -51,6 +51,18 @@ static const struct cmd cmds[] = {
       { { "dump", 'd', NULL, "print the console history and exit" },
         { "drain", 0, "MS", "with piped input: wait MS after EOF for output (default 1000)" } },
       1, 1, cmd_console, 0 },
+    { "block-list", "DOMAIN", "list a domain's virtual disks",
+      "One line per disk: its vdev and device number, mode, the back-end's xenbus\n"
+      "state, size in sectors, requests served, errors and the image file.", { { 0 } },
+      1, 1, cmd_block_list, 0 },
+    { "block-attach", "DOMAIN DISK-SPEC", "attach a disk to a running domain",
+      "DISK-SPEC is xl's: \"format=raw, vdev=xvdb, access=rw, target=disk.img\" or\n"
+      "\"disk.img,raw,xvdb,rw\".  The image may be shared read-only between\n"
+      "domains; read-write it has one user.", { { 0 } }, 2, 2, cmd_block_attach, 0 },
+    { "block-detach", "DOMAIN VDEV", "detach a disk from a running domain",
+      "VDEV is the disk's vdev (xvdb) or device number (51728).  blkback finishes\n"
+      "the requests in flight, the guest's front-end is told to close.", { { 0 } },
+      2, 2, cmd_block_detach, 0 },
     { "dmesg", "", "print the hypervisor's log",
       NULL, { { "clear", 'c', NULL, "clear the log after printing it" } }, 0, 0, cmd_dmesg, 0 },
     { "info", "", "print information about the machine and the hypervisor",

@@ -10,6 +10,7 @@
  */
 #include "xenctrl.h"
 #include "kernel.h"
+#include <lamina/sysctl_ext.h>
 #include <pv/hypercall.h>
 
 int errno;
@@ -302,6 +303,16 @@ int xc_physinfo(xc_interface *xch, xc_physinfo_t *info)
     if (do_sysctl(&s) < 0)
         return -1;
     *info = s.u.physinfo;
+    return 0;
+}
+
+int xc_lamina_counters(xc_interface *xch, struct lamina_sysctl_counters *c)
+{
+    struct xen_sysctl s = { .cmd = LAMINA_SYSCTL_counters };
+
+    if (do_sysctl(&s) < 0)
+        return -1;
+    memcpy(c, &s.u, sizeof(*c));
     return 0;
 }
 

@@ -168,6 +168,9 @@ int xc_readconsolering(xc_interface *xch, char *buffer, unsigned int *pnr_chars,
                        int clear, int incremental, uint32_t *pindex);
 /* XEN_SYSCTL_physinfo.  0 or -1. */
 int xc_physinfo(xc_interface *xch, xc_physinfo_t *info);
+/* Lamina's counters (lamina/sysctl_ext.h, LAMINA_SYSCTL_counters). */
+struct lamina_sysctl_counters;
+int xc_lamina_counters(xc_interface *xch, struct lamina_sysctl_counters *c);
 /* HVMOP_set_param on an unmodified domain (HVM_PARAM_CONSOLE_PFN,
  * HVM_PARAM_CONSOLE_EVTCHN).  0 or -1. */
 int xc_set_hvm_param(xc_interface *xch, uint32_t dom, int param, unsigned long value);
