@@ -210,6 +210,7 @@ static uint32_t maptrack_get(struct grant_table *gt)
             return MAPTRACK_NONE;
         base = gt->maptrack_frames * MAPTRACK_PER_FRAME;
         gt->maptrack[gt->maptrack_frames++] = f;
+        gnttab_counters.maptrack_frames++;
         for (uint32_t i = MAPTRACK_PER_FRAME; i-- > 0;) {
             f[i].next_free = gt->maptrack_free;
             gt->maptrack_free = base + i;
@@ -727,6 +728,7 @@ void gnttab_destroy(struct domain *d)
     }
     for (unsigned int i = 0; i < gt->maptrack_frames; i++)
         xfree(gt->maptrack[i]);
+    gnttab_counters.maptrack_frames -= gt->maptrack_frames;
     for (unsigned int i = 0; i < gt->nr_frames; i++) {
         free_xen_frame(gt->frame_mfn[i]);
         vfree(gt->active[i]);

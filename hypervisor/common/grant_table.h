@@ -35,6 +35,8 @@ struct domain;
 struct gnttab_counters {
     unsigned long maps;        /* maptrack entries in use, all domains */
     unsigned long frames;      /* grant-table frames allocated, all domains */
+    unsigned long maptrack_frames;  /* maptrack frames, all domains (a domain's
+                                     * maptrack keeps its high-water mark) */
 };
 extern struct gnttab_counters gnttab_counters;
 

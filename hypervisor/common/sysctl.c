@@ -71,6 +71,7 @@ long do_sysctl(uint64_t arg)
         memset(c, 0, sizeof(*c));
         c->grant_maps = gnttab_counters.maps;
         c->grant_frames = gnttab_counters.frames;
+        c->maptrack_frames = gnttab_counters.maptrack_frames;
         c->free_pages = mm_free_frames();
         c->domains = domain_count();
         break;

@@ -161,6 +161,7 @@ static void cmd_info(const struct proto_req *r)
     if (xc_lamina_counters(agent.xch, &lc) == 0) {
         proto_line_kvu(&line, "grant_maps", lc.grant_maps);
         proto_line_kvu(&line, "grant_frames", lc.grant_frames);
+        proto_line_kvu(&line, "maptrack_frames", lc.maptrack_frames);
     }
     rec_send();
     proto_send_ok(r->id);

@@ -17,6 +17,8 @@
 struct lamina_sysctl_counters {
     uint64_t grant_maps;        /* grant mappings held, all domains (maptrack entries) */
     uint64_t grant_frames;      /* grant-table frames allocated, all domains */
+    uint64_t maptrack_frames;   /* maptrack frames, all domains (kept at their
+                                 * high-water mark while the domain lives) */
     uint64_t free_pages;        /* free machine frames */
     uint64_t domains;           /* live domains */
 };
