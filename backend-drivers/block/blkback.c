@@ -2,6 +2,8 @@
  * blkback.c - the block back-end (blkback.h): xenbus state machine in the
  * agent's thread, ring and disk data path in the "blkback" thread.
  *
+ * Data moves by grant mapping (default) or grant copy (blkback_set_copy_mode).
+ *
  * Hand-off between the two threads is by vbd->phase.  The control side
  * moves INITWAIT -> CONNECTED (ring mapped, event channel bound) and asks
  * for DRAINING (stop taking requests); the data side answers DRAINED once
@@ -39,9 +41,17 @@ struct bb_slot {
     uint64_t id;
     uint64_t sector;
     unsigned int nseg;
+    bool copied;                /* grant-copy mode: data goes through `bounce` */
     grant_handle_t handle[BLKBACK_MAX_INDIRECT_SEGS];
     struct vblk_seg seg[BLKBACK_MAX_INDIRECT_SEGS];
+    struct bb_bounce *bounce;   /* grant-copy mode only, made on first use */
     struct vbd *vbd;
+};
+
+/* Grant-copy mode: a dom0 page per segment, the segments' grants. */
+struct bb_bounce {
+    uint64_t pfn[BLKBACK_MAX_INDIRECT_SEGS];    /* 0: not yet allocated */
+    struct blkif_request_segment seg[BLKBACK_MAX_INDIRECT_SEGS];
 };
 
 struct vbd {
@@ -58,6 +68,7 @@ struct vbd {
     void *ring_va;
     uint32_t ring_handle;
     evtchn_port_t port;
+    bool rsp_pending;           /* responses written, not yet pushed */
     struct bb_slot *slots;      /* [NR_SLOTS] */
     unsigned int busy_slots;
     struct blkif_request_segment *indirect;     /* one page, dom0's */
@@ -66,42 +77,65 @@ struct vbd {
 };
 
 static xc_interface *bb_xch;
+static bool copy_mode;
 static struct vbd *vbds[BLKBACK_MAX_VBDS];
 static struct thread *data_thread;
 
 /* ---- responses and grants --------------------------------------------------- */
 
+/* Writes a response; responses_push() publishes it. */
 static void respond(struct vbd *v, uint64_t id, uint8_t op, int16_t st)
 {
     blkif_response_t *r = RING_GET_RESPONSE(&v->ring, v->ring.rsp_prod_pvt);
-    int notify;
 
     r->id = id;
     r->operation = op;
     r->status = st;
     v->ring.rsp_prod_pvt++;
-    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->ring, notify);
-    if (notify)
-        (void)pv_evtchn_send(v->port);
+    v->rsp_pending = true;
     if (st != BLKIF_RSP_OKAY)
         v->errors++;
 }
 
-/* Unmaps the device mappings of the first n segments of s. */
+/* The grant unmaps of a batch of completions go in one hypercall. */
+#define UNMAP_BATCH 256
+static struct gnttab_unmap_grant_ref unmap_q[UNMAP_BATCH];
+static unsigned int unmap_n;
+
+static void unmap_flush(void)
+{
+    if (unmap_n && HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, unmap_q, unmap_n))
+        kprintf("blkback: unmap failed\n");
+    unmap_n = 0;
+}
+
+/* Makes the responses written so far visible (after their grants are
+ * unmapped, so the front-end may end access at once) and notifies the
+ * front-end if it asked (rsp_event). */
+static void responses_push(struct vbd *v)
+{
+    int notify;
+
+    unmap_flush();
+    if (!v->rsp_pending)
+        return;
+    v->rsp_pending = false;
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->ring, notify);
+    if (notify)
+        (void)pv_evtchn_send(v->port);
+}
+
+/* Queues the unmaps of the device mappings of the first n segments of s
+ * (unmap_flush() issues them). */
 static void unmap_segs(struct bb_slot *s, unsigned int n)
 {
-    struct gnttab_unmap_grant_ref u[32];
-
-    for (unsigned int i = 0; i < n;) {
-        unsigned int k = 0;
-
-        for (; k < ARRAY_SIZE(u) && i < n; k++, i++) {
-            u[k].host_addr = 0;
-            u[k].dev_bus_addr = s->seg[i].maddr & ~(uint64_t)(XC_PAGE_SIZE - 1);
-            u[k].handle = s->handle[i];
-        }
-        if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, u, k))
-            kprintf("blkback: unmap failed\n");
+    for (unsigned int i = 0; i < n; i++) {
+        if (unmap_n == UNMAP_BATCH)
+            unmap_flush();
+        unmap_q[unmap_n].host_addr = 0;
+        unmap_q[unmap_n].dev_bus_addr = s->seg[i].maddr & ~(uint64_t)(XC_PAGE_SIZE - 1);
+        unmap_q[unmap_n].handle = s->handle[i];
+        unmap_n++;
     }
 }
 
@@ -111,13 +145,20 @@ static void slot_free(struct vbd *v, struct bb_slot *s)
     v->busy_slots--;
 }
 
+static bool copy_segs(struct vbd *v, struct bb_slot *s, bool from_guest);
+
 /* The disk finished s. */
 static void disk_done(void *cookie, int status)
 {
     struct bb_slot *s = cookie;
     struct vbd *v = s->vbd;
 
-    unmap_segs(s, s->nseg);
+    if (s->copied) {
+        if (!status && s->dir == VBLK_READ && !copy_segs(v, s, false))
+            status = -XEN_EIO;
+    } else {
+        unmap_segs(s, s->nseg);
+    }
     if (!status && s->dir != VBLK_FLUSH)
         for (unsigned int i = 0; i < s->nseg; i++)
             v->bytes += s->seg[i].len;
@@ -176,6 +217,54 @@ static bool map_segs(struct vbd *v, struct bb_slot *s, const struct blkif_reques
     return ok;
 }
 
+/* Grant-copy mode: the slot's bounce pages (allocated on first use), its
+ * segments' bus addresses into s->seg.  false if dom0 is out of memory. */
+static bool bounce_segs(struct bb_slot *s, const struct blkif_request_segment *segs)
+{
+    if (!s->bounce && !(s->bounce = kzalloc(sizeof(*s->bounce))))
+        return false;
+    for (unsigned int i = 0; i < s->nseg; i++) {
+        if (!s->bounce->pfn[i] && !(s->bounce->pfn[i] = core_alloc_frame()))
+            return false;
+        s->bounce->seg[i] = segs[i];
+        s->seg[i].maddr = (pv_pfn_to_mfn(s->bounce->pfn[i]) << XC_PAGE_SHIFT) +
+                          segs[i].first_sect * VBLK_SECTOR_SIZE;
+        s->seg[i].len = (uint32_t)(segs[i].last_sect - segs[i].first_sect + 1) * VBLK_SECTOR_SIZE;
+    }
+    return true;
+}
+
+/* Grant-copy mode: GNTTABOP_copy between the guest's grants and the
+ * bounce pages, to the guest (reads, after the disk) or from it (writes,
+ * before).  false if any copy failed. */
+static bool copy_segs(struct vbd *v, struct bb_slot *s, bool from_guest)
+{
+    struct gnttab_copy c[32];
+
+    for (unsigned int i = 0; i < s->nseg;) {
+        unsigned int k = 0;
+
+        for (; k < ARRAY_SIZE(c) && i < s->nseg; k++, i++) {
+            const struct blkif_request_segment *g = &s->bounce->seg[i];
+            struct gnttab_copy_ptr guest = { .u.ref = g->gref, .domid = (domid_t)v->domid,
+                                             .offset = (uint16_t)(g->first_sect * VBLK_SECTOR_SIZE) };
+            struct gnttab_copy_ptr mine = { .u.gmfn = pv_pfn_to_mfn(s->bounce->pfn[i]),
+                                            .domid = DOMID_SELF, .offset = guest.offset };
+
+            c[k].source = from_guest ? guest : mine;
+            c[k].dest = from_guest ? mine : guest;
+            c[k].len = (uint16_t)s->seg[i].len;
+            c[k].flags = from_guest ? GNTCOPY_source_gref : GNTCOPY_dest_gref;
+        }
+        if (HYPERVISOR_grant_table_op(GNTTABOP_copy, c, k))
+            return false;
+        for (unsigned int j = 0; j < k; j++)
+            if (c[j].status != GNTST_okay)
+                return false;
+    }
+    return true;
+}
+
 /* Copies the indirect segment pages of r into v->indirect (one page
  * holds SEGS_PER_PAGE segments; BLKBACK_MAX_INDIRECT_SEGS fit in one). */
 static bool fetch_indirect(struct vbd *v, const struct blkif_request_indirect *r, unsigned int nseg)
@@ -203,7 +292,8 @@ static bool submit(struct vbd *v, struct bb_slot *s)
         return false;
     }
     if (rc) {
-        unmap_segs(s, s->dir == VBLK_FLUSH ? 0 : s->nseg);
+        if (!s->copied)
+            unmap_segs(s, s->dir == VBLK_FLUSH ? 0 : s->nseg);
         respond(v, s->id, s->op, BLKIF_RSP_ERROR);
         slot_free(v, s);
         return true;
@@ -250,6 +340,7 @@ static void dispatch(struct vbd *v, struct bb_slot *s, const blkif_request_t *re
             goto unsupported;
         s->dir = VBLK_FLUSH;
         s->nseg = 0;
+        s->copied = false;
         (void)submit(v, s);
         return;
     default:
@@ -265,7 +356,9 @@ static void dispatch(struct vbd *v, struct bb_slot *s, const blkif_request_t *re
     }
     if (s->sector >= vblk_sectors(v->disk) || nsect > vblk_sectors(v->disk) - s->sector)
         goto error;
-    if (!map_segs(v, s, segs))
+    s->copied = copy_mode;
+    if (s->copied ? !bounce_segs(s, segs) || (s->dir == VBLK_WRITE && !copy_segs(v, s, true))
+                  : !map_segs(v, s, segs))
         goto error;
     (void)submit(v, s);
     return;
@@ -333,12 +426,15 @@ static bool vbd_work(struct vbd *v)
     if (v->phase == PH_INITWAIT || v->phase == PH_DRAINED)
         return false;
     moved = vblk_poll(v->disk, disk_done) > 0;
+    vblk_plug(v->disk);
     for (unsigned int i = 0; i < NR_SLOTS; i++)
         if (v->slots[i].state == SLOT_QUEUED && v->slots[i].vbd == v &&
             (v->slots[i].nseg || v->slots[i].dir == VBLK_FLUSH))
             moved |= submit(v, &v->slots[i]);
     if (v->phase == PH_CONNECTED)
         moved |= take_requests(v);
+    vblk_unplug(v->disk);
+    responses_push(v);
     if ((v->phase == PH_DRAINING || v->phase == PH_BROKEN) && v->busy_slots == 0 &&
         vblk_inflight(v->disk) == 0)
         v->phase = PH_DRAINED;
@@ -520,6 +616,16 @@ static int vbd_index(uint32_t domid, uint32_t devid)
     return -1;
 }
 
+void blkback_set_copy_mode(bool copy)
+{
+    copy_mode = copy;
+}
+
+bool blkback_copy_mode(void)
+{
+    return copy_mode;
+}
+
 int blkback_start(xc_interface *xch)
 {
     bb_xch = xch;
@@ -537,6 +643,14 @@ static void vbd_free(struct vbd *v)
     if (!v)
         return;
     vblk_close(v->disk);
+    for (unsigned int i = 0; v->slots && i < NR_SLOTS; i++) {
+        struct bb_bounce *b = v->slots[i].bounce;
+
+        for (unsigned int k = 0; b && k < BLKBACK_MAX_INDIRECT_SEGS; k++)
+            if (b->pfn[k])
+                core_free_frame(b->pfn[k]);
+        kfree(b);
+    }
     kfree(v->slots);
     if (v->indirect)
         core_free_frame(arch_virt_to_pfn(v->indirect));

@@ -41,6 +41,14 @@ struct blkback_stats {
     unsigned int inflight;
 };
 
+/* How data moves for requests taken from now on: false (the default)
+ * maps each segment's grant for the disk's DMA (GNTMAP_device_map, no
+ * copy); true copies through dom0 pages with GNTTABOP_copy (Linux's
+ * blkback's feature-persistent=0 path, kept for measurement: docs/block.md
+ * gives both). */
+void blkback_set_copy_mode(bool copy);
+bool blkback_copy_mode(void);
+
 /* Starts the data-path thread (once).  0 or -ENOMEM. */
 int blkback_start(xc_interface *xch);
 /*

@@ -108,6 +108,7 @@ struct vblk {
     uint16_t free_head, nr_free;
     uint16_t last_used;
     unsigned int inflight;
+    bool plugged, kick_pending;
 };
 
 /* ---- DMA memory ----------------------------------------------------------- */
@@ -378,9 +379,27 @@ int vblk_submit(struct vblk *vb, enum vblk_op op, uint64_t sector,
     vb->avail->idx++;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     vb->inflight++;
-    if (!(vb->used->flags & 1))            /* VRING_USED_F_NO_NOTIFY */
+    if (vb->plugged)
+        vb->kick_pending = true;
+    else if (!(vb->used->flags & 1))        /* VRING_USED_F_NO_NOTIFY */
         pio_outw((uint16_t)(vb->io + VIRTIO_PCI_QUEUE_NOTIFY), 0);
     return 0;
+}
+
+void vblk_plug(struct vblk *vb)
+{
+    vb->plugged = true;
+}
+
+void vblk_unplug(struct vblk *vb)
+{
+    vb->plugged = false;
+    if (vb->kick_pending) {
+        vb->kick_pending = false;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!(vb->used->flags & 1))
+            pio_outw((uint16_t)(vb->io + VIRTIO_PCI_QUEUE_NOTIFY), 0);
+    }
 }
 
 unsigned int vblk_poll(struct vblk *vb, vblk_done_fn done)

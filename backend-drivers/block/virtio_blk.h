@@ -70,6 +70,10 @@ bool vblk_has_flush(const struct vblk *vb);
  */
 int vblk_submit(struct vblk *vb, enum vblk_op op, uint64_t sector,
                 const struct vblk_seg *segs, unsigned int nseg, void *cookie);
+/* Between vblk_plug() and vblk_unplug(), submits queue without telling
+ * the device; unplug tells it once (one port write, a trap, for a batch). */
+void vblk_plug(struct vblk *vb);
+void vblk_unplug(struct vblk *vb);
 /* Completes what the device finished: done(cookie, status) for each.
  * Returns how many completed. */
 unsigned int vblk_poll(struct vblk *vb, vblk_done_fn done);

@@ -13,7 +13,7 @@
  *                   eight in flight, each sector's bytes a function of
  *                   disk_seed=S and its number (so the host can check the
  *                   image file); reads random extents back and compares.
- *   disk=bench      256 MiB sequential read and write in 1 MiB requests
+ *   disk=bench      256 MiB sequential write, then read, in 1 MiB requests
  *                   (four in flight), 20000 random 4 KiB reads at queue
  *                   depth 32: "blkbench: NAME bytes=B ios=N ns=T".
  *
@@ -329,6 +329,7 @@ static void disk_integrity(struct blkfront *bf, uint64_t seed, uint64_t mib)
     }
     /* Writes, INTEG_QD in flight. */
     for (uint32_t next = 0; next < n || blkfront_inflight(bf);) {
+        blkfront_plug(bf);
         for (unsigned int k = 0; k < INTEG_QD && next < n; k++) {
             if (slot[k].busy)
                 continue;
@@ -353,6 +354,7 @@ static void disk_integrity(struct blkfront *bf, uint64_t seed, uint64_t mib)
             }
             next++;
         }
+        blkfront_unplug(bf);
         if (failed)
             break;
         (void)blkfront_wait(bf, 1000000000ULL);
@@ -412,6 +414,7 @@ static void bench_run(struct blkfront *bf, const char *name, bool write, bool ra
         }
     uint64_t t0 = arch_now_ns();
     while (done < total && !failed) {
+        blkfront_plug(bf);
         for (unsigned int k = 0; k < qd && issued < total; k++) {
             if (slot[k].busy)
                 continue;
@@ -434,6 +437,7 @@ static void bench_run(struct blkfront *bf, const char *name, bool write, bool ra
                     sector = 0;
             }
         }
+        blkfront_unplug(bf);
         unsigned int got = blkfront_wait(bf, 5000000000ULL);
         done += got;
         for (unsigned int k = 0; k < qd; k++)
@@ -461,8 +465,8 @@ static void disk_bench(struct blkfront *bf, const char *cmdline)
         kprintf("disk: FAIL bench needs a disk of %lu MiB\n", (unsigned long)mib);
         return;
     }
-    bench_run(bf, "blk_seq_read", false, false, mib << 20, 1u << 20, 4, 0);
     bench_run(bf, "blk_seq_write", true, false, mib << 20, 1u << 20, 4, 0);
+    bench_run(bf, "blk_seq_read", false, false, mib << 20, 1u << 20, 4, 0);
     bench_run(bf, "blk_rand_read_4k", false, true, 0, 4096, 32,
               (unsigned int)option(cmdline, "disk_ios=", 20000));
 }

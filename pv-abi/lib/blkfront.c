@@ -42,6 +42,7 @@ struct blkfront {
     bool readonly, flush;
     unsigned int max_segs;
     unsigned int inflight;
+    bool plugged;
     volatile uint64_t events;
     struct bf_req req[NR_REQS];
     struct blkif_request_segment *ind[NR_REQS];    /* one indirect page per slot */
@@ -275,6 +276,8 @@ static void post(struct blkfront *bf)
 {
     int notify;
 
+    if (bf->plugged)
+        return;
     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bf->ring, notify);
     if (notify)
         (void)pv_evtchn_send(bf->port);
@@ -352,6 +355,17 @@ int blkfront_submit(struct blkfront *bf, bool write, uint64_t sector, void *buf,
     bf->inflight++;
     post(bf);
     return 0;
+}
+
+void blkfront_plug(struct blkfront *bf)
+{
+    bf->plugged = true;
+}
+
+void blkfront_unplug(struct blkfront *bf)
+{
+    bf->plugged = false;
+    post(bf);
 }
 
 int blkfront_flush(struct blkfront *bf, blkfront_done_fn done, void *cookie)

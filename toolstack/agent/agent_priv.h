@@ -62,6 +62,7 @@ void cmd_block_list(const struct proto_req *r);
 void cmd_block_attach(const struct proto_req *r);
 void cmd_block_detach(const struct proto_req *r);
 void cmd_blk_bench(const struct proto_req *r);
+void cmd_blkback_mode(const struct proto_req *r);
 
 /* Called while a command waits (bulk transfers): keeps COM2 output
  * moving. */

@@ -259,6 +259,26 @@ void cmd_block_detach(const struct proto_req *r)
     proto_send_err(r->id, XEN_ENOENT, "domain %u has no disk %lu", domid, (unsigned long)devid);
 }
 
+void cmd_blkback_mode(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "copy", NULL };
+    uint64_t copy;
+
+    if (!args_ok(r, allowed))
+        return;
+    if (proto_arg(r, "copy", NULL)) {
+        if (!proto_parse_u64(proto_arg(r, "copy", NULL), &copy) || copy > 1) {
+            proto_send_err(r->id, XEN_EINVAL, "blkback-mode copy=0 (grant mapping) or 1 (grant copy)");
+            return;
+        }
+        blkback_set_copy_mode(copy);
+    }
+    rec_start(r);
+    proto_line_kvs(rec_line(), "mode", blkback_copy_mode() ? "copy" : "map");
+    rec_send();
+    proto_send_ok(r->id);
+}
+
 /* ---- dom0-direct benchmark -------------------------------------------------------- */
 
 struct bench {
@@ -300,6 +320,7 @@ static int run_bench(struct vblk *vb, int mode, uint64_t bytes, unsigned int req
         return -XEN_ENOMEM;
     uint64_t t0 = arch_now_ns();
     while (b.done < total) {
+        vblk_plug(vb);
         while (issued < total && issued - b.done < depth) {
             unsigned int k = (unsigned int)(issued % depth);
             uint64_t at;
@@ -325,6 +346,7 @@ static int run_bench(struct vblk *vb, int mode, uint64_t bytes, unsigned int req
             }
             issued++;
         }
+        vblk_unplug(vb);
         if (!vblk_poll(vb, bench_done))
             (void)HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
     }
@@ -335,14 +357,18 @@ static int run_bench(struct vblk *vb, int mode, uint64_t bytes, unsigned int req
 
 void cmd_blk_bench(const struct proto_req *r)
 {
-    static const char *const allowed[] = { "slot", "mode", "bytes", "req", "ios", "qd", NULL };
-    uint64_t slot, mode, bytes = 256ULL << 20, req = 1 << 20, ios = 20000, qd = 32, ns = 0;
+    static const char *const allowed[] = { "vbd0", "mode", "bytes", "req", "ios", "qd", NULL };
+    uint64_t slot = 0, mode, bytes = 256ULL << 20, req = 1 << 20, ios = 20000, qd = 32, ns = 0;
+    struct dom_vbd b;
     struct vblk *vb;
+    char msg[160];
     int rc;
 
     if (!args_ok(r, allowed))
         return;
-    if (!proto_parse_u64(proto_arg(r, "slot", NULL) ?: "", &slot) || slot == 0 || slot > 31 ||
+    if (proto_arg(r, "vbd0", NULL) && !block_parse_arg(proto_arg(r, "vbd0", NULL), &b, msg, sizeof(msg)))
+        slot = b.slot;
+    if (slot == 0 ||
         !proto_parse_u64(proto_arg(r, "mode", NULL) ?: "", &mode) || mode > 2 ||
         (proto_arg(r, "bytes", NULL) && !proto_parse_u64(proto_arg(r, "bytes", NULL), &bytes)) ||
         (proto_arg(r, "req", NULL) && !proto_parse_u64(proto_arg(r, "req", NULL), &req)) ||
@@ -350,7 +376,8 @@ void cmd_blk_bench(const struct proto_req *r)
         (proto_arg(r, "qd", NULL) && !proto_parse_u64(proto_arg(r, "qd", NULL), &qd)) ||
         req % XC_PAGE_SIZE || req == 0 || req / XC_PAGE_SIZE > VBLK_MAX_SEGS || qd == 0 ||
         qd > 256 || ios == 0 || bytes < req) {
-        proto_send_err(r->id, XEN_EINVAL, "blk-bench slot=1-31 mode=0|1|2 [bytes= req= ios= qd=]");
+        proto_send_err(r->id, XEN_EINVAL, "blk-bench vbd0=SLOT:DEVID:r|w:PATH mode=0|1|2 "
+                                          "[bytes= req= ios= qd=]");
         return;
     }
     if (!blkback_slot_free((unsigned int)slot)) {

@@ -690,6 +690,7 @@ static const struct {
     { "block-attach", cmd_block_attach },
     { "block-detach", cmd_block_detach },
     { "blk-bench", cmd_blk_bench },
+    { "blkback-mode", cmd_blkback_mode },
 };
 
 void cmd_dispatch(const struct proto_req *r)

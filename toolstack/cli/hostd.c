@@ -83,6 +83,7 @@ struct pending {
     enum pkind kind;
     int dom;
     int disk_slot[4];               /* slots plugged for this request (0: none) */
+    int unplug_after;               /* unplug them when it ends, however */
 };
 
 struct condom {
@@ -209,7 +210,7 @@ static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
             uint32_t gid = next_gid++;
             if (next_gid > 0x7fffffffu)
                 next_gid = 1;
-            pend[i] = (struct pending){ gid, ci, cid, kind, dom, { 0 } };
+            pend[i] = (struct pending){ gid, ci, cid, kind, dom, { 0 }, 0 };
             return gid;
         }
     return 0;
@@ -562,7 +563,7 @@ static void client_line(int ci, char *line)
             client_send(ci, "K %lu\n", cid);
     } else if (!strcmp(cmd, "create") || !strcmp(cmd, "bulk-bench")) {
         client_bulk(ci, (uint32_t)cid, cmd, rest);
-    } else if (!strcmp(cmd, "block-attach")) {
+    } else if (!strcmp(cmd, "block-attach") || !strcmp(cmd, "blk-bench")) {
         int dslots[4] = { 0 };
         if (plug_disks(ci, (uint32_t)cid, rest, dslots) < 0)
             return;
@@ -573,6 +574,7 @@ static void client_line(int ci, char *line)
             return;
         }
         memcpy(find_pending(gid)->disk_slot, dslots, sizeof(dslots));
+        find_pending(gid)->unplug_after = !strcmp(cmd, "blk-bench");
         agent_send(gid, cmd, rest);
     } else {
         uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
@@ -663,7 +665,7 @@ static void agent_line(char *line)
         return;
     if (p->kind == P_BULK && bulk.active && bulk.gid == p->gid)
         bulk_stop(kind == 'K' ? "request finished" : "request failed");
-    if (kind == 'E')
+    if (kind == 'E' || p->unplug_after)
         for (int i = 0; i < 4; i++)
             hostdisk_unplug(p->disk_slot[i]);
     memset(p->disk_slot, 0, sizeof(p->disk_slot));

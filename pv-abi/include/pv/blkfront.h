@@ -67,6 +67,11 @@ typedef void (*blkfront_done_fn)(void *cookie, int status);
  * read-only disk), -ENOSPC (out of grant references). */
 int blkfront_submit(struct blkfront *bf, bool write, uint64_t sector, void *buf, uint32_t bytes,
                     blkfront_done_fn done, void *cookie);
+/* Between blkfront_plug() and blkfront_unplug(), submitted requests are
+ * queued on the ring but not published; unplug publishes them and
+ * notifies the back-end once (as Linux's block-layer plugging). */
+void blkfront_plug(struct blkfront *bf);
+void blkfront_unplug(struct blkfront *bf);
 /* Flush the disk's write cache (BLKIF_OP_FLUSH_DISKCACHE); asynchronous. */
 int blkfront_flush(struct blkfront *bf, blkfront_done_fn done, void *cookie);
 /* Completes the responses that came; returns how many. */
