@@ -24,6 +24,7 @@
 
 #define ENTRIES_PER_FRAME   (PAGE_SIZE / sizeof(grant_entry_v1_t))     /* 512 */
 #define MAPTRACK_NONE       (~0U)
+#define OP_CHUNK            16      /* divides HYPERCALL_PREEMPT_STRIDE */
 
 /* Pins of one grant, by kind; a count at its maximum refuses a new map. */
 struct active_grant {
@@ -679,28 +680,36 @@ long do_grant_table_op(unsigned int cmd, uint64_t uop, unsigned int count)
     default:
         return -XEN_ENOSYS;
     }
-    for (unsigned int i = 0; i < count; i++) {
-        union {
-            struct gnttab_map_grant_ref map;
-            struct gnttab_unmap_grant_ref unmap;
-            struct gnttab_copy copy;
-        } op;
+    /* Ops move in and out a chunk at a time: one guest copy each way per
+     * OP_CHUNK ops (a copy is most of a cheap op's cost). */
+    static union {
+        struct gnttab_map_grant_ref map[OP_CHUNK];
+        struct gnttab_unmap_grant_ref unmap[OP_CHUNK];
+        struct gnttab_copy copy[OP_CHUNK];
+    } ops;
+    for (unsigned int i = 0; i < count;) {
+        unsigned int n = count - i < OP_CHUNK ? count - i : OP_CHUNK;
         uint64_t at = uop + (uint64_t)i * size;
 
         if (i && i % HYPERCALL_PREEMPT_STRIDE == 0 && hypercall_preempt_check()) {
             hypercall_create_continuation(__HYPERVISOR_grant_table_op, cmd, at, count - i, 0, 0);
             return 0;
         }
-        if (copy_from_guest(&op, at, size))
+        /* A chunk that does not copy is retried op by op, so the ops
+         * before a bad one are done, as Xen does them one at a time. */
+        if (copy_from_guest(&ops, at, n * size) && (n = 1, copy_from_guest(&ops, at, size)))
             return -XEN_EFAULT;
-        if (cmd == GNTTABOP_map_grant_ref)
-            map_grant_ref(v, &op.map);
-        else if (cmd == GNTTABOP_unmap_grant_ref)
-            unmap_grant_ref(v, &op.unmap);
-        else
-            gnttab_copy_one(d, &op.copy);
-        if (copy_to_guest(at, &op, size))
+        for (unsigned int k = 0; k < n; k++) {
+            if (cmd == GNTTABOP_map_grant_ref)
+                map_grant_ref(v, &ops.map[k]);
+            else if (cmd == GNTTABOP_unmap_grant_ref)
+                unmap_grant_ref(v, &ops.unmap[k]);
+            else
+                gnttab_copy_one(d, &ops.copy[k]);
+        }
+        if (copy_to_guest(at, &ops, n * size))
             return -XEN_EFAULT;
+        i += n;
     }
     return 0;
 }
