@@ -60,6 +60,8 @@ G_CFLAGS := $(FREE) -mcmodel=kernel -fno-pic -Iguest-port/include -Ipv-abi/inclu
 G_CORE   := $(sort $(wildcard guest-port/core/*.c guest-port/core/*.S))
 G_NATIVE := $(sort $(wildcard guest-port/native/*.c guest-port/native/*.S))
 G_PV     := $(sort $(wildcard guest-port/pv/*.c guest-port/pv/*.S))
+# hostile front-ends the tests run inside the PV guest kernel (disk=hostile)
+G_TESTS  := $(sort $(wildcard tests/guest/*.c))
 PVLIB    := $(sort $(wildcard pv-abi/lib/*.c pv-abi/lib/*.S))
 T_HOSTILE:= $(sort $(wildcard tests/hostile/*.c tests/hostile/*.S))
 # dom0's control plane, linked into the PV kernel only: the shared domain
@@ -125,8 +127,8 @@ $(B)/guest-native.elf64: $(call gobjs,$(G_CORE) $(G_NATIVE)) guest-port/native/n
 	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/native/native.ld -o $@ $(call gobjs,$(G_CORE) $(G_NATIVE))
 $(B)/guest-native.elf: $(B)/guest-native.elf64
 	$(Q)$(call quiet,OBJCOPY,$@)objcopy -O elf32-i386 $< $@
-$(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0)) guest-port/pv/pv.ld
-	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0))
+$(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0) $(G_TESTS)) guest-port/pv/pv.ld
+	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0) $(G_TESTS))
 $(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
 	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
 

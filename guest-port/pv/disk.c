@@ -73,7 +73,7 @@ static uint64_t env_virt_to_mfn(const void *va)
 /* The domain's grant table, set up and mapped once: 4 frames (2048
  * references, enough for four 1 MiB requests in flight). */
 #define GNT_FRAMES 4
-static int grant_table_start(void)
+int pv_grant_table_start(void)
 {
     static bool done;
     xen_pfn_t mfns[GNT_FRAMES];
@@ -107,7 +107,7 @@ static struct blkfront *disk_open(void)
         kprintf("disk: FAIL no xenbus (not a toolstack domain)\n");
         return NULL;
     }
-    if ((err = grant_table_start())) {
+    if ((err = pv_grant_table_start())) {
         kprintf("disk: FAIL cannot set up the grant table (%d)\n", err);
         return NULL;
     }
