@@ -167,6 +167,7 @@ gdb: all
 .PHONY: bench
 bench: all
 	tools/lamina-bench
+	tools/lamina-bench-io
 
 bench-scale: all
 	tools/lamina-bench-scale

@@ -4,7 +4,16 @@
 #include <pv/blkfront.h>
 #include <stddef.h>
 
-void *memset(void *d, int c, size_t n);     /* io/ring.h uses it; the kernel has one */
+/* io/ring.h's SHARED_RING_INIT uses memset: the guest kernel's, or this
+ * one in a PV guest without its own (the hostile test kernel). */
+__attribute__((weak)) void *memset(void *d, int c, size_t n)
+{
+    volatile unsigned char *p = d;
+
+    while (n--)
+        *p++ = (unsigned char)c;
+    return d;
+}
 
 #include <pv/evtchn.h>
 #include <pv/gnttab.h>
