@@ -69,12 +69,28 @@ struct vbd {
     uint32_t ring_handle;
     evtchn_port_t port;
     bool rsp_pending;           /* responses written, not yet pushed */
+    bool persistent;            /* both ends said feature-persistent */
+    struct pgnt *pg;            /* persistent grants, [BLKBACK_MAX_PGNT] */
+    unsigned int nr_pg;
+    uint16_t *pg_hash;          /* [PG_HASH]: index + 1 into pg, 0 empty */
     struct bb_slot *slots;      /* [NR_SLOTS] */
     unsigned int busy_slots;
     struct blkif_request_segment *indirect;     /* one page, dom0's */
     uint64_t indirect_mfn;
     uint64_t reqs, errors, bytes;
 };
+
+/* A grant kept mapped for the disk while the vbd is connected (Linux's
+ * persistent grants: the front-end promises the reference keeps naming the
+ * same page). */
+struct pgnt {
+    grant_ref_t gref;
+    grant_handle_t handle;
+    uint64_t bus;               /* dev_bus_addr of the page */
+};
+#define PG_HASH         2048u   /* open addressing over gref */
+#define HANDLE_NONE     ((grant_handle_t)~0u)
+#define HANDLE_PERSIST  ((grant_handle_t)~1u)
 
 static xc_interface *bb_xch;
 static bool copy_mode;
@@ -130,6 +146,8 @@ static void responses_push(struct vbd *v)
 static void unmap_segs(struct bb_slot *s, unsigned int n)
 {
     for (unsigned int i = 0; i < n; i++) {
+        if (s->handle[i] == HANDLE_PERSIST || s->handle[i] == HANDLE_NONE)
+            continue;
         if (unmap_n == UNMAP_BATCH)
             unmap_flush();
         unmap_q[unmap_n].host_addr = 0;
@@ -166,46 +184,105 @@ static void disk_done(void *cookie, int status)
     slot_free(v, s);
 }
 
-/* Maps the grants of segs[0..nseg) for the disk (read-only when the disk
- * only reads them) and fills s->seg with bus addresses.  false (nothing
- * left mapped) if any grant was refused. */
+/* The persistent grant for gref, or NULL. */
+static struct pgnt *pg_find(struct vbd *v, grant_ref_t gref)
+{
+    for (unsigned int h = gref % PG_HASH, n = 0; n < PG_HASH; h = (h + 1) % PG_HASH, n++) {
+        if (!v->pg_hash[h])
+            return NULL;
+        if (v->pg[v->pg_hash[h] - 1].gref == gref)
+            return &v->pg[v->pg_hash[h] - 1];
+    }
+    return NULL;
+}
+
+static void pg_add(struct vbd *v, grant_ref_t gref, grant_handle_t handle, uint64_t bus)
+{
+    unsigned int h = gref % PG_HASH;
+
+    while (v->pg_hash[h])
+        h = (h + 1) % PG_HASH;
+    v->pg[v->nr_pg] = (struct pgnt){ gref, handle, bus };
+    v->pg_hash[h] = (uint16_t)(++v->nr_pg);
+}
+
+/* Unmaps every persistent grant (the vbd disconnects). */
+static void pg_drop(struct vbd *v)
+{
+    struct bb_slot s;
+
+    for (unsigned int i = 0; i < v->nr_pg; i++) {
+        s.handle[0] = v->pg[i].handle;
+        s.seg[0].maddr = v->pg[i].bus;
+        unmap_segs(&s, 1);
+    }
+    unmap_flush();
+    v->nr_pg = 0;
+    if (v->pg_hash)
+        memset(v->pg_hash, 0, PG_HASH * sizeof(*v->pg_hash));
+}
+
+/* Maps the grants of segs[0..nseg) for the disk and fills s->seg with bus
+ * addresses.  Without persistent grants each is mapped for this request
+ * (read-only when the disk only reads it); with them, a grant already kept
+ * is used as it is, a new one is mapped writable and kept while there is
+ * room (BLKBACK_MAX_PGNT), else mapped for this request only.  false
+ * (nothing mapped for this request left) if any grant was refused. */
 static bool map_segs(struct vbd *v, struct bb_slot *s, const struct blkif_request_segment *segs)
 {
     struct gnttab_map_grant_ref m[32];
-    unsigned int done = 0;
+    unsigned int at[32];
+    bool keep[32];
+    unsigned int i = 0;
     bool ok = true;
 
-    while (done < s->nseg) {
+    while (i < s->nseg) {
         unsigned int k = 0;
 
-        for (; k < ARRAY_SIZE(m) && done + k < s->nseg; k++) {
+        for (; k < ARRAY_SIZE(m) && i < s->nseg; i++) {
+            struct pgnt *p = v->persistent ? pg_find(v, segs[i].gref) : NULL;
+
+            s->seg[i].len = (uint32_t)(segs[i].last_sect - segs[i].first_sect + 1) *
+                            VBLK_SECTOR_SIZE;
+            if (p) {
+                s->handle[i] = HANDLE_PERSIST;
+                s->seg[i].maddr = p->bus + segs[i].first_sect * VBLK_SECTOR_SIZE;
+                continue;
+            }
+            keep[k] = v->persistent && v->nr_pg + k < BLKBACK_MAX_PGNT;
             memset(&m[k], 0, sizeof(m[k]));
-            m[k].flags = GNTMAP_device_map | (s->dir == VBLK_WRITE ? GNTMAP_readonly : 0);
-            m[k].ref = segs[done + k].gref;
+            m[k].flags = GNTMAP_device_map |
+                         (!keep[k] && s->dir == VBLK_WRITE ? GNTMAP_readonly : 0);
+            m[k].ref = segs[i].gref;
             m[k].dom = (domid_t)v->domid;
+            at[k++] = i;
         }
+        if (!k)
+            continue;
         if (HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, m, k))
             for (unsigned int j = 0; j < k; j++)
                 m[j].status = GNTST_general_error;
         for (unsigned int j = 0; j < k; j++) {
-            unsigned int i = done + j;
+            unsigned int x = at[j];
 
             if (m[j].status != GNTST_okay) {
                 ok = false;
-                s->handle[i] = (grant_handle_t)~0u;
+                s->handle[x] = HANDLE_NONE;
                 continue;
             }
-            s->handle[i] = m[j].handle;
-            s->seg[i].maddr = m[j].dev_bus_addr + segs[i].first_sect * VBLK_SECTOR_SIZE;
-            s->seg[i].len = (uint32_t)(segs[i].last_sect - segs[i].first_sect + 1) *
-                            VBLK_SECTOR_SIZE;
+            s->seg[x].maddr = m[j].dev_bus_addr + segs[x].first_sect * VBLK_SECTOR_SIZE;
+            if (keep[j] && !pg_find(v, m[j].ref)) {
+                pg_add(v, m[j].ref, m[j].handle, m[j].dev_bus_addr);
+                s->handle[x] = HANDLE_PERSIST;
+            } else {
+                s->handle[x] = m[j].handle;     /* a duplicate in one batch: this request's */
+            }
         }
-        done += k;
     }
     if (!ok) {
-        /* Undo the ones that worked. */
+        /* Undo the ones mapped for this request. */
         for (unsigned int i = 0; i < s->nseg; i++) {
-            if (s->handle[i] == (grant_handle_t)~0u)
+            if (s->handle[i] == HANDLE_NONE || s->handle[i] == HANDLE_PERSIST)
                 continue;
             struct gnttab_unmap_grant_ref u = {
                 .dev_bus_addr = s->seg[i].maddr & ~(uint64_t)(XC_PAGE_SIZE - 1),
@@ -505,6 +582,9 @@ static int connect(struct vbd *v)
         v->why = "protocol is not x86_64-abi";
         return -XEN_EINVAL;
     }
+    uint64_t pers = 0;
+    ksnprintf(path, sizeof(path), "%s/feature-persistent", v->fe);
+    v->persistent = xenbus_back_read_u64(path, &pers) == 0 && pers == 1 && v->pg && !copy_mode;
     v->ring_va = xc_gnttab_map(bb_xch, v->domid, (uint32_t)ref, XC_PROT_READ | XC_PROT_WRITE,
                                &v->ring_handle);
     if (!v->ring_va) {
@@ -531,6 +611,7 @@ static int connect(struct vbd *v)
 /* The data path is done (DRAINED): let go of the ring. */
 static void disconnect(struct vbd *v)
 {
+    pg_drop(v);
     if (v->port) {
         (void)pv_evtchn_set_handler(v->port, NULL, NULL);
         (void)pv_evtchn_close(v->port);
@@ -652,6 +733,8 @@ static void vbd_free(struct vbd *v)
         kfree(b);
     }
     kfree(v->slots);
+    kfree(v->pg);
+    kfree(v->pg_hash);
     if (v->indirect)
         core_free_frame(arch_virt_to_pfn(v->indirect));
     kfree(v);
@@ -671,7 +754,13 @@ int blkback_add(uint32_t domid, uint32_t devid, unsigned int slot, bool readonly
             free_i = i;
     if (free_i < 0)
         return -XEN_ENOSPC;
-    if (!(v = kzalloc(sizeof(*v))) || !(v->slots = kzalloc(NR_SLOTS * sizeof(*v->slots)))) {
+    if (!(v = kzalloc(sizeof(*v))) || !(v->slots = kzalloc(NR_SLOTS * sizeof(*v->slots))) ||
+        !(v->pg = kzalloc(BLKBACK_MAX_PGNT * sizeof(*v->pg))) ||
+        !(v->pg_hash = kzalloc(PG_HASH * sizeof(*v->pg_hash)))) {
+        if (v) {
+            kfree(v->slots);
+            kfree(v->pg);
+        }
         kfree(v);
         return -XEN_ENOMEM;
     }
@@ -721,7 +810,7 @@ int blkback_add(uint32_t domid, uint32_t devid, unsigned int slot, bool readonly
     rc = rc ?: xenbus_back_printf(v->be, "physical-sector-size", "%u", VBLK_SECTOR_SIZE);
     rc = rc ?: xenbus_back_printf(v->be, "info", "%u", readonly ? VDISK_READONLY : 0);
     rc = rc ?: xenbus_back_printf(v->be, "feature-flush-cache", "%d", vblk_has_flush(v->disk));
-    rc = rc ?: xenbus_back_printf(v->be, "feature-persistent", "0");
+    rc = rc ?: xenbus_back_printf(v->be, "feature-persistent", "1");
     rc = rc ?: xenbus_back_printf(v->be, "feature-discard", "0");
     rc = rc ?: xenbus_back_printf(v->be, "feature-max-indirect-segments", "%u",
                                   BLKBACK_MAX_INDIRECT_SEGS);

@@ -30,6 +30,7 @@
 /* What the back-end offers (written to xenstore). */
 #define BLKBACK_MAX_INDIRECT_SEGS 256   /* feature-max-indirect-segments */
 #define BLKBACK_MAX_VBDS          64
+#define BLKBACK_MAX_PGNT          1056  /* persistent grants per vbd (Linux's default) */
 
 /* One vbd's counters (lamina block-list). */
 struct blkback_stats {

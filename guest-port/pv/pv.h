@@ -57,7 +57,7 @@ int pv_foreign_window_init(unsigned long nr_pages);
 uint64_t pv_foreign_pte_maddr(unsigned long i);
 /* time.c: binds VIRQ_TIMER, stops the periodic timer, samples t0. */
 void pv_time_init(void);
-/* Sets up this domain's grant table (GNTTABOP_setup_table, 4 frames),
+/* Sets up this domain's grant table (GNTTABOP_setup_table, 8 frames),
  * maps it and hands it to pv-abi's gnttab (disk.c); once.  0 or errno. */
 int pv_grant_table_start(void);
 /* boot.c: prints and crashes the domain. */

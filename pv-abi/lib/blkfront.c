@@ -26,9 +26,19 @@ __attribute__((weak)) void *memset(void *d, int c, size_t n)
 #define SECTOR          512u
 #define PAGE            4096u
 
+/* Persistent grants (feature-persistent): a page granted once, writable,
+ * and kept granted while connected; the back-end keeps it mapped. */
+#define PGNT_MAX  1056
+#define PGNT_HASH 2048u
+struct bf_pgnt {
+    uint64_t mfn;
+    grant_ref_t ref;
+};
+
 struct bf_req {
     bool busy;
     uint16_t nseg;
+    bool kept[BLKFRONT_MAX_SEGS];   /* gref[i] is a persistent grant */
     bool indirect;
     grant_ref_t gref[BLKFRONT_MAX_SEGS];
     grant_ref_t indirect_gref;
@@ -52,6 +62,10 @@ struct blkfront {
     unsigned int max_segs;
     unsigned int inflight;
     bool plugged;
+    bool persistent;                /* both ends said feature-persistent */
+    unsigned int nr_pg;
+    struct bf_pgnt pg[PGNT_MAX];
+    uint16_t pg_hash[PGNT_HASH];    /* index + 1 into pg, 0 empty */
     volatile uint64_t events;
     struct bf_req req[NR_REQS];
     struct blkif_request_segment *ind[NR_REQS];    /* one indirect page per slot */
@@ -137,7 +151,7 @@ static int publish(struct blkfront *bf)
     rc = xenbus_write_u64(bf->node, "ring-ref", bf->ring_ref);
     rc = rc ?: xenbus_write_u64(bf->node, "event-channel", bf->port);
     rc = rc ?: xenbus_write_str(bf->node, "protocol", XEN_IO_PROTO_ABI_X86_64);
-    rc = rc ?: xenbus_write_u64(bf->node, "feature-persistent", 0);
+    rc = rc ?: xenbus_write_u64(bf->node, "feature-persistent", 1);
     rc = rc ?: xenbus_switch_state(bf->node, XenbusStateInitialised);
     return rc;
 }
@@ -217,6 +231,7 @@ struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
     }
     bf->readonly = xenbus_read_u64(bf->backend, "info", &v) == 0 && (v & VDISK_READONLY);
     bf->flush = xenbus_read_u64(bf->backend, "feature-flush-cache", &v) == 0 && v;
+    bf->persistent = xenbus_read_u64(bf->backend, "feature-persistent", &v) == 0 && v == 1;
     bf->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
     if (xenbus_read_u64(bf->backend, "feature-max-indirect-segments", &v) == 0 &&
         v > BLKIF_MAX_SEGMENTS_PER_REQUEST)
@@ -274,11 +289,31 @@ static int free_slot(struct blkfront *bf)
 static void end_grants(struct bf_req *r)
 {
     for (unsigned int i = 0; i < r->nseg; i++)
-        (void)gnttab_end_access(r->gref[i]);
+        if (!r->kept[i])
+            (void)gnttab_end_access(r->gref[i]);
     if (r->indirect)
         (void)gnttab_end_access(r->indirect_gref);
     r->nseg = 0;
     r->indirect = false;
+}
+
+/* The persistent grant of page mfn: found, or made while there is room
+ * (then kept until close); -1 when none (grant for the request only). */
+static int pg_ref(struct blkfront *bf, uint64_t mfn)
+{
+    unsigned int h = (unsigned int)(mfn % PGNT_HASH);
+
+    for (unsigned int n = 0; n < PGNT_HASH && bf->pg_hash[h]; n++, h = (h + 1) % PGNT_HASH)
+        if (bf->pg[bf->pg_hash[h] - 1].mfn == mfn)
+            return (int)bf->pg[bf->pg_hash[h] - 1].ref;
+    if (bf->nr_pg == PGNT_MAX)
+        return -1;
+    int ref = gnttab_grant_access(bf->backend_id, mfn, false);
+    if (ref < 0)
+        return -1;
+    bf->pg[bf->nr_pg] = (struct bf_pgnt){ mfn, (grant_ref_t)ref };
+    bf->pg_hash[h] = (uint16_t)(++bf->nr_pg);
+    return ref;
 }
 
 static void post(struct blkfront *bf)
@@ -316,7 +351,12 @@ int blkfront_submit(struct blkfront *bf, bool write, uint64_t sector, void *buf,
     r->nseg = 0;
     for (unsigned int i = 0; i < nseg; i++) {
         uint32_t off = (uint32_t)(a % PAGE), len = PAGE - off < left ? PAGE - off : left;
-        int ref = gnttab_grant_access(bf->backend_id, bf->env.virt_to_mfn((void *)a), write);
+        uint64_t mfn = bf->env.virt_to_mfn((void *)a);
+        int ref = bf->persistent ? pg_ref(bf, mfn) : -1;
+
+        r->kept[i] = ref >= 0;
+        if (ref < 0)
+            ref = gnttab_grant_access(bf->backend_id, mfn, write);
 
         if (ref < 0) {
             end_grants(r);
@@ -492,7 +532,10 @@ void blkfront_close(struct blkfront *bf)
     (void)xenbus_unwatch(be, tok);
     (void)pv_evtchn_set_handler(bf->port, NULL, NULL);
     (void)pv_evtchn_close(bf->port);
-    if (gnttab_end_access(bf->ring_ref))
+    bool leaked = false;
+    for (unsigned int i = 0; i < bf->nr_pg; i++)
+        leaked |= gnttab_end_access(bf->pg[i].ref) != 0;   /* still mapped: keep granted */
+    if (gnttab_end_access(bf->ring_ref) || leaked)
         return;                     /* still mapped: leak the ring page, never reuse it */
     free_all(bf);
 }

@@ -28,8 +28,8 @@ int gnttab_setup(unsigned int nr_frames, xen_pfn_t *mfns)
 }
 
 /* The free-list links live in a static array sized for the largest table
- * this library takes (4 frames, 2048 references). */
-#define GNTTAB_MAX_FRAMES 4
+ * this library takes (8 frames, 4096 references). */
+#define GNTTAB_MAX_FRAMES 8
 static uint32_t links[GNTTAB_MAX_FRAMES * 512];
 
 int gnttab_init(grant_entry_v1_t *shared, unsigned int nr_frames)

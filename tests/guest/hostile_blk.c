@@ -13,6 +13,8 @@
  *   double-fetch  a valid request, rewritten in the ring (to a bad grant
  *                 and sector) right after it was posted
  *   ring-overflow req_prod a thousand entries past what was consumed
+ * and, on its own grant table, that ending access to a grant while it is
+ * mapped is refused (-EBUSY) and works once the mapping is gone.
  *
  * Each case must come back as an error response (BLKIF_RSP_ERROR or
  * EOPNOTSUPP), except double-fetch (either version, never a crash) and
@@ -40,6 +42,18 @@ static char be_path[96];
 static uint64_t sectors;
 static int grant_ok = -1;        /* a page of ours, granted to the back-end */
 static uint64_t page_mfn;
+
+/* Our own domain id: the back-end's path names it
+ * (/local/domain/0/backend/vbd/<domid>/<devid>). */
+static domid_t DOMID_SELF_ID(void)
+{
+    const char *p = be_path + strlen("/local/domain/0/backend/vbd/");
+    unsigned int v = 0;
+
+    while (*p >= '0' && *p <= '9')
+        v = v * 10 + (unsigned int)(*p++ - '0');
+    return (domid_t)v;
+}
 
 static void ring_event(evtchn_port_t p, void *data)
 {
@@ -228,9 +242,29 @@ static void hostile_main(const struct arch_boot_info *bi)
     kprintf("hostile-blk: double-fetch %s (status %d)\n",
             st == BLKIF_RSP_OKAY || st == BLKIF_RSP_ERROR ? "ok" : "FAIL", st);
 
-    /* Ending access to a grant the back-end still maps: refused. */
+    /* Every request answered: nothing of ours is mapped any more, so
+     * access ends at once. */
     rc = gnttab_end_access((grant_ref_t)grant_ok);
     kprintf("hostile-blk: end-access-unmapped %s (%d)\n", rc == 0 ? "ok" : "FAIL", rc);
+
+    /* Ending access while a mapping exists: refused (-EBUSY) until the
+     * mapping goes.  The mapper is this domain itself (a grant to our own
+     * id, mapped for the device). */
+    {
+        int self = gnttab_grant_access(DOMID_SELF_ID(), page_mfn, false);
+        struct gnttab_map_grant_ref m = { .flags = GNTMAP_device_map, .ref = (grant_ref_t)self,
+                                          .dom = DOMID_SELF };
+        int busy, after;
+
+        rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &m, 1);
+        busy = gnttab_end_access((grant_ref_t)self);
+        struct gnttab_unmap_grant_ref u = { .dev_bus_addr = m.dev_bus_addr, .handle = m.handle };
+        (void)HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &u, 1);
+        after = gnttab_end_access((grant_ref_t)self);
+        kprintf("hostile-blk: end-access-while-mapped %s (map %d/%d, while mapped %d, after %d)\n",
+                rc == 0 && m.status == GNTST_okay && busy == -XEN_EBUSY && after == 0 ? "ok" : "FAIL",
+                rc, m.status, busy, after);
+    }
 
     /* The producer index a thousand entries ahead: the back-end must
      * disconnect, not read past the ring. */

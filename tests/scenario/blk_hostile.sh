@@ -36,7 +36,7 @@ wait_for 90 console_has evil '^hostile-blk: (done|FAIL cannot)'
 lam console --dump evil
 for c in sane-read bad-gref foreign-frame past-end past-end-partial too-many-segs \
          too-many-indirect-segs offset-past-page first-after-last bad-op double-fetch \
-         end-access-unmapped ring-overflow; do
+         end-access-unmapped end-access-while-mapped ring-overflow; do
     line=$(echo "$OUT" | grep -E "^hostile-blk: $c " | head -n 1)
     case "$line" in
         *" ok "*|*" ok") ok "$line" ;;

@@ -8,9 +8,12 @@
  *
  * Requests of up to BLKIF_MAX_SEGMENTS_PER_REQUEST pages go directly in
  * the ring; larger ones (up to the back-end's max-indirect-segments, at
- * most BLKFRONT_MAX_SEGS pages) through one indirect page.  Each data page
- * is granted for the request (read-only when the back-end only reads it)
- * and the grant ended when the response comes.  Notifications are
+ * most BLKFRONT_MAX_SEGS pages) through one indirect page.  With persistent
+ * grants (feature-persistent on both ends, Linux's protocol) a data page is
+ * granted writable the first time it is used and stays granted (and mapped
+ * by the back-end) until close, up to 1056 pages; beyond that, and without
+ * them, each page is granted for the request (read-only when the back-end
+ * only reads it) and the grant ended when the response comes.  Notifications are
  * suppressed both ways (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY,
  * RING_FINAL_CHECK_FOR_RESPONSES).
  *
