@@ -94,6 +94,7 @@ struct pgnt {
 
 static xc_interface *bb_xch;
 static bool copy_mode;
+static bool no_persistent;      /* refuse feature-persistent (measurement) */
 static struct vbd *vbds[BLKBACK_MAX_VBDS];
 static struct thread *data_thread;
 
@@ -584,7 +585,8 @@ static int connect(struct vbd *v)
     }
     uint64_t pers = 0;
     ksnprintf(path, sizeof(path), "%s/feature-persistent", v->fe);
-    v->persistent = xenbus_back_read_u64(path, &pers) == 0 && pers == 1 && v->pg && !copy_mode;
+    v->persistent = xenbus_back_read_u64(path, &pers) == 0 && pers == 1 && v->pg && !copy_mode &&
+                    !no_persistent;
     v->ring_va = xc_gnttab_map(bb_xch, v->domid, (uint32_t)ref, XC_PROT_READ | XC_PROT_WRITE,
                                &v->ring_handle);
     if (!v->ring_va) {
@@ -705,6 +707,16 @@ void blkback_set_copy_mode(bool copy)
 bool blkback_copy_mode(void)
 {
     return copy_mode;
+}
+
+void blkback_set_persistent(bool allow)
+{
+    no_persistent = !allow;
+}
+
+bool blkback_persistent(void)
+{
+    return !no_persistent;
 }
 
 int blkback_start(xc_interface *xch)

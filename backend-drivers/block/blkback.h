@@ -49,6 +49,11 @@ struct blkback_stats {
  * gives both). */
 void blkback_set_copy_mode(bool copy);
 bool blkback_copy_mode(void);
+/* Whether vbds connecting from now on use persistent grants when the
+ * front-end offers them (default true; false for measurement: then every
+ * segment is mapped and unmapped per request). */
+void blkback_set_persistent(bool allow);
+bool blkback_persistent(void);
 
 /* Starts the data-path thread (once).  0 or -ENOMEM. */
 int blkback_start(xc_interface *xch);

@@ -261,8 +261,8 @@ void cmd_block_detach(const struct proto_req *r)
 
 void cmd_blkback_mode(const struct proto_req *r)
 {
-    static const char *const allowed[] = { "copy", NULL };
-    uint64_t copy;
+    static const char *const allowed[] = { "copy", "persistent", NULL };
+    uint64_t copy, pers;
 
     if (!args_ok(r, allowed))
         return;
@@ -273,8 +273,16 @@ void cmd_blkback_mode(const struct proto_req *r)
         }
         blkback_set_copy_mode(copy);
     }
+    if (proto_arg(r, "persistent", NULL)) {
+        if (!proto_parse_u64(proto_arg(r, "persistent", NULL), &pers) || pers > 1) {
+            proto_send_err(r->id, XEN_EINVAL, "blkback-mode persistent=0|1");
+            return;
+        }
+        blkback_set_persistent(pers);
+    }
     rec_start(r);
     proto_line_kvs(rec_line(), "mode", blkback_copy_mode() ? "copy" : "map");
+    proto_line_kvu(rec_line(), "persistent", blkback_persistent());
     rec_send();
     proto_send_ok(r->id);
 }
