@@ -17,6 +17,9 @@
  *                   (four in flight), 20000 random 4 KiB reads at queue
  *                   depth 32: "blkbench: NAME bytes=B ios=N ns=T".
  *
+ * With disk_reopen, the disk is closed and connected again after the
+ * workload ("disk: reopened: ok"), the xenbus reconnection path.
+ *
  * Runs in the guest kernel, init's thread (stage TEST: returns, then the
  * mode word runs).  Prints "disk: FAIL ..." and returns on any error.
  */
@@ -496,6 +499,18 @@ static void disk_main(const struct arch_boot_info *bi)
     else
         disk_bench(bf, bi->cmdline);
     blkfront_close(bf);
+    if (cmdline_has(bi->cmdline, "disk_reopen")) {
+        /* Connect again after closing: xenbus's reconnection path. */
+        struct persist_hdr *h = buf_alloc(1);
+        int rc = -XEN_ENOMEM;
+
+        if (h && (bf = disk_open())) {
+            rc = blkfront_rw(bf, false, 0, h, SECT);
+            blkfront_close(bf);
+        }
+        kprintf("disk: reopened: %s (%d, boot %u)\n", rc ? "FAIL" : "ok", rc, h ? h->boot : 0);
+        buf_free(h, 1);
+    }
     kprintf("disk: done\n");
 }
 

@@ -192,6 +192,10 @@ struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
     copy_str(tok, sizeof(tok), "blkfront-", id);
     copy_str(be, sizeof(be), bf->backend, "/state");
     (void)xenbus_watch(be, tok, watch_cb, bf);
+    /* (Re)start: a back-end left Closed by an earlier connection goes back
+     * to InitWait when it sees Initialising. */
+    if ((rc = xenbus_switch_state(bf->node, XenbusStateInitialising)))
+        goto fail;
 
     if (wait_backend(bf, 1u << XenbusStateInitWait | 1u << XenbusStateConnected, deadline) ==
         XenbusStateUnknown) {

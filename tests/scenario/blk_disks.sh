@@ -7,7 +7,8 @@
 #    image file, sector for sector, after the domain is destroyed;
 #  - two domUs on two disks at once, both intact;
 #  - persistence: what one boot wrote, the next boot of a new domain reads
-#    back (disk=persist), and the image holds it;
+#    back (disk=persist), and the image holds it; closing and connecting
+#    again in the same domain (xenbus reconnect);
 #  - one image shared read-only by two domUs; a read-write user beside a
 #    reader is refused, naming the cfg line;
 #  - a missing image, a bad vdev, a qcow2 format: errors naming the line;
@@ -70,7 +71,7 @@ r=$($CHECK integrity "$IMG/a.img" 9 8192 32768) && fail "the checker accepts the
     || ok "the checker refuses the wrong seed ($r)"
 
 # ---- persistence across destroy and create -------------------------------------
-p=$(cfg pers 'disk=persist idle' "format=raw, vdev=xvda, access=rw, target=$IMG/a.img")
+p=$(cfg pers 'disk=persist disk_reopen idle' "format=raw, vdev=xvda, access=rw, target=$IMG/a.img")
 lam create "$p"
 expect_ok "create pers"
 wait_for 60 console_has pers '^disk: (wrote boot|FAIL)'
@@ -84,6 +85,9 @@ expect_ok "create pers again"
 wait_for 60 console_has pers '^disk: (wrote boot|FAIL)'
 console_has pers '^disk: boot 1 verified' && console_has pers '^disk: wrote boot 2 ' \
     && ok "second boot read boot 1 back and wrote boot 2" || fail "second boot: $(echo "$OUT" | grep '^disk:')"
+wait_for 30 console_has pers '^disk: reopened'
+console_has pers '^disk: reopened: ok .*boot 2\)' && ok "closed and connected again (xenbus reconnect), read boot 2" \
+    || fail "reconnect: $(echo "$OUT" | grep '^disk: reopened')"
 lam destroy pers
 wait_for 30 gone pers
 r=$($CHECK persist "$IMG/a.img" 2) && ok "a.img holds boot 2 ($r)" || fail "a.img after boot 2: $r"
