@@ -92,6 +92,46 @@ static void test_list_value(void **state)
     expect_error("name = \"a\"\nkernel = [ \"x\"\n", "t.cfg:2:", "unterminated list");
 }
 
+/* disk = [ ... ]: xl's keyed and positional forms, the checks. */
+static void test_disks(void **state)
+{
+    struct cfg_disk d;
+    (void)state;
+    assert_int_equal(parse("name = \"a\"\nkernel = \"k\"\n"
+                           "disk = [ \"format=raw, vdev=xvda, access=rw, target=img/a,b.img\",\n"
+                           "         \"/abs/b.img,raw,xvdb,ro\" ]\n"), 0);
+    assert_int_equal(cfg.nr_disks, 2);
+    assert_string_equal(cfg.disk[0].target, "/etc/lamina/img/a,b.img");   /* target= takes the rest */
+    assert_string_equal(cfg.disk[0].vdev, "xvda");
+    assert_int_equal(cfg.disk[0].devid, 51712);
+    assert_int_equal(cfg.disk[0].readonly, 0);
+    assert_int_equal(cfg.disk[0].line, 3);
+    assert_string_equal(cfg.disk[1].target, "/abs/b.img");
+    assert_int_equal(cfg.disk[1].devid, 51728);
+    assert_int_equal(cfg.disk[1].readonly, 1);
+    assert_int_equal(cfg.disk[1].line, 4);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"a.img,qcow2,xvda,rw\" ]\n",
+                 "t.cfg:3: disk 1:", "format=qcow2 is not supported");
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"a.img,raw,sda,rw\" ]\n",
+                 "t.cfg:3: disk 1:", "use xvda .. xvdp");
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"a.img,raw,xvda,rx\" ]\n",
+                 "access=rx is not valid", NULL);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"vdev=xvda\" ]\n", "no target", NULL);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"a.img,raw,xvda,rw,x\" ]\n",
+                 "too many positional", NULL);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"a.img,raw,xvda\",\n \"b.img,raw,xvda\" ]\n",
+                 "t.cfg:4: disk 2: vdev xvda is used twice (also line 3)", NULL);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = \"a.img\"\n", "'disk' must be a list", NULL);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"bogus=1, target=a\" ]\n",
+                 "unknown disk parameter 'bogus'", NULL);
+    expect_error("name = \"a\"\nkernel = \"k\"\ndisk = [ \"a,raw,xvda\", \"b,raw,xvdb\", \"c,raw,xvdc\","
+                 " \"d,raw,xvdd\", \"e,raw,xvde\" ]\n", "5 disks; a domain may have at most 4", NULL);
+    /* The attach form, with no cfg around it. */
+    assert_int_equal(cfg_parse_disk("x.img,raw,xvdp", "", &d, err, sizeof(err)), 0);
+    assert_string_equal(d.target, "x.img");
+    assert_int_equal(d.devid, 202u << 8 | 15u << 4);
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -178,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_no_dir_keeps_path),
         cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_list_value),
+        cmocka_unit_test(test_disks),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_missing_and_duplicate),
