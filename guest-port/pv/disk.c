@@ -290,6 +290,20 @@ static void slot_cb(void *cookie, int status)
     s->status = status;
 }
 
+/* Submits slot s's buffer (bytes at sector); the slot is busy until its
+ * completion.  0, -EAGAIN (ring full: the slot stays free) or the error. */
+static int slot_submit(struct blkfront *bf, struct io_slot *s, bool write, uint64_t sector,
+                       uint32_t bytes)
+{
+    int rc;
+
+    s->busy = true;
+    rc = blkfront_submit(bf, write, sector, s->buf, bytes, slot_cb, s);
+    if (rc)
+        s->busy = false;
+    return rc;
+}
+
 static uint64_t rng(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -343,16 +357,9 @@ static void disk_integrity(struct blkfront *bf, uint64_t seed, uint64_t mib)
             struct extent *e = &ext[next];
             for (uint32_t s = 0; s < e->count; s++)
                 fill_sector((uint64_t *)(slot[k].buf + s * SECT), seed, INTEG_FIRST + e->first + s);
-            slot[k].busy = true;
-            int rc = blkfront_submit(bf, true, INTEG_FIRST + e->first, slot[k].buf,
-                                     e->count * SECT, slot_cb, &slot[k]);
-            if (rc == -XEN_EAGAIN) {
-                slot[k].busy = false;
-                break;
-            }
+            int rc = slot_submit(bf, &slot[k], true, INTEG_FIRST + e->first, e->count * SECT);
             if (rc) {
-                failed = rc;
-                slot[k].busy = false;
+                failed = rc == -XEN_EAGAIN ? 0 : rc;
                 break;
             }
             next++;
@@ -430,15 +437,9 @@ static void bench_run(struct blkfront *bf, const char *name, bool write, bool ra
             if (slot[k].busy)
                 continue;
             uint64_t at = rand ? (rng(&r) % disk_blocks) * (req / SECT) : sector;
-            slot[k].busy = true;
-            int rc = blkfront_submit(bf, write, at, slot[k].buf, req, slot_cb, &slot[k]);
-            if (rc == -XEN_EAGAIN) {
-                slot[k].busy = false;
-                break;
-            }
+            int rc = slot_submit(bf, &slot[k], write, at, req);
             if (rc) {
-                failed = rc;
-                slot[k].busy = false;
+                failed = rc == -XEN_EAGAIN ? 0 : rc;
                 break;
             }
             issued++;
