@@ -341,7 +341,7 @@ int vblk_submit(struct vblk *vb, enum vblk_op op, uint64_t sector,
     if (vb->nr_free < nseg + 2)
         return -XEN_EAGAIN;
 
-    uint16_t head = vb->free_head, d = head, last = head;
+    uint16_t head = vb->free_head, d = head;
     struct vblk_req_hdr *h = &vb->hdrs[head];
     uint64_t h_maddr = vb->hdr_mem.maddr + (uint64_t)head * sizeof(*h);
 
@@ -366,12 +366,10 @@ int vblk_submit(struct vblk *vb, enum vblk_op op, uint64_t sector,
             x->len = 1;
             x->flags = VRING_DESC_F_WRITE;
         }
-        last = d;
         d = x->next;
     }
     vb->free_head = d;
     vb->nr_free = (uint16_t)(vb->nr_free - (nseg + 2));
-    (void)last;
     vb->chain_len[head] = (uint16_t)(nseg + 2);
     vb->cookie[head] = cookie;
     vb->avail->ring[vb->avail->idx % vb->num] = head;

@@ -28,28 +28,11 @@ static int bench_failures;
  * default when absent or malformed. */
 static size_t bench_parse_iters(const char *cmdline)
 {
-    static const char key[] = "bench_iters=";
-    const char *p = cmdline;
+    uint64_t v = cmdline_u64(cmdline, "bench_iters=", BENCH_ITERS_DEFAULT);
 
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!strncmp(p, key, sizeof(key) - 1)) {
-            uint64_t v = 0;
-            const char *d = p + sizeof(key) - 1;
-            if (*d < '0' || *d > '9')
-                return BENCH_ITERS_DEFAULT;
-            for (; *d >= '0' && *d <= '9'; d++)
-                if (v <= BENCH_ITERS_MAX)
-                    v = v * 10 + (uint64_t)(*d - '0');
-            if (v < BENCH_ITERS_MIN)
-                return BENCH_ITERS_MIN;
-            return v > BENCH_ITERS_MAX ? BENCH_ITERS_MAX : (size_t)v;
-        }
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-    }
-    return BENCH_ITERS_DEFAULT;
+    if (v < BENCH_ITERS_MIN)
+        return BENCH_ITERS_MIN;
+    return v > BENCH_ITERS_MAX ? BENCH_ITERS_MAX : (size_t)v;
 }
 
 /* In-place heapsort, ascending (n up to BENCH_ITERS_MAX, no recursion). */

@@ -72,6 +72,31 @@ void strlcpy_k(char *d, const char *s, size_t n)
     d[i] = '\0';
 }
 
+uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t dflt)
+{
+    size_t len = strlen(key);
+    const char *p = cmdline;
+
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!strncmp(p, key, len)) {
+            const char *d = p + len;
+            uint64_t v = 0;
+
+            if (*d < '0' || *d > '9')
+                return dflt;
+            for (; *d >= '0' && *d <= '9'; d++)
+                if (v < (1ULL << 63) / 10)
+                    v = v * 10 + (uint64_t)(*d - '0');
+            return v;
+        }
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+    }
+    return dflt;
+}
+
 bool cmdline_has(const char *cmdline, const char *opt)
 {
     size_t len = strlen(opt);

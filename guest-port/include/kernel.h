@@ -32,6 +32,9 @@ void strlcpy_k(char *d, const char *s, size_t n);
 /* True when the whitespace-separated cmdline contains the word `opt`
  * exactly, or `opt` followed by '=' when opt ends in '='. */
 bool cmdline_has(const char *cmdline, const char *opt);
+/* The decimal value of the word `key` (e.g. "bench_iters=") in cmdline,
+ * saturating at 2^63; dflt when the word is absent or no digit follows. */
+uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t dflt);
 
 /* ---- console (core/printf.c) --------------------------------------------- */
 

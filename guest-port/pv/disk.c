@@ -138,25 +138,6 @@ static void buf_free(void *p, size_t pages)
         core_free_frames(arch_virt_to_pfn(p), pages);
 }
 
-static uint64_t option(const char *cmdline, const char *key, uint64_t dflt)
-{
-    size_t kl = strlen(key);
-
-    for (const char *p = cmdline; *p; p++) {
-        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, key, kl)) {
-            uint64_t v = 0;
-            const char *q = p + kl;
-
-            if (*q < '0' || *q > '9')
-                return dflt;
-            while (*q >= '0' && *q <= '9')
-                v = v * 10 + (uint64_t)(*q++ - '0');
-            return v;
-        }
-    }
-    return dflt;
-}
-
 /* ---- patterns -------------------------------------------------------------- */
 
 /* The bytes of sector s under seed: 64 quadwords of xorshift64 from a
@@ -468,7 +449,7 @@ static void bench_run(struct blkfront *bf, const char *name, bool write, bool ra
 
 static void disk_bench(struct blkfront *bf, const char *cmdline)
 {
-    uint64_t mib = option(cmdline, "disk_mib=", 256);
+    uint64_t mib = cmdline_u64(cmdline, "disk_mib=", 256);
 
     if (blkfront_sectors(bf) < mib * 2048) {
         kprintf("disk: FAIL bench needs a disk of %lu MiB\n", (unsigned long)mib);
@@ -481,7 +462,7 @@ static void disk_bench(struct blkfront *bf, const char *cmdline)
     bench_run(bf, "blk_seq_write", true, false, mib << 20, 1u << 20, 4, 0);
     bench_run(bf, "blk_seq_read", false, false, mib << 20, 1u << 20, 4, 0);
     bench_run(bf, "blk_rand_read_4k", false, true, 0, 4096, 32,
-              (unsigned int)option(cmdline, "disk_ios=", 20000));
+              (unsigned int)cmdline_u64(cmdline, "disk_ios=", 20000));
 }
 
 /* ---- the services ------------------------------------------------------------------ */
@@ -495,8 +476,8 @@ static void disk_main(const struct arch_boot_info *bi)
     if (cmdline_has(bi->cmdline, "disk=persist"))
         disk_persist(bf);
     else if (cmdline_has(bi->cmdline, "disk=integrity"))
-        disk_integrity(bf, option(bi->cmdline, "disk_seed=", 1),
-                       option(bi->cmdline, "disk_mib=", 16));
+        disk_integrity(bf, cmdline_u64(bi->cmdline, "disk_seed=", 1),
+                       cmdline_u64(bi->cmdline, "disk_mib=", 16));
     else
         disk_bench(bf, bi->cmdline);
     blkfront_close(bf);

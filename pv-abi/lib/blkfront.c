@@ -66,7 +66,6 @@ struct blkfront {
     unsigned int nr_pg;
     struct bf_pgnt pg[PGNT_MAX];
     uint16_t pg_hash[PGNT_HASH];    /* index + 1 into pg, 0 empty */
-    volatile uint64_t events;
     struct bf_req req[NR_REQS];
     struct blkif_request_segment *ind[NR_REQS];    /* one indirect page per slot */
     uint64_t ind_mfn[NR_REQS];
@@ -107,7 +106,6 @@ static void ring_event(evtchn_port_t port, void *data)
     struct blkfront *bf = data;
 
     (void)port;
-    bf->events++;
     bf->env.notify(bf->env.opaque);
 }
 

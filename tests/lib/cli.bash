@@ -72,6 +72,15 @@ free_kib() {
     echo "$OUT" | sed -n -E 's/^free_memory .*\(([0-9]+) KiB\)$/\1/p'
 }
 
+# console_has DOM ERE: DOM's console history has a matching line ($OUT
+# keeps the history).
+console_has() { lam console --dump "$1"; echo "$OUT" | grep -q -E -- "$2"; }
+
+# grant_maps, maptrack: the hypervisor's grant mappings held and maptrack
+# frames, as `lamina info` reports them.
+grant_maps() { lam info; echo "$OUT" | sed -n -E 's/^grant_maps +: ([0-9]+)$/\1/p'; }
+maptrack() { lam info; echo "$OUT" | sed -n -E 's/^maptrack_frames +: ([0-9]+)$/\1/p'; }
+
 # console_count DOM ERE: matching lines in DOM's console history.
 console_count() {
     lam console --dump "$1"

@@ -36,9 +36,6 @@ cfg() {
         "$name" "$KERNEL" "$cmd" "$list" >"$f"
     echo "$f"
 }
-console_has() { lam console --dump "$1"; echo "$OUT" | grep -q -E -- "$2"; }
-grant_maps() { lam info; echo "$OUT" | sed -n -E 's/^grant_maps +: ([0-9]+)$/\1/p'; }
-maptrack() { lam info; echo "$OUT" | sed -n -E 's/^maptrack_frames +: ([0-9]+)$/\1/p'; }
 gone() { lam list; ! echo "$OUT" | grep -q "^$1 "; }
 
 lam up

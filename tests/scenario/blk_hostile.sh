@@ -22,8 +22,6 @@ cfg() {
         "$1" "$KERNEL" "$2" "$3" >"$IMG/$1.cfg"
     echo "$IMG/$1.cfg"
 }
-console_has() { lam console --dump "$1"; echo "$OUT" | grep -q -E -- "$2"; }
-grant_maps() { lam info; echo "$OUT" | sed -n -E 's/^grant_maps +: ([0-9]+)$/\1/p'; }
 
 lam up
 expect_ok "lamina up"

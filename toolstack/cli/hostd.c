@@ -216,6 +216,27 @@ static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
     return 0;
 }
 
+static struct pending *find_pending(uint32_t gid);
+
+/* new_pending() for a request that plugged disks into slots[0..4): they
+ * are unplugged if it fails (E), or whenever it ends with unplug_after.
+ * 0 (the disks unplugged again) when no request slot is free. */
+static uint32_t new_pending_disks(int ci, uint32_t cid, enum pkind kind, const int slots[4],
+                                  int unplug_after)
+{
+    uint32_t gid = new_pending(ci, cid, kind, -1);
+
+    if (!gid) {
+        for (int i = 0; i < 4; i++)
+            hostdisk_unplug(slots[i]);
+        return 0;
+    }
+    struct pending *p = find_pending(gid);
+    memcpy(p->disk_slot, slots, sizeof(p->disk_slot));
+    p->unplug_after = unplug_after;
+    return gid;
+}
+
 static struct pending *find_pending(uint32_t gid)
 {
     for (int i = 0; i < MAX_PENDING; i++)
@@ -514,16 +535,13 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
             close(fd);
         return;
     }
-    uint32_t gid = new_pending(ci, cid, P_BULK, -1);
+    uint32_t gid = new_pending_disks(ci, cid, P_BULK, dslots, 0);
     if (!gid) {
         if (fd >= 0)
             close(fd);
-        for (int i = 0; i < 4; i++)
-            hostdisk_unplug(dslots[i]);
         client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
         return;
     }
-    memcpy(find_pending(gid)->disk_slot, dslots, sizeof(dslots));
     agent_send(gid, cmd, rest);
     bulk.active = 1;
     bulk.gid = gid;
@@ -567,14 +585,12 @@ static void client_line(int ci, char *line)
         int dslots[4] = { 0 };
         if (plug_disks(ci, (uint32_t)cid, rest, dslots) < 0)
             return;
-        uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
+        uint32_t gid = new_pending_disks(ci, (uint32_t)cid, P_PLAIN, dslots,
+                                         !strcmp(cmd, "blk-bench"));
         if (!gid) {
-            hostdisk_unplug(dslots[0]);
             client_send(ci, "E %lu EBUSY too%%20many%%20requests\n", cid);
             return;
         }
-        memcpy(find_pending(gid)->disk_slot, dslots, sizeof(dslots));
-        find_pending(gid)->unplug_after = !strcmp(cmd, "blk-bench");
         agent_send(gid, cmd, rest);
     } else {
         uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
