@@ -4,7 +4,11 @@
 #  - Xen 4.17's public headers, unpacked from Debian's libxen-dev .deb into
 #    build/xen-include (downloaded, never installed or committed);
 #  - Debian's Xen 4.17 hypervisor (the conformance oracle), unpacked into
-#    build/xen.
+#    build/xen;
+#  - lwIP 2.1.3, the guests' TCP/IP stack: Debian's `lwip` source package,
+#    fetched by `apt-get source` through a deb-src list of the build's own
+#    (build/apt: no change to the machine's apt configuration) and
+#    unpacked with Debian's patches into build/lwip (never committed).
 # Idempotent: a second run does nothing but check.
 set -e
 BUILD=${1:-build}
@@ -18,6 +22,13 @@ command -v clang >/dev/null 2>&1 || need="$need clang"      # host fuzzers (test
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v objcopy >/dev/null 2>&1 || need="$need binutils"
 command -v gdb >/dev/null 2>&1 || need="$need gdb"          # make gdb, tests/scenario/gdb_attach.sh
+command -v make >/dev/null 2>&1 || need="$need make"
+command -v python3 >/dev/null 2>&1 || need="$need python3"  # tests/lib/*.py, the bench drivers
+[ -f /usr/include/stdio.h ] || need="$need libc6-dev"
+command -v curl >/dev/null 2>&1 || need="$need curl"        # tests/scenario/net_*.sh, the tour
+command -v iperf >/dev/null 2>&1 || need="$need iperf"      # make bench: iperf 2 against lwiperf
+command -v dpkg-source >/dev/null 2>&1 || need="$need dpkg-dev"  # apt-get source lwip
+command -v xz >/dev/null 2>&1 || need="$need xz-utils"
 [ -f /usr/share/qemu/qboot.rom ] || [ -f /usr/share/seabios/qboot.rom ] || need="$need qemu-system-data"
 updated=""
 if [ -n "$need" ]; then
@@ -56,5 +67,29 @@ if fetch_deb xen-hypervisor-4.17-amd64 "$BUILD/xen" boot; then
     fi
 else
     echo "deps: note: Debian's xen-hypervisor-4.17-amd64 could not be downloaded; Xen oracle tests will skip" >&2
+fi
+# lwIP from Debian's source package.  apt-get runs on private lists and
+# cache under build/apt, with one deb-src line for the release this
+# machine runs, so nothing outside build/ changes.
+fetch_lwip() {
+    [ -f "$BUILD/lwip/src/core/tcp.c" ] && return 0
+    suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+    apt="$BUILD/apt"
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
+    echo "deb-src http://deb.debian.org/debian $suite main" > "$apt/sources.list"
+    aptopts="-q -o Dir::Etc::SourceList=$(pwd)/$apt/sources.list -o Dir::Etc::SourceParts=/dev/null \
+ -o Dir::State::Lists=$(pwd)/$apt/lists -o Dir::Cache=$(pwd)/$apt/cache -o APT::Sandbox::User=root"
+    apt-get $aptopts update >/dev/null 2>&1 || return 1
+    rm -rf "$apt/src" && mkdir -p "$apt/src"
+    ( cd "$apt/src" && apt-get $aptopts source lwip >/dev/null 2>&1 ) || return 1
+    dir=$(ls -d "$apt"/src/lwip-*/ 2>/dev/null | head -n 1)
+    [ -n "$dir" ] && [ -f "$dir/src/core/tcp.c" ] || return 1
+    grep -Eq 'LWIP_VERSION_MINOR +1\b' "$dir/src/include/lwip/init.h" &&
+        grep -Eq 'LWIP_VERSION_REVISION +3\b' "$dir/src/include/lwip/init.h" || return 1
+    rm -rf "$BUILD/lwip" && mv "$dir" "$BUILD/lwip"
+}
+if ! fetch_lwip; then
+    echo "deps: cannot fetch lwIP 2.1.3 (Debian source package 'lwip'); needs deb.debian.org" >&2
+    exit 1
 fi
 touch "$BUILD/.deps-done"

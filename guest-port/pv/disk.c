@@ -40,69 +40,9 @@
 #define INTEG_FIRST     8192u
 #define SECT            512u
 
-/* ---- the environment blkfront borrows ------------------------------------- */
-
-static void env_wait(void *opaque, uint64_t ns)
-{
-    (void)opaque;
-    thread_sleep_ns(ns < 20000000ULL ? ns : 20000000ULL);
-}
-
-static void env_notify(void *opaque)
-{
-    thread_wake(opaque);
-}
-
-static void *env_alloc_page(uint64_t *mfn)
-{
-    uint64_t pfn = core_alloc_frame();
-
-    if (!pfn)
-        return NULL;
-    *mfn = pv_pfn_to_mfn(pfn);
-    return arch_pfn_to_virt(pfn);
-}
-
-static void env_free_page(void *va)
-{
-    core_free_frame(arch_virt_to_pfn(va));
-}
-
-static uint64_t env_virt_to_mfn(const void *va)
-{
-    return pv_pfn_to_mfn(arch_virt_to_pfn(va));
-}
-
-/* The domain's grant table, set up and mapped once: 8 frames (4096
- * references: four 1 MiB requests in flight beside 1056 persistent grants). */
-#define GNT_FRAMES 8
-int pv_grant_table_start(void)
-{
-    static bool done;
-    xen_pfn_t mfns[GNT_FRAMES];
-    void *va;
-    int rc;
-
-    if (done)
-        return 0;
-    if ((rc = gnttab_setup(GNT_FRAMES, mfns)))
-        return rc;
-    if (!(va = xc_map_foreign_pages(NULL, DOMID_SELF, XC_PROT_READ | XC_PROT_WRITE, mfns,
-                                    GNT_FRAMES)))
-        return -errno;
-    if ((rc = gnttab_init(va, GNT_FRAMES)))
-        return rc;
-    done = true;
-    return 0;
-}
-
 static struct blkfront *disk_open(void)
 {
-    struct blkfront_env env = {
-        .wait = env_wait, .notify = env_notify, .opaque = thread_current(),
-        .alloc_page = env_alloc_page, .free_page = env_free_page,
-        .zalloc = kzalloc, .free = kfree, .virt_to_mfn = env_virt_to_mfn,
-    };
+    struct xenbus_front_env env;
     int err = 0;
     struct blkfront *bf;
 
@@ -114,6 +54,7 @@ static struct blkfront *disk_open(void)
         kprintf("disk: FAIL cannot set up the grant table (%d)\n", err);
         return NULL;
     }
+    pv_front_env(&env);
     bf = blkfront_open(&env, XVDA, OPEN_TIMEOUT_NS, &err);
     if (!bf)
         kprintf("disk: FAIL cannot connect xvda (%d)\n", err);

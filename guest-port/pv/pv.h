@@ -57,9 +57,13 @@ int pv_foreign_window_init(unsigned long nr_pages);
 uint64_t pv_foreign_pte_maddr(unsigned long i);
 /* time.c: binds VIRQ_TIMER, stops the periodic timer, samples t0. */
 void pv_time_init(void);
-/* Sets up this domain's grant table (GNTTABOP_setup_table, 8 frames),
- * maps it and hands it to pv-abi's gnttab (disk.c); once.  0 or errno. */
+/* frontend.c: sets up this domain's grant table (GNTTABOP_setup_table,
+ * 8 frames), maps it and hands it to pv-abi's gnttab; once.  0 or errno. */
 int pv_grant_table_start(void);
+struct xenbus_front_env;
+/* frontend.c: the kernel's services for a front-end driver, its notify
+ * waking the calling thread (the driver's thread from then on). */
+void pv_front_env(struct xenbus_front_env *env);
 /* boot.c: prints and crashes the domain. */
 void pv_die(const char *msg, long code) __attribute__((noreturn));
 /* boot.c: minimal formatted output usable before the core runs. */

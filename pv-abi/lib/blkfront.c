@@ -47,7 +47,7 @@ struct bf_req {
 };
 
 struct blkfront {
-    struct blkfront_env env;
+    struct xenbus_front_env env;
     uint32_t devid;
     domid_t backend_id;
     char node[48];              /* device/vbd/<devid> */
@@ -71,36 +71,6 @@ struct blkfront {
     uint64_t ind_mfn[NR_REQS];
 };
 
-static uint64_t now_ns(void)
-{
-    return pv_time_system_ns(&pv_vcpu_info()->time);
-}
-
-static void copy_str(char *d, size_t n, const char *a, const char *b)
-{
-    size_t i = 0;
-
-    for (; *a && i + 1 < n; a++)
-        d[i++] = *a;
-    for (; b && *b && i + 1 < n; b++)
-        d[i++] = *b;
-    d[i] = 0;
-}
-
-static void utoa(char *d, uint64_t v)
-{
-    char t[24];
-    int i = 0, j = 0;
-
-    do {
-        t[i++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (i)
-        d[j++] = t[--i];
-    d[j] = 0;
-}
-
 static void ring_event(evtchn_port_t port, void *data)
 {
     struct blkfront *bf = data;
@@ -121,15 +91,7 @@ static void watch_cb(const char *path, const char *token, void *opaque)
 /* Waits until the back-end's state is one of `mask` (bit per state). */
 static enum xenbus_state wait_backend(struct blkfront *bf, unsigned int mask, uint64_t deadline)
 {
-    for (;;) {
-        enum xenbus_state s = xenbus_read_state(bf->backend);
-
-        if (mask & (1u << s))
-            return s;
-        if (now_ns() >= deadline)
-            return XenbusStateUnknown;
-        bf->env.wait(bf->env.opaque, 10000000ULL);
-    }
+    return xenbus_wait_state(bf->backend, mask, deadline, bf->env.wait, bf->env.opaque);
 }
 
 static void free_all(struct blkfront *bf)
@@ -154,10 +116,10 @@ static int publish(struct blkfront *bf)
     return rc;
 }
 
-struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
+struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devid,
                                uint64_t timeout_ns, int *err)
 {
-    uint64_t deadline = now_ns() + timeout_ns, v;
+    uint64_t deadline = xenbus_now_ns() + timeout_ns, v;
     struct blkfront *bf;
     char id[24], tok[40];
     int rc;
@@ -168,8 +130,8 @@ struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
     }
     bf->env = *env;
     bf->devid = devid;
-    utoa(id, devid);
-    copy_str(bf->node, sizeof(bf->node), "device/vbd/", id);
+    xenbus_utoa(id, devid);
+    xenbus_path_join(bf->node, sizeof(bf->node), "device/vbd/", id);
     rc = xenbus_read(bf->node, NULL, 0);
     if (rc < 0) {
         *err = rc == -XEN_ENOENT ? -XEN_ENOENT : rc;
@@ -177,7 +139,7 @@ struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
         return NULL;
     }
     char be[96];
-    copy_str(be, sizeof(be), bf->node, "/backend");
+    xenbus_path_join(be, sizeof(be), bf->node, "/backend");
     rc = xenbus_read(be, bf->backend, sizeof(bf->backend));
     if (rc <= 0 || rc >= (int)sizeof(bf->backend) ||
         xenbus_read_u64(bf->node, "backend-id", &v) || v >= DOMID_FIRST_RESERVED) {
@@ -187,8 +149,8 @@ struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
     }
     bf->backend_id = (domid_t)v;
     /* Watch the back-end's state; the callback only wakes us. */
-    copy_str(tok, sizeof(tok), "blkfront-", id);
-    copy_str(be, sizeof(be), bf->backend, "/state");
+    xenbus_path_join(tok, sizeof(tok), "blkfront-", id);
+    xenbus_path_join(be, sizeof(be), bf->backend, "/state");
     (void)xenbus_watch(be, tok, watch_cb, bf);
     /* (Re)start: a back-end left Closed by an earlier connection goes back
      * to InitWait when it sees Initialising. */
@@ -472,13 +434,13 @@ unsigned int blkfront_poll(struct blkfront *bf)
 
 unsigned int blkfront_wait(struct blkfront *bf, uint64_t timeout_ns)
 {
-    uint64_t deadline = now_ns() + timeout_ns;
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
     unsigned int n;
 
-    while (!(n = blkfront_poll(bf)) && bf->inflight && now_ns() < deadline) {
+    while (!(n = blkfront_poll(bf)) && bf->inflight && xenbus_now_ns() < deadline) {
         bool flags = pv_irq_save();
         if (bf->ring.sring->rsp_prod == bf->ring.rsp_cons)
-            bf->env.wait(bf->env.opaque, deadline - now_ns());
+            bf->env.wait(bf->env.opaque, deadline - xenbus_now_ns());
         pv_irq_restore(flags);
     }
     return n;
@@ -522,15 +484,15 @@ void blkfront_close(struct blkfront *bf)
     while (bf->inflight && blkfront_wait(bf, 5000000000ULL))
         ;
     (void)xenbus_switch_state(bf->node, XenbusStateClosing);
-    deadline = now_ns() + 5000000000ULL;
+    deadline = xenbus_now_ns() + 5000000000ULL;
     (void)wait_backend(bf, 1u << XenbusStateClosing | 1u << XenbusStateClosed |
                            1u << XenbusStateUnknown, deadline);
     (void)xenbus_switch_state(bf->node, XenbusStateClosed);
     (void)wait_backend(bf, 1u << XenbusStateClosed | 1u << XenbusStateUnknown |
                            1u << XenbusStateInitWait, deadline);
-    utoa(id, bf->devid);
-    copy_str(tok, sizeof(tok), "blkfront-", id);
-    copy_str(be, sizeof(be), bf->backend, "/state");
+    xenbus_utoa(id, bf->devid);
+    xenbus_path_join(tok, sizeof(tok), "blkfront-", id);
+    xenbus_path_join(be, sizeof(be), bf->backend, "/state");
     (void)xenbus_unwatch(be, tok);
     (void)pv_evtchn_set_handler(bf->port, NULL, NULL);
     (void)pv_evtchn_close(bf->port);

@@ -601,3 +601,49 @@ uint32_t xenbus_ring_error(void)
 {
     return ring ? ring->error : 0;
 }
+
+/* ---- helpers for front-end drivers ------------------------------------------ */
+
+void xenbus_path_join(char *d, size_t n, const char *a, const char *b)
+{
+    size_t i = 0;
+
+    for (; *a && i + 1 < n; a++)
+        d[i++] = *a;
+    for (; b && *b && i + 1 < n; b++)
+        d[i++] = *b;
+    d[i] = 0;
+}
+
+void xenbus_utoa(char *d, uint64_t v)
+{
+    char t[24];
+    int i = 0, j = 0;
+
+    do {
+        t[i++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (i)
+        d[j++] = t[--i];
+    d[j] = 0;
+}
+
+uint64_t xenbus_now_ns(void)
+{
+    return now_ns();
+}
+
+enum xenbus_state xenbus_wait_state(const char *dir, unsigned int mask, uint64_t deadline_ns,
+                                    void (*wait)(void *opaque, uint64_t ns), void *opaque)
+{
+    for (;;) {
+        enum xenbus_state s = xenbus_read_state(dir);
+
+        if (mask & (1u << s))
+            return s;
+        if (now_ns() >= deadline_ns)
+            return XenbusStateUnknown;
+        wait(opaque, 10000000ULL);
+    }
+}

@@ -28,25 +28,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <pv/hypercall.h>
+#include <pv/xenbus.h>
 
 #define BLKFRONT_MAX_SEGS 256       /* pages per request (1 MiB) */
-
-/* What the guest kernel lends the driver. */
-struct blkfront_env {
-    /* Sleeps until notify(opaque) or about timeout_ns. */
-    void (*wait)(void *opaque, uint64_t timeout_ns);
-    /* Called from the event handler (events masked). */
-    void (*notify)(void *opaque);
-    void *opaque;
-    /* A zeroed page: its address, and its MFN in *mfn; NULL if none. */
-    void *(*alloc_page)(uint64_t *mfn);
-    void (*free_page)(void *va);
-    /* Zeroed kernel memory of any size; NULL if none. */
-    void *(*zalloc)(size_t bytes);
-    void (*free)(void *p);
-    /* MFN of the page holding va (kernel memory). */
-    uint64_t (*virt_to_mfn)(const void *va);
-};
 
 struct blkfront;
 
@@ -54,7 +38,7 @@ struct blkfront;
  * for the back-end's InitWait, publishes the ring, waits for Connected.
  * NULL with *err: -ENOENT (no such device), -ETIMEDOUT, -ENOMEM, or the
  * errno of a xenstore or event-channel call. */
-struct blkfront *blkfront_open(const struct blkfront_env *env, uint32_t devid,
+struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devid,
                                uint64_t timeout_ns, int *err);
 /* Closes: Closing, waits for the back-end to let go, Closed, frees. */
 void blkfront_close(struct blkfront *bf);

@@ -97,6 +97,37 @@ uint64_t xenbus_events(void);
  * xenbus_read/write/watch/poll fails with -XEN_EIO (so nobody reads the
  * rsp ring behind the caller's back).  Thread context; waits are bounded. */
 
+/* ---- helpers for front-end drivers ----------------------------------- */
+
+/* What the guest kernel lends a front-end driver (blkfront, netfront). */
+struct xenbus_front_env {
+    /* Sleeps until notify(opaque) or about timeout_ns. */
+    void (*wait)(void *opaque, uint64_t timeout_ns);
+    /* Called from the event handler (events masked). */
+    void (*notify)(void *opaque);
+    void *opaque;
+    /* A zeroed page: its address, and its MFN in *mfn; NULL if none. */
+    void *(*alloc_page)(uint64_t *mfn);
+    void (*free_page)(void *va);
+    /* Zeroed kernel memory of any size; NULL if none. */
+    void *(*zalloc)(size_t bytes);
+    void (*free)(void *p);
+    /* MFN of the page holding va (kernel memory). */
+    uint64_t (*virt_to_mfn)(const void *va);
+};
+
+/* d = a followed by b (b may be NULL), NUL-terminated, cut to n-1 bytes. */
+void xenbus_path_join(char *d, size_t n, const char *a, const char *b);
+/* The decimal digits of v into d (at least 21 bytes). */
+void xenbus_utoa(char *d, uint64_t v);
+/* Nanoseconds of the PV system clock (pv_time_system_ns), for deadlines. */
+uint64_t xenbus_now_ns(void);
+/* Reads dir/state until it is one of `mask` (bit 1 << XenbusState), calling
+ * wait(opaque, 10 ms) between reads: returns that state, or
+ * XenbusStateUnknown once deadline_ns (xenbus_now_ns()) has passed. */
+enum xenbus_state xenbus_wait_state(const char *dir, unsigned int mask, uint64_t deadline_ns,
+                                    void (*wait)(void *opaque, uint64_t ns), void *opaque);
+
 /* Writes n bytes into the req ring as space frees, notifying the server,
  * for at most timeout_ns in total.  Returns the bytes written (< n when the
  * server stopped consuming), or -XEN_ENODEV before xenbus_init(). */
