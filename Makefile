@@ -69,7 +69,8 @@ T_HOSTILE:= $(sort $(wildcard tests/hostile/*.c tests/hostile/*.S))
 G_DOM0   := $(sort $(wildcard toolstack/builder/*.c toolstack/libxc/*.c toolstack/agent/*.c \
                               backend-drivers/*/*.c))
 G_CFLAGS += -Itoolstack/builder -Itoolstack/libxc -Itoolstack/agent \
-            -Ibackend-drivers/xenstore -Ibackend-drivers/console -Ibackend-drivers/block -Ibackend-drivers/xenbus
+            -Ibackend-drivers/xenstore -Ibackend-drivers/console -Ibackend-drivers/block -Ibackend-drivers/xenbus \
+            -Ibackend-drivers/virtio -Ibackend-drivers/net
 
 gobjs = $(patsubst %,$(B)/g/%.o,$(1))
 

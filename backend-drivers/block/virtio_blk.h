@@ -3,12 +3,9 @@
  * (vendor 0x1af4, device 0x1001: QEMU's virtio-blk-pci with
  * disable-modern=on), the real disk behind blkback and dom0-direct I/O.
  *
- * Runs in dom0 (the PV guest kernel, ring 3, virtual IOPL 1: every port
- * access traps to the hypervisor, which performs it).  The device is found
- * by its PCI slot on bus 0; its I/O BAR is placed by this driver (qboot and
- * PCI hot-plug assign none), bus mastering is enabled, and one virtqueue
- * (queue 0, QEMU's queue-size, up to 1024 entries) is set up in
- * machine-contiguous dom0 frames.  Buffers are machine addresses: dom0's
+ * Runs in dom0 over the legacy virtio PCI transport (virtio_pci.h: the
+ * BAR, bus mastering, the virtqueue in machine-contiguous dom0 frames);
+ * one virtqueue (queue 0, QEMU's queue-size, up to 1024 entries).  Buffers are machine addresses: dom0's
  * own frames (pfn_to_mfn) or other domains' granted frames
  * (GNTMAP_device_map's dev_bus_addr); QEMU has no IOMMU.  Completion is
  * polled (vblk_poll): no device interrupt is routed to dom0.
@@ -19,6 +16,7 @@
 #define LAMINA_VIRTIO_BLK_H
 
 #include "xenctrl.h"
+#include "virtio_pci.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -79,20 +77,5 @@ void vblk_unplug(struct vblk *vb);
 unsigned int vblk_poll(struct vblk *vb, vblk_done_fn done);
 /* Requests queued and not yet completed. */
 unsigned int vblk_inflight(const struct vblk *vb);
-
-/* Machine-contiguous memory of dom0's own for DMA (ring, headers, the
- * dom0-direct benchmark's buffers). */
-#define VBLK_DMA_MAX_PAGES 16
-struct vblk_dma {
-    void *va;               /* mapped contiguously, zeroed */
-    uint64_t maddr;         /* machine address of va[0] */
-    uint64_t pfn;           /* the pseudo-physical run behind it */
-    unsigned int pages;
-};
-/* n pages (1..VBLK_DMA_MAX_PAGES) into *m.  0, -EINVAL, -ENOMEM (no
- * machine-contiguous run found among a few tries) or the mapping's errno. */
-int vblk_dma_alloc(xc_interface *xch, unsigned int n, struct vblk_dma *m);
-/* Unmaps and frees what vblk_dma_alloc() gave (m->va NULL: no-op). */
-void vblk_dma_free(xc_interface *xch, struct vblk_dma *m);
 
 #endif

@@ -38,6 +38,7 @@
 #include <xen/io/console.h>
 #include <xen/io/ring.h>
 #include <xen/io/blkif.h>
+#include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
 #include <xen/io/protocols.h>
 
