@@ -63,6 +63,16 @@ G_PV     := $(sort $(wildcard guest-port/pv/*.c guest-port/pv/*.S))
 # hostile front-ends the tests run inside the PV guest kernel (disk=hostile)
 G_TESTS  := $(sort $(wildcard tests/guest/*.c))
 PVLIB    := $(sort $(wildcard pv-abi/lib/*.c pv-abi/lib/*.S))
+# The PV kernel's network stack: lwIP 2.1.3 from Debian's source package
+# (make deps unpacks it into $(B)/lwip) and its port, guest-port/net.
+LWIP     := $(B)/lwip/src
+# Named, not found: a fresh clone has no $(B)/lwip until make deps ran.
+LWIP_CORE := def inet_chksum init ip mem memp netif pbuf raw stats sys tcp tcp_in tcp_out \
+             timeouts udp ipv4/dhcp ipv4/etharp ipv4/icmp ipv4/ip4 ipv4/ip4_addr ipv4/ip4_frag
+LWIP_SRCS := $(patsubst %,$(LWIP)/core/%.c,$(LWIP_CORE)) $(LWIP)/netif/ethernet.c \
+             $(LWIP)/apps/http/httpd.c $(LWIP)/apps/http/fs.c $(LWIP)/apps/lwiperf/lwiperf.c
+G_NET    := $(sort $(wildcard guest-port/net/*.c))
+NET_CFLAGS := -Iguest-port/net/include -Iguest-port/net -I$(LWIP)/include
 T_HOSTILE:= $(sort $(wildcard tests/hostile/*.c tests/hostile/*.S))
 # dom0's control plane, linked into the PV kernel only: the shared domain
 # builder, the libxenctrl subset, the agent and the back-end drivers.
@@ -120,6 +130,14 @@ $(B)/lamina.elf: $(B)/lamina.elf64
 $(B)/g/%.c.o: %.c $(DEPS)
 	@mkdir -p $(dir $@)
 	$(Q)$(call quiet,CC,$<)gcc $(G_CFLAGS) -MMD -c $< -o $@
+# lwIP itself: third-party code, built with its own warnings allowed.
+$(LWIP_SRCS): $(DEPS)
+$(B)/g/lwip/%.c.o: $(LWIP)/%.c $(DEPS)
+	@mkdir -p $(dir $@)
+	$(Q)$(call quiet,CC,lwip/$*.c)gcc $(filter-out -Werror -Wextra,$(G_CFLAGS)) -Wno-address $(NET_CFLAGS) -MMD -c $< -o $@
+$(B)/g/guest-port/net/%.c.o: guest-port/net/%.c $(DEPS)
+	@mkdir -p $(dir $@)
+	$(Q)$(call quiet,CC,$<)gcc $(G_CFLAGS) $(NET_CFLAGS) -MMD -c $< -o $@
 $(B)/g/%.S.o: %.S $(DEPS)
 	@mkdir -p $(dir $@)
 	$(Q)$(call quiet,AS,$<)gcc $(G_CFLAGS) -D__ASSEMBLY__ -MMD -c $< -o $@
@@ -128,8 +146,10 @@ $(B)/guest-native.elf64: $(call gobjs,$(G_CORE) $(G_NATIVE)) guest-port/native/n
 	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/native/native.ld -o $@ $(call gobjs,$(G_CORE) $(G_NATIVE))
 $(B)/guest-native.elf: $(B)/guest-native.elf64
 	$(Q)$(call quiet,OBJCOPY,$@)objcopy -O elf32-i386 $< $@
-$(B)/guest-pv.elf: $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0) $(G_TESTS)) guest-port/pv/pv.ld
-	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_DOM0) $(G_TESTS))
+LWIP_OBJS = $(patsubst $(LWIP)/%,$(B)/g/lwip/%.o,$(LWIP_SRCS))
+PV_OBJS   = $(call gobjs,$(G_CORE) $(G_PV) $(PVLIB) $(G_NET) $(G_DOM0) $(G_TESTS)) $(LWIP_OBJS)
+$(B)/guest-pv.elf: $(PV_OBJS) guest-port/pv/pv.ld
+	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T guest-port/pv/pv.ld -o $@ $(PV_OBJS)
 $(B)/hostile-pv.elf: $(call gobjs,$(T_HOSTILE) $(PVLIB)) tests/hostile/hostile.ld
 	$(Q)$(call quiet,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T tests/hostile/hostile.ld -o $@ $(call gobjs,$(T_HOSTILE) $(PVLIB))
 
