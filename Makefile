@@ -72,7 +72,7 @@ LWIP_CORE := def inet_chksum init ip mem memp netif pbuf raw stats sys tcp tcp_i
 LWIP_SRCS := $(patsubst %,$(LWIP)/core/%.c,$(LWIP_CORE)) $(LWIP)/netif/ethernet.c \
              $(LWIP)/apps/http/httpd.c $(LWIP)/apps/http/fs.c $(LWIP)/apps/lwiperf/lwiperf.c
 G_NET    := $(sort $(wildcard guest-port/net/*.c))
-NET_CFLAGS := -Iguest-port/net/include -Iguest-port/net -I$(LWIP)/include
+NET_CFLAGS := -Iguest-port/net/include -Iguest-port/net -Iguest-port/pv -I$(LWIP)/include
 T_HOSTILE:= $(sort $(wildcard tests/hostile/*.c tests/hostile/*.S))
 # dom0's control plane, linked into the PV kernel only: the shared domain
 # builder, the libxenctrl subset, the agent and the back-end drivers.
@@ -80,7 +80,7 @@ G_DOM0   := $(sort $(wildcard toolstack/builder/*.c toolstack/libxc/*.c toolstac
                               backend-drivers/*/*.c))
 G_CFLAGS += -Itoolstack/builder -Itoolstack/libxc -Itoolstack/agent \
             -Ibackend-drivers/xenstore -Ibackend-drivers/console -Ibackend-drivers/block -Ibackend-drivers/xenbus \
-            -Ibackend-drivers/virtio -Ibackend-drivers/net
+            -Ibackend-drivers/virtio -Ibackend-drivers/net -Iguest-port/net
 
 gobjs = $(patsubst %,$(B)/g/%.o,$(1))
 

@@ -84,7 +84,8 @@ void strlcpy_k(char *d, const char *s, size_t n)
     d[i] = '\0';
 }
 
-uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t dflt)
+/* The start of the value of the word `key` in cmdline, or NULL. */
+static const char *cmdline_value(const char *cmdline, const char *key)
 {
     size_t len = strlen(key);
     const char *p = cmdline;
@@ -92,21 +93,37 @@ uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t dflt)
     while (p && *p) {
         while (*p == ' ' || *p == '\t')
             p++;
-        if (!strncmp(p, key, len)) {
-            const char *d = p + len;
-            uint64_t v = 0;
-
-            if (*d < '0' || *d > '9')
-                return dflt;
-            for (; *d >= '0' && *d <= '9'; d++)
-                if (v < (1ULL << 63) / 10)
-                    v = v * 10 + (uint64_t)(*d - '0');
-            return v;
-        }
+        if (!strncmp(p, key, len))
+            return p + len;
         while (*p && *p != ' ' && *p != '\t')
             p++;
     }
-    return dflt;
+    return NULL;
+}
+
+uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t dflt)
+{
+    const char *d = cmdline_value(cmdline, key);
+    uint64_t v = 0;
+
+    if (!d || *d < '0' || *d > '9')
+        return dflt;
+    for (; *d >= '0' && *d <= '9'; d++)
+        if (v < (1ULL << 63) / 10)
+            v = v * 10 + (uint64_t)(*d - '0');
+    return v;
+}
+
+size_t cmdline_str(const char *cmdline, const char *key, char *buf, size_t n)
+{
+    const char *d = cmdline_value(cmdline, key);
+    size_t i = 0;
+
+    for (; d && *d && *d != ' ' && *d != '\t' && i + 1 < n; d++)
+        buf[i++] = *d;
+    if (n)
+        buf[i] = 0;
+    return i;
 }
 
 bool cmdline_has(const char *cmdline, const char *opt)

@@ -35,6 +35,9 @@ bool cmdline_has(const char *cmdline, const char *opt);
 /* The decimal value of the word `key` (e.g. "bench_iters=") in cmdline,
  * saturating at 2^63; dflt when the word is absent or no digit follows. */
 uint64_t cmdline_u64(const char *cmdline, const char *key, uint64_t dflt);
+/* The value of the word `key` (e.g. "net_send=") into buf (cut to n-1
+ * bytes): its length, or 0 when the word is absent. */
+size_t cmdline_str(const char *cmdline, const char *key, char *buf, size_t n);
 
 /* ---- console (core/printf.c) --------------------------------------------- */
 

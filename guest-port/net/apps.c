@@ -25,6 +25,28 @@
 
 static net_page_fn page_fn;
 static unsigned int clients;            /* clients still running */
+static char last_report[192];
+static volatile uint64_t report_seq;
+
+/* Prints an application's result line and keeps it (net_last_report). */
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    kvsnprintf(last_report, sizeof(last_report), fmt, ap);
+    va_end(ap);
+    kprintf("%s\n", last_report);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    report_seq++;
+}
+
+const char *net_last_report(uint64_t *seq)
+{
+    *seq = report_seq;
+    return last_report;
+}
 
 /* ---- httpd ------------------------------------------------------------------ */
 
@@ -73,7 +95,7 @@ static void iperf_report(void *arg, enum lwiperf_report_type type, const ip_addr
     (void)lport;
     (void)remote;
     (void)rport;
-    kprintf("net: iperf %s bytes=%u ms=%u kbps=%u\n",
+    report("net: iperf %s bytes=%u ms=%u kbps=%u",
             (unsigned int)type < ARRAY_SIZE(names) ? names[type] : "?", bytes, ms, kbps);
     if (arg && clients)
         clients--;
@@ -119,7 +141,7 @@ static err_t sink_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
     struct sink *s = arg;
 
     if (!p) {
-        kprintf("net: received %lu bytes sum=%016lx %s\n", (unsigned long)s->bytes,
+        report("net: received %lu bytes sum=%016lx %s", (unsigned long)s->bytes,
                 (unsigned long)s->sum, s->bad ? "BAD" : "ok");
         mem_free(s);
         tcp_arg(pcb, NULL);
@@ -216,7 +238,7 @@ static err_t send_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     if (s->acked >= s->total) {
         uint64_t ms = (arch_now_ns() - s->t0) / 1000000ULL;
 
-        kprintf("net: sent %lu bytes sum=%016lx ms=%lu\n", (unsigned long)s->acked,
+        report("net: sent %lu bytes sum=%016lx ms=%lu", (unsigned long)s->acked,
                 (unsigned long)s->sum, (unsigned long)ms);
         tcp_arg(pcb, NULL);
         tcp_sent(pcb, NULL);
@@ -232,7 +254,7 @@ static err_t send_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 static void send_err(void *arg, err_t err)
 {
     if (arg) {
-        kprintf("net: send failed (lwIP error %d) after %lu bytes\n", err,
+        report("net: send failed (lwIP error %d) after %lu bytes", err,
                 (unsigned long)((struct sender *)arg)->acked);
         mem_free(arg);
         clients--;
@@ -307,7 +329,7 @@ static void ping_finish(void)
             r[j] = r[j - 1];
             r[j - 1] = t;
         }
-    kprintf("net: ping %s replies=%u/%u rtt_us=%u/%u/%u\n", ipaddr_ntoa(&ping.to), n,
+    report("net: ping %s replies=%u/%u rtt_us=%u/%u/%u", ipaddr_ntoa(&ping.to), n,
             ping.count, n ? r[0] : 0, n ? r[n / 2] : 0, n ? r[n - 1] : 0);
     raw_remove(ping.pcb);
     ping.pcb = NULL;

@@ -78,6 +78,9 @@ int net_send_start(const char *ip, uint16_t port, uint64_t bytes);
  * reply comes or after 1 s); prints "net: ping ip replies=R/C
  * rtt_us=min/median/max" at the end.  0, -EINVAL, -ENOMEM. */
 int net_ping_start(const char *ip, unsigned int count);
+/* The last result line an application printed, and its sequence number
+ * in *seq (it grows by one per line). */
+const char *net_last_report(uint64_t *seq);
 /* True while a client started above (iperf client, send, ping) runs. */
 bool net_apps_busy(void);
 

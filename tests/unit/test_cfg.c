@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../toolstack/cli/cfg.c"
+#include "../../toolstack/cli/cfg_vif.c"
 
 static struct lamina_cfg cfg;
 static char err[1024];

@@ -134,8 +134,15 @@ int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen)
         ksnprintf(msg, msglen, "cannot write %s (%s)", path, proto_errno_name(-rc));
         goto fail;
     }
+    /* libxl writes domid beside name; guests read it (Linux's xenbus). */
+    char num[16];
+    ksnprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
+    ksnprintf(num, sizeof(num), "%u", domid);
+    (void)xs_store_write(agent.store, path, num, strlen(num));
 
     if ((rc = agent_block_start(d, msg, msglen)) < 0)
+        goto fail;
+    if ((rc = agent_net_start(d, msg, msglen)) < 0)
         goto fail;
 
     if (xc_domain_unpause(agent.xch, domid) < 0) {
@@ -156,6 +163,7 @@ void agent_domain_teardown(struct dom_entry *d, bool destroy)
 
     d->attached = false;
     agent_block_stop(d);
+    agent_net_stop(d);
     if (d->cons) {
         consback_detach(d->cons);
         d->cons = NULL;
@@ -349,6 +357,7 @@ void agent_main(const struct arch_boot_info *bi)
     if (rc < 0)
         panic("agent: xs_dom0_init failed (%d)", rc);
     (void)xs_store_write(agent.store, "/local/domain/0/name", "Domain-0", 8);
+    agent_net_init(bi->cmdline);
 
     serial_queue("READY " PROTO_VERSION "\n", sizeof("READY " PROTO_VERSION "\n") - 1, false);
     serial_pump_tx();
@@ -377,6 +386,7 @@ void agent_main(const struct arch_boot_info *bi)
                 busy = true;
         xs_dom0_poll();
         agent_block_poll();
+        agent_net_poll();
         if (serial_pump_tx())
             busy = true;
 

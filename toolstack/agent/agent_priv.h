@@ -61,6 +61,17 @@ int block_parse_arg(const char *v, struct dom_vbd *out, char *msg, size_t n);
 void cmd_block_list(const struct proto_req *r);
 void cmd_block_attach(const struct proto_req *r);
 void cmd_block_detach(const struct proto_req *r);
+/* net.c: dom0's NIC, bridge and own stack, the domain's vifs (netback)
+ * and their commands. */
+void agent_net_init(const char *cmdline);
+int agent_net_start(struct dom_entry *d, char *msg, size_t msglen);
+void agent_net_stop(struct dom_entry *d);
+void agent_net_poll(void);
+int net_parse_arg(const char *v, struct dom_vif *out, char *msg, size_t n);
+void cmd_network_list(const struct proto_req *r);
+void cmd_network_attach(const struct proto_req *r);
+void cmd_network_detach(const struct proto_req *r);
+void cmd_net_bench(const struct proto_req *r);
 void cmd_blk_bench(const struct proto_req *r);
 void cmd_blkback_mode(const struct proto_req *r);
 

@@ -292,6 +292,14 @@ static int create_check(const struct proto_req *r, struct dom_config *cfg, char 
         if ((v = proto_arg(r, key, NULL)) && (rc = block_parse_arg(v, &cfg->vbd[i], msg, n)))
             return rc;
     }
+    for (unsigned int i = 0; i < DOM_MAX_VIFS; i++) {
+        char key[8] = "vif0";
+        int rc;
+
+        key[3] = (char)('0' + i);
+        if ((v = proto_arg(r, key, NULL)) && (rc = net_parse_arg(v, &cfg->vif[i], msg, n)))
+            return rc;
+    }
     return 0;
 }
 
@@ -299,7 +307,8 @@ static void cmd_create(const struct proto_req *r)
 {
     static const char *const allowed[] = { "name", "type", "memory", "vcpus", "cmdline",
                                            "on_crash", "size", "crc", "vbd0", "vbd1",
-                                           "vbd2", "vbd3", NULL };
+                                           "vbd2", "vbd3", "vif0", "vif1", "vif2", "vif3",
+                                           NULL };
     struct dom_config cfg;
     char msg[200];
     uint64_t size, want_crc;
@@ -687,6 +696,10 @@ static const struct {
     { "bulk-bench", cmd_bulk_bench },
     { "poweroff", cmd_poweroff },
     { "block-list", cmd_block_list },
+    { "network-list", cmd_network_list },
+    { "network-attach", cmd_network_attach },
+    { "network-detach", cmd_network_detach },
+    { "net-bench", cmd_net_bench },
     { "block-attach", cmd_block_attach },
     { "block-detach", cmd_block_detach },
     { "blk-bench", cmd_blk_bench },

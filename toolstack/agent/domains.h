@@ -30,6 +30,17 @@ struct dom_vbd {
     char params[DOM_PARAMS_MAX];
 };
 
+/* A virtual NIC (netback vif) as hostd passed it: vifN=handle:mac:ip:
+ * rate_bytes:rate_usec (ip may be empty; rate_bytes 0: no limit). */
+#define DOM_MAX_VIFS    4
+struct dom_vif {
+    bool used;
+    uint32_t handle;
+    uint8_t mac[6];
+    char ip[20];
+    uint64_t rate_bytes, rate_usec;
+};
+
 /* What `create` was given; enough to build the domain again. */
 struct dom_config {
     char name[DOM_NAME_MAX];
@@ -38,6 +49,7 @@ struct dom_config {
     char cmdline[DOM_CMDLINE_MAX];
     enum dom_on_crash on_crash;
     struct dom_vbd vbd[DOM_MAX_VBDS];
+    struct dom_vif vif[DOM_MAX_VIFS];
 };
 
 struct consback;

@@ -513,6 +513,42 @@ static int key_disk(struct lexer *lx, struct cfg_state *st, const char *key,
     return 0;
 }
 
+static int key_vif(struct lexer *lx, struct cfg_state *st, const char *key,
+                   const struct value *v)
+{
+    char e[512];
+
+    if (want(lx, key, v, V_LIST, "vif = [ \"mac=00:16:3e:00:00:01, bridge=xenbr0, ip=10.0.2.20\" ]"))
+        return -1;
+    if (v->num > CFG_MAX_VIFS)
+        return cfg_fail(lx, v->line, "%lld vifs; a domain may have at most %d", v->num,
+                        CFG_MAX_VIFS);
+    for (long long i = 0; i < v->num; i++) {
+        struct cfg_vif *f = &st->c->vif[i];
+
+        if (!v->item_str[i])
+            return cfg_fail(lx, v->item_line[i], "each vif is a \"string\", e.g. "
+                            "\"bridge=xenbr0, ip=10.0.2.20\"");
+        if (cfg_parse_vif(v->item[i], f, e, sizeof(e)))
+            return cfg_fail(lx, v->item_line[i], "vif %lld: %s", i + 1, e);
+        f->line = v->item_line[i];
+        for (long long j = 0; j < i; j++) {
+            if (f->has_mac && st->c->vif[j].has_mac && !memcmp(f->mac, st->c->vif[j].mac, 6))
+                return cfg_fail(lx, f->line, "vif %lld: its mac is also vif %lld's (line %d); "
+                                "give each vif its own mac= or leave mac= out", i + 1, j + 1,
+                                st->c->vif[j].line);
+            for (unsigned int a = 0; a < f->nr_fwds; a++)
+                for (unsigned int b = 0; b < st->c->vif[j].nr_fwds; b++)
+                    if (f->fwd_host[a] == st->c->vif[j].fwd_host[b])
+                        return cfg_fail(lx, f->line, "vif %lld: host port %u is forwarded "
+                                        "twice (also line %d); use another port", i + 1,
+                                        f->fwd_host[a], st->c->vif[j].line);
+        }
+    }
+    st->c->nr_vifs = (unsigned int)v->num;
+    return 0;
+}
+
 static const struct cfg_key {
     const char *name;
     key_fn fn;
@@ -528,6 +564,7 @@ static const struct cfg_key {
     { "on_poweroff", key_on_fixed },
     { "on_reboot", key_on_fixed },
     { "disk", key_disk },
+    { "vif", key_vif },
 };
 #define NR_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -581,7 +618,7 @@ static int unknown_key(struct lexer *lx, int line, const char *key)
     if (best && bd <= 2 && bd < kl)
         return cfg_fail(lx, line, "unknown key '%s'; did you mean '%s'?", key, best);
     return cfg_fail(lx, line, "unknown key '%s'; known keys: name, type, kernel, cmdline "
-                "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot, disk", key);
+                "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot, disk, vif", key);
 }
 
 int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,

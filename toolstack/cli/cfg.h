@@ -30,6 +30,27 @@ struct cfg_disk {
     int line;
 };
 
+/* One `vif` list entry (xl's docs/xl-network-configuration.markdown):
+ * mac=, bridge= (only xenbr0), ip=, rate= ("100Mb/s", "10MB/s@20ms"),
+ * and Lamina's forward=HOSTPORT:GUESTPORT (TCP from 127.0.0.1 on the host
+ * to ip:GUESTPORT; needs ip=), up to CFG_MAX_FWDS of them. */
+#define CFG_MAX_VIFS 4
+#define CFG_MAX_FWDS 4
+struct cfg_vif {
+    unsigned char mac[6];
+    int has_mac;                    /* 0: the toolstack makes one (00:16:3e:..) */
+    char ip[20];                    /* "" : DHCP */
+    unsigned long long rate_bytes;  /* bytes per rate_usec; 0: unlimited */
+    unsigned long long rate_usec;
+    unsigned int fwd_host[CFG_MAX_FWDS], fwd_guest[CFG_MAX_FWDS];
+    unsigned int nr_fwds;
+    int line;
+};
+
+/* cfg_parse_vif - parses one vif spec into *v (toolstack/cli/vif.c).
+ * 0, or -1 with err saying what is wrong and how to write it. */
+int cfg_parse_vif(const char *spec, struct cfg_vif *v, char *err, size_t errlen);
+
 /* A parsed configuration.  Strings are NUL-terminated. */
 struct lamina_cfg {
     char name[CFG_NAME_MAX];        /* required: letters, digits, - _ . ; not all digits */
@@ -43,6 +64,8 @@ struct lamina_cfg {
     enum cfg_on_crash on_crash;     /* default destroy */
     struct cfg_disk disk[CFG_MAX_DISKS];
     unsigned int nr_disks;
+    struct cfg_vif vif[CFG_MAX_VIFS];
+    unsigned int nr_vifs;
 };
 
 /*

@@ -160,6 +160,11 @@ int cmd_create(struct inv *iv)
             dl += (size_t)snprintf(disks + dl, sizeof(disks) - dl, " disk%uat=%s", i, aenc);
     }
 
+    /* the vifs: MACs made where absent, forwards for hostd */
+    for (unsigned int i = 0; i < cfg.nr_vifs; i++)
+        if (vif_request_keys(&cfg.vif[i], i, i, disks + dl, sizeof(disks) - dl) == 0)
+            dl += strlen(disks + dl);
+
     struct lconn c;
     if (lconn_open(&c, 0))
         return EXIT_FAIL;

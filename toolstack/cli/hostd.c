@@ -83,6 +83,7 @@ struct pending {
     enum pkind kind;
     int dom;
     int disk_slot[4];               /* slots plugged for this request (0: none) */
+    unsigned int fwd[16];           /* host ports forwarded for it (0: none) */
     int unplug_after;               /* unplug them when it ends, however */
 };
 
@@ -210,7 +211,7 @@ static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
             uint32_t gid = next_gid++;
             if (next_gid > 0x7fffffffu)
                 next_gid = 1;
-            pend[i] = (struct pending){ gid, ci, cid, kind, dom, { 0 }, 0 };
+            pend[i] = (struct pending){ gid, ci, cid, kind, dom, { 0 }, { 0 }, 0 };
             return gid;
         }
     return 0;
@@ -498,6 +499,77 @@ fail:;
     return 0;
 }
 
+/* Takes the fwdN=<host>:<ip>:<guest> keys out of rest and sets up each
+ * forward; on failure answers E, removes what it added and returns -1. */
+static int take_forwards(int ci, uint32_t cid, char *rest, unsigned int out[16])
+{
+    char key[8], enc[128], spec[96], why[512], ewhy[1600], ip[20];
+    unsigned int host, guest;
+
+    for (int i = 0; i < 16; i++) {
+        snprintf(key, sizeof(key), "fwd%d", i);
+        if (kv_take(rest, key, enc, sizeof(enc)) < 0)
+            continue;
+        if (pct_decode(enc, spec, sizeof(spec)) < 0 ||
+            sscanf(spec, "%u:%19[0-9.]:%u", &host, ip, &guest) != 3) {
+            snprintf(why, sizeof(why), "bad %s= (want host:ip:guest)", key);
+        } else if (hostnet_forward_add(host, ip, guest, why, sizeof(why)) == 0) {
+            out[i] = host;
+            continue;
+        }
+        for (int k = 0; k < 16; k++)
+            if (out[k])
+                (void)hostnet_forward_remove(out[k]);
+        pct_encode(why, strlen(why), ewhy, sizeof(ewhy));
+        client_send(ci, "E %u EADDRINUSE %s\n", cid, ewhy);
+        return -1;
+    }
+    return 0;
+}
+
+/* `forward list | add HOST IP:PORT | remove HOST`, hostd's own command. */
+static void client_forward(int ci, uint32_t cid, char *rest)
+{
+    char op[16] = "", host[16] = "", to[64] = "", why[512], enc[1600];
+    unsigned int h = 0, g = 0;
+    char ip[20];
+
+    (void)kv_take(rest, "op", op, sizeof(op));
+    (void)kv_take(rest, "host", host, sizeof(host));
+    (void)kv_take(rest, "to", to, sizeof(to));
+    h = (unsigned int)strtoul(host, NULL, 10);
+    if (!strcmp(op, "list") || !op[0]) {
+        char list[4096], *line = list;
+        hostnet_forward_list(list, sizeof(list));
+        client_send(ci, "R %u\n", cid);
+        for (char *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+            *nl = 0;
+            char rec[128];
+            pct_encode(line, strlen(line), rec, sizeof(rec));
+            client_send(ci, "R %u forward=%s\n", cid, rec);
+        }
+        client_send(ci, "K %u\n", cid);
+    } else if (!strcmp(op, "add")) {
+        char dec[64];
+        if (pct_decode(to, dec, sizeof(dec)) < 0 || sscanf(dec, "%19[0-9.]:%u", ip, &g) != 2 ||
+            !h || h > 65535 || !g || g > 65535) {
+            client_send(ci, "E %u EINVAL forward%%20add%%20needs%%20HOSTPORT%%20IP:PORT\n", cid);
+        } else if (hostnet_forward_add(h, ip, g, why, sizeof(why)) < 0) {
+            pct_encode(why, strlen(why), enc, sizeof(enc));
+            client_send(ci, "E %u EADDRINUSE %s\n", cid, enc);
+        } else {
+            client_send(ci, "K %u\n", cid);
+        }
+    } else if (!strcmp(op, "remove")) {
+        if (hostnet_forward_remove(h) < 0)
+            client_send(ci, "E %u ENOENT no%%20forward%%20of%%20host%%20port%%20%u\n", cid, h);
+        else
+            client_send(ci, "K %u\n", cid);
+    } else {
+        client_send(ci, "E %u EINVAL forward%%20takes%%20list,%%20add%%20or%%20remove\n", cid);
+    }
+}
+
 static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
 {
     char sz[32], path[PATH_MAX], enc[PATH_MAX * 3];
@@ -530,18 +602,31 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
         }
     }
     int dslots[4] = { 0 };
+    unsigned int fports[16] = { 0 };
+    if (!strcmp(cmd, "create") && take_forwards(ci, cid, rest, fports) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
     if (!strcmp(cmd, "create") && plug_disks(ci, cid, rest, dslots) < 0) {
+        for (int k = 0; k < 16; k++)
+            if (fports[k])
+                (void)hostnet_forward_remove(fports[k]);
         if (fd >= 0)
             close(fd);
         return;
     }
     uint32_t gid = new_pending_disks(ci, cid, P_BULK, dslots, 0);
     if (!gid) {
+        for (int k = 0; k < 16; k++)
+            if (fports[k])
+                (void)hostnet_forward_remove(fports[k]);
         if (fd >= 0)
             close(fd);
         client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
         return;
     }
+    memcpy(find_pending(gid)->fwd, fports, sizeof(fports));
     agent_send(gid, cmd, rest);
     bulk.active = 1;
     bulk.gid = gid;
@@ -579,6 +664,22 @@ static void client_line(int ci, char *line)
             condom_leave(d, ci, (uint32_t)cid);
         else
             client_send(ci, "K %lu\n", cid);
+    } else if (!strcmp(cmd, "forward")) {
+        client_forward(ci, (uint32_t)cid, rest);
+    } else if (!strcmp(cmd, "network-attach")) {
+        unsigned int fports[16] = { 0 };
+        if (take_forwards(ci, (uint32_t)cid, rest, fports) < 0)
+            return;
+        uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
+        if (!gid) {
+            for (int k = 0; k < 16; k++)
+                if (fports[k])
+                    (void)hostnet_forward_remove(fports[k]);
+            client_send(ci, "E %lu EBUSY too%%20many%%20requests\n", cid);
+            return;
+        }
+        memcpy(find_pending(gid)->fwd, fports, sizeof(fports));
+        agent_send(gid, cmd, rest);
     } else if (!strcmp(cmd, "create") || !strcmp(cmd, "bulk-bench")) {
         client_bulk(ci, (uint32_t)cid, cmd, rest);
     } else if (!strcmp(cmd, "block-attach") || !strcmp(cmd, "blk-bench")) {
@@ -631,10 +732,12 @@ static void agent_line(char *line)
         return;
     }
     if (!strncmp(line, "L ", 2)) {
-        char msg[64];
+        char msg[128] = "", *ip;
         if (pct_decode(line + 2, msg, sizeof(msg)) >= 0 &&
             !strncmp(msg, "vbd-removed slot=", 17))
             hostdisk_unplug(atoi(msg + 17));
+        if (!strncmp(msg, "vif-removed ", 12) && (ip = strstr(msg, " ip=")) && ip[4])
+            hostnet_forward_remove_ip(ip + 4);
         log_event(line + 2);
         return;
     }
@@ -684,6 +787,9 @@ static void agent_line(char *line)
     if (kind == 'E' || p->unplug_after)
         for (int i = 0; i < 4; i++)
             hostdisk_unplug(p->disk_slot[i]);
+    for (int i = 0; kind == 'E' && i < 16; i++)
+        if (p->fwd[i])
+            (void)hostnet_forward_remove(p->fwd[i]);
     memset(p->disk_slot, 0, sizeof(p->disk_slot));
     if (p->kind == P_ATTACH && kind == 'E') {
         struct condom *d = find_condom(p->dom);

@@ -264,3 +264,30 @@ void hostdisk_unplug(int s)
     slots[s].state = S_UNPLUGGING;
     logmsg("disk: unplugging slot %d (%s)", s, slots[s].path);
 }
+
+int hostdisk_hmp(const char *cmd, char *out, size_t n)
+{
+    char reply[4096], arg[512];
+
+    json_str(arg, sizeof(arg), cmd);
+    if (qmp_cmd(reply, sizeof(reply),
+                "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"%s\"}}",
+                arg) < 0) {
+        snprintf(out, n, "%s", reply);
+        return -1;
+    }
+    /* {"return": "text\r\n"}: the text, unescaped. */
+    const char *p = strstr(reply, "\"return\": \"");
+    size_t k = 0;
+    for (p = p ? p + 11 : ""; *p && *p != '"' && k + 1 < n; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            out[k++] = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t' : *p;
+        } else {
+            out[k++] = *p;
+        }
+    }
+    if (n)
+        out[k] = 0;
+    return 0;
+}

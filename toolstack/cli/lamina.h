@@ -82,6 +82,33 @@ void paths_init(void);
 
 /* hostd.c: a line in <run>/hostd.log. */
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* dom0's NIC: QEMU's user-mode network "net0", a virtio-net PCI device in
+ * this slot of bus 0 (dom0's agent is told nic=SLOT). */
+#define LAMINA_NETDEV   "net0"
+#define LAMINA_NIC_SLOT 7
+#define LAMINA_NIC_ADDR "0x7"
+
+/* vif.c: a MAC in Xen's 00:16:3e prefix, random below it; the request
+ * keys of vif idx with devid handle (vifN=handle:mac:ip:rate_bytes:
+ * rate_usec, and fwdM=host:ip:guest per forward) appended at out: 0, or -1
+ * if they do not fit in n bytes. */
+struct cfg_vif;
+void vif_make_mac(unsigned char *mac);
+int vif_request_keys(const struct cfg_vif *v, unsigned int idx, unsigned int handle, char *out,
+                     size_t n);
+/* hostnet.c (hostd only): QEMU user-network port forwards (hostfwd) from
+ * 127.0.0.1:host to ip:guest.  add: 0, or -1 with why (the port is in use
+ * on the host: says which; QEMU's error).  remove: by host port (0 or -1);
+ * remove_ip: every forward to ip.  list: one "host ip:guest" line each. */
+int hostnet_forward_add(unsigned int host, const char *ip, unsigned int guest, char *why,
+                        size_t n);
+int hostnet_forward_remove(unsigned int host);
+void hostnet_forward_remove_ip(const char *ip);
+size_t hostnet_forward_list(char *out, size_t n);
+/* hostdisk.c: an HMP command through QMP's human-monitor-command; its
+ * output (unescaped) into out.  0, or -1 (no QMP, or QMP's error). */
+int hostdisk_hmp(const char *cmd, char *out, size_t n);
+
 /* hostdisk.c (hostd only): disk images as hot-plugged virtio-blk PCI
  * devices of dom0.  connect: QMP handshake, 0 or -1.  plug: the slot
  * (8-31) the image went into, or -1 with why (sharing refused: an image

@@ -254,7 +254,7 @@ int cmd_up(struct inv *iv)
         s_chardev[PATH_MAX + 64], s_bulk[PATH_MAX + 96], s_qlog[PATH_MAX], s_qmp[PATH_MAX + 32];
     snprintf(s_mem, sizeof(s_mem), "%ld", mem);
     snprintf(s_append, sizeof(s_append), "console=com1 dom0_mem=%ldM", dom0);
-    snprintf(s_initrd, sizeof(s_initrd), "%s agent", pv);
+    snprintf(s_initrd, sizeof(s_initrd), "%s agent nic=%d", pv, LAMINA_NIC_SLOT);
     snprintf(s_serial, sizeof(s_serial), "file:%s", lp.hvlog);
     snprintf(s_chardev, sizeof(s_chardev), "socket,id=ctl,path=%s,server=on,wait=off", lp.ctl);
     snprintf(s_bulk, sizeof(s_bulk),
@@ -269,7 +269,11 @@ int cmd_up(struct inv *iv)
      * -daemonize, and both serial ports are redirected anyway. */
     const char *argv[] = {
         qemu, "-M", "pc", "-accel", accel, "-cpu", "max", "-m", s_mem,
-        "-display", "none", "-monitor", "none", "-qmp", s_qmp, "-no-reboot", "-nic", "none",
+        "-display", "none", "-monitor", "none", "-qmp", s_qmp, "-no-reboot",
+        /* dom0's NIC: legacy virtio-net on QEMU's user network (docs/network.md) */
+        "-netdev", "user,id=" LAMINA_NETDEV ",net=10.0.2.0/24",
+        "-device", "virtio-net-pci,netdev=" LAMINA_NETDEV ",disable-modern=on,addr=" LAMINA_NIC_ADDR
+        ",mac=52:54:00:12:34:56",
         "-device", "isa-debug-exit,iobase=0x501,iosize=2",
         "-kernel", hv, "-append", s_append, "-initrd", s_initrd,
         "-serial", s_serial,
