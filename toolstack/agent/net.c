@@ -235,7 +235,7 @@ void cmd_network_list(const struct proto_req *r)
 
     if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
         return;
-    unsigned int n = netback_list(domid, st, NETBACK_MAX_VIFS);
+    unsigned int n = netback_list(domid == 0 ? DOMID_INVALID : domid, st, NETBACK_MAX_VIFS);
     for (unsigned int i = 0; i < n; i++) {
         char mac[20];
 

@@ -179,6 +179,10 @@ int cmd_info(struct inv *iv);
 int cmd_block_list(struct inv *iv);
 int cmd_block_attach(struct inv *iv);
 int cmd_block_detach(struct inv *iv);
+int cmd_network_list(struct inv *iv);
+int cmd_network_attach(struct inv *iv);
+int cmd_network_detach(struct inv *iv);
+int cmd_forward(struct inv *iv);
 int cmd_top(struct inv *iv);
 int cmd_bench_channel(struct inv *iv);
 

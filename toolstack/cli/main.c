@@ -63,6 +63,24 @@ static const struct cmd cmds[] = {
       "VDEV is the disk's vdev (xvdb) or device number (51728).  blkback finishes\n"
       "the requests in flight, the guest's front-end is told to close.", { { 0 } },
       2, 2, cmd_block_detach, 0 },
+    { "network-list", "DOMAIN", "list a domain's vifs (Domain-0: every vif and the bridge)",
+      "One line per vif: its devid, MAC, IP, the back-end's xenbus state, frames\n"
+      "each way, frames dropped for want of guest buffers and the rate limit.\n"
+      "For Domain-0 also the ports of the bridge xenbr0.", { { 0 } },
+      1, 1, cmd_network_list, 0 },
+    { "network-attach", "DOMAIN [VIF-SPEC]", "attach a vif to a running domain",
+      "VIF-SPEC is xl's: \"mac=00:16:3e:00:00:21, bridge=xenbr0, ip=10.0.2.21,\n"
+      "rate=100Mb/s\" (all optional; a MAC is made in 00:16:3e when absent), and\n"
+      "Lamina's forward=HOSTPORT:GUESTPORT.", { { 0 } }, 1, 2, cmd_network_attach, 0 },
+    { "network-detach", "DOMAIN DEVID", "detach a vif from a running domain",
+      "DEVID is the vif's number (network-list's Idx).  It leaves the bridge, its\n"
+      "forwards go, the guest's front-end is told to close.", { { 0 } },
+      2, 2, cmd_network_detach, 0 },
+    { "forward", "[list | add HOSTPORT IP:PORT | remove HOSTPORT]",
+      "forward a TCP port of the host (127.0.0.1) into the guests' network",
+      "QEMU's user network forwards 127.0.0.1:HOSTPORT to IP:PORT on 10.0.2.0/24:\n"
+      "a domU's vif address or dom0's 10.0.2.15.  A vif's forward= does the same\n"
+      "for the domain's lifetime.", { { 0 } }, 0, 3, cmd_forward, 0 },
     { "dmesg", "", "print the hypervisor's log",
       NULL, { { "clear", 'c', NULL, "clear the log after printing it" } }, 0, 0, cmd_dmesg, 0 },
     { "info", "", "print information about the machine and the hypervisor",

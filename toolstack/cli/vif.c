@@ -58,3 +58,143 @@ int vif_request_keys(const struct cfg_vif *v, unsigned int idx, unsigned int han
                               v->fwd_host[i], v->ip, v->fwd_guest[i]);
     return l < n ? 0 : -1;
 }
+
+static const char *const state_names[] = {
+    "Unknown", "Initialising", "InitWait", "Initialised", "Connected",
+    "Closing", "Closed", "Reconfiguring", "Reconfigured",
+};
+
+static int list_rec(void *ctx, const struct msg *m)
+{
+    int *n = ctx;
+    const char *h = msg_get(m, "handle"), *port = msg_get(m, "port"), *st = msg_get(m, "state");
+    unsigned long s = st ? strtoul(st, NULL, 10) : 0;
+
+    if (h) {
+        if (!(n[0]++))
+            printf("%-4s %-6s %-17s %-15s %-9s %-12s %10s %10s %8s %s\n", "Idx", "Dom", "Mac",
+                   "IP", "Bridge", "State", "TxFrames", "RxFrames", "RxDrop", "Rate(B/us)");
+        printf("%-4s %-6s %-17s %-15s %-9s %-12s %10s %10s %8s %s/%s\n", h, msg_get(m, "dom") ?: "?",
+               msg_get(m, "mac") ?: "?", msg_get(m, "ip") ?: "?", msg_get(m, "bridge") ?: "?",
+               s < 9 ? state_names[s] : "?", msg_get(m, "tx_frames") ?: "?",
+               msg_get(m, "rx_frames") ?: "?", msg_get(m, "rx_dropped") ?: "?",
+               msg_get(m, "rate_bytes") ?: "0", msg_get(m, "rate_usec") ?: "0");
+    } else if (port) {
+        if (!(n[1]++))
+            printf("bridge xenbr0 (%s learnt MACs):\n  %-10s %10s %10s %10s\n",
+                   msg_get(m, "fdb") ?: "?", "Port", "RxFrames", "TxFrames", "TxDropped");
+        printf("  %-10s %10s %10s %10s\n", port, msg_get(m, "rx_frames") ?: "?",
+               msg_get(m, "tx_frames") ?: "?", msg_get(m, "tx_dropped") ?: "?");
+    }
+    return 0;
+}
+
+int cmd_network_list(struct inv *iv)
+{
+    struct lconn c;
+    char dom[256];
+    int n[2] = { 0, 0 };
+
+    if (pct_encode(iv->pos[0], strlen(iv->pos[0]), dom, sizeof(dom)) < 0)
+        return usage_error(iv, "domain name too long");
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    if (lamina_call(&c, "network-list", list_rec, NULL, n, 30000, "network-list dom=%s", dom))
+        return EXIT_FAIL;
+    if (!n[0] && !n[1])
+        printf("domain %s has no vifs\n", iv->pos[0]);
+    return EXIT_OK;
+}
+
+static int attach_rec(void *ctx, const struct msg *m)
+{
+    const char *h = msg_get(m, "handle");
+
+    if (h)
+        snprintf(ctx, 16, "%s", h);
+    return 0;
+}
+
+int cmd_network_attach(struct inv *iv)
+{
+    struct cfg_vif v;
+    char e[1024], dom[256], keys[1024], handle[16] = "?";
+
+    if (pct_encode(iv->pos[0], strlen(iv->pos[0]), dom, sizeof(dom)) < 0)
+        return usage_error(iv, "domain name too long");
+    if (cfg_parse_vif(iv->npos > 1 ? iv->pos[1] : "", &v, e, sizeof(e))) {
+        err("network-attach: %s", e);
+        return EXIT_FAIL;
+    }
+    keys[0] = 0;
+    if (vif_request_keys(&v, 0, 0, keys, sizeof(keys)))
+        return usage_error(iv, "the vif spec is too long");
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    if (lamina_call(&c, "network-attach", attach_rec, NULL, handle, 30000,
+                    "network-attach dom=%s%s", dom, keys))
+        return EXIT_FAIL;
+    printf("Attached vif %s to %s\n", handle, iv->pos[0]);
+    return EXIT_OK;
+}
+
+int cmd_network_detach(struct inv *iv)
+{
+    const char *v = iv->pos[1];
+    char dom[256];
+
+    if (pct_encode(iv->pos[0], strlen(iv->pos[0]), dom, sizeof(dom)) < 0)
+        return usage_error(iv, "domain name too long");
+    if (!*v || strspn(v, "0123456789") != strlen(v))
+        return usage_error(iv, "the vif is its devid (the Idx column of network-list)");
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    if (lamina_call(&c, "network-detach", NULL, NULL, NULL, 30000,
+                    "network-detach dom=%s handle=%s", dom, v))
+        return EXIT_FAIL;
+    printf("Detached vif %s from %s\n", v, iv->pos[0]);
+    return EXIT_OK;
+}
+
+static int fwd_rec(void *ctx, const struct msg *m)
+{
+    const char *f = msg_get(m, "forward");
+
+    if (f) {
+        if (!(*(int *)ctx)++)
+            printf("%-10s %s\n", "HostPort", "To");
+        char host[16], to[48];
+        if (sscanf(f, "%15s %47s", host, to) == 2)
+            printf("%-10s %s\n", host, to);
+    }
+    return 0;
+}
+
+int cmd_forward(struct inv *iv)
+{
+    const char *op = iv->npos ? iv->pos[0] : "list";
+    struct lconn c;
+    int n = 0;
+
+    if (strcmp(op, "list") && strcmp(op, "add") && strcmp(op, "remove"))
+        return usage_error(iv, "forward takes list, add HOSTPORT IP:PORT or remove HOSTPORT");
+    if (!strcmp(op, "add") && iv->npos != 3)
+        return usage_error(iv, "forward add HOSTPORT IP:PORT, e.g. forward add 8081 10.0.2.21:80");
+    if (!strcmp(op, "remove") && iv->npos != 2)
+        return usage_error(iv, "forward remove HOSTPORT");
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    if (!strcmp(op, "list"))
+        return lamina_call(&c, "forward", fwd_rec, NULL, &n, 30000, "forward op=list")
+                   ? EXIT_FAIL : (n ? EXIT_OK : (printf("no port forwards\n"), EXIT_OK));
+    char to[96] = "";
+    if (iv->npos == 3 && pct_encode(iv->pos[2], strlen(iv->pos[2]), to, sizeof(to)) < 0)
+        return usage_error(iv, "IP:PORT too long");
+    if (lamina_call(&c, "forward", NULL, NULL, NULL, 30000, "forward op=%s host=%s%s%s", op,
+                    iv->pos[1], *to ? " to=" : "", to))
+        return EXIT_FAIL;
+    printf("%s\n", !strcmp(op, "add") ? "Forward added" : "Forward removed");
+    return EXIT_OK;
+}
