@@ -12,6 +12,7 @@ struct port {
     bool used;
     bridge_xmit_fn xmit;
     void *priv;
+    uint64_t flood_tokens, flood_ns;    /* storm control: tokens, last refill */
     struct bridge_port_stats st;
 };
 
@@ -80,6 +81,7 @@ int bridge_port_add(const char *name, bridge_xmit_fn xmit, void *priv)
         ports[i].used = true;
         ports[i].xmit = xmit;
         ports[i].priv = priv;
+        ports[i].flood_tokens = BRIDGE_FLOOD_BURST;
         strlcpy_k(ports[i].st.name, name, sizeof(ports[i].st.name));
         return i;
     }
@@ -130,6 +132,19 @@ void bridge_input(int port, const void *frame, unsigned int len)
             return;
         }
     }
+    /* Storm control: a token per flood, BRIDGE_FLOOD_PER_S a second. */
+    struct port *in = &ports[port];
+    uint64_t add = (now - in->flood_ns) * BRIDGE_FLOOD_PER_S / 1000000000ULL;
+    if (add) {
+        in->flood_tokens = in->flood_tokens + add > BRIDGE_FLOOD_BURST ? BRIDGE_FLOOD_BURST
+                                                                     : in->flood_tokens + add;
+        in->flood_ns = now;
+    }
+    if (!in->flood_tokens) {
+        in->st.storm_dropped++;
+        return;
+    }
+    in->flood_tokens--;
     for (int p = 0; p < BRIDGE_MAX_PORTS; p++)
         if (ports[p].used && p != port)
             out(p, frame, len);

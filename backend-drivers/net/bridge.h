@@ -8,6 +8,11 @@
  * every other port (flooded) when that is unknown, broadcast or
  * multicast.  A frame never goes back out of the port it came in on.
  * Entries age out after BRIDGE_AGEING_NS and go with their port.
+ * Storm control, as switches do it: the frames a port may have flooded
+ * (broadcast, multicast, unknown unicast) are limited to
+ * BRIDGE_FLOOD_PER_S a second with a burst of BRIDGE_FLOOD_BURST; the rest
+ * are dropped and counted, so one guest's broadcast flood cannot bury the
+ * other ports.
  *
  * Runs in dom0, netback's thread only (not locked).  Errors are negative
  * Xen errno values.
@@ -22,6 +27,8 @@
 #define BRIDGE_MAX_PORTS  64
 #define BRIDGE_FDB_SIZE   256           /* learnt MACs */
 #define BRIDGE_AGEING_NS  300000000000ULL   /* 300 s, Linux's default */
+#define BRIDGE_FLOOD_PER_S 500
+#define BRIDGE_FLOOD_BURST 100
 
 /* Sends one frame out of a port (a contiguous frame, valid only during
  * the call: copy it).  Returns 0, or a negative errno when the port
@@ -32,6 +39,7 @@ typedef int (*bridge_xmit_fn)(void *priv, const void *frame, unsigned int len);
 struct bridge_port_stats {
     char name[24];
     uint64_t rx_frames, tx_frames, tx_dropped;
+    uint64_t storm_dropped;     /* floods over the port's storm-control rate */
 };
 
 /* Adds a port named `name` ("eth0", "vif3.0", "dom0"): frames for it go

@@ -268,6 +268,7 @@ void cmd_network_list(const struct proto_req *r)
             proto_line_kvu(rec_line(), "rx_frames", bp[i].rx_frames);
             proto_line_kvu(rec_line(), "tx_frames", bp[i].tx_frames);
             proto_line_kvu(rec_line(), "tx_dropped", bp[i].tx_dropped);
+            proto_line_kvu(rec_line(), "storm_dropped", bp[i].storm_dropped);
             proto_line_kvu(rec_line(), "fdb", bridge_nr_fdb());
             rec_send();
         }
