@@ -189,6 +189,7 @@ gdb: all
 bench: all
 	tools/lamina-bench
 	tools/lamina-bench-io
+	tools/lamina-bench-net
 
 bench-scale: all
 	tools/lamina-bench-scale

@@ -12,7 +12,7 @@
  *   iperf            lwiperf's iperf 2 server on port 5001
  *   net_sink         the checking bulk receiver on port 7000
  *   net_send=IP      sends net_mib=M MiB (default 64) to IP:7000
- *   iperf_client=IP  an iperf 2 client (10 s) to IP:5001
+ *   iperf_client=IP  an iperf 2 client (10 s) to IP:5001 (iperf_port=P)
  *   ping=IP          ping_count=N echo requests (default 20)
  *
  * Runs in the PV guest kernel: init's thread for the service (it returns
@@ -184,7 +184,7 @@ static void start_apps(void)
         net_send_start(ip, 7000, cmdline_u64(cmdline, "net_mib=", 64) << 20))
         kprintf("net: FAIL net_send=%s\n", ip);
     if (cmdline_str(cmdline, "iperf_client=", ip, sizeof(ip)) &&
-        net_iperf_client_start(ip, 5001))
+        net_iperf_client_start(ip, (uint16_t)cmdline_u64(cmdline, "iperf_port=", 5001)))
         kprintf("net: FAIL iperf_client=%s\n", ip);
     if (cmdline_str(cmdline, "ping=", ip, sizeof(ip)) &&
         net_ping_start(ip, (unsigned int)cmdline_u64(cmdline, "ping_count=", 20)))

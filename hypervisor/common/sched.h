@@ -90,8 +90,6 @@ struct vcpu {
     int virq_to_evtchn[NR_VIRQS];
     struct vcpu *runq_next, *runq_prev;   /* schedule.c's list of vCPUs */
     bool on_runq;
-    bool boost;                     /* woken from blocked: runs first, for at
-                                     * most BOOST_SLICE_NS (Xen credit1's BOOST) */
     uint64_t timer_at;              /* key in schedule.c's timer heap (ns of
                                      * NOW()); 0: not in it */
     unsigned int theap_idx;         /* its slot there */

@@ -13,12 +13,6 @@
 #include "common/guest_access.h"
 
 #define SLICE_NS        10000000ULL     /* 10 ms */
-/* A vCPU woken from blocked (an event came: I/O, a timer) runs before
- * vCPUs that are merely runnable, as Xen credit1's BOOST priority, but for
- * at most this long before it queues like the rest: a domain that never
- * blocks (a busy loop, a flood) cannot make one that waits for events
- * (a TCP sender waiting for ACKs) wait a whole slice per event. */
-#define BOOST_SLICE_NS   1000000ULL     /* 1 ms */
 #define SCRUB_BATCH     64              /* frames zeroed per idle step */
 
 union exit_work exit_work;
@@ -84,7 +78,6 @@ void vcpu_kick(struct vcpu *v)
     if (v->state == VCPU_BLOCKED || v->state == VCPU_POLLING) {
         v->state = VCPU_RUNNABLE;
         v->poll_deadline = 0;
-        v->boost = true;
         need_resched = true;
     }
 }
@@ -95,19 +88,13 @@ static bool can_run(const struct vcpu *v)
            !v->domain->is_shutting_down;
 }
 
-/* Next runnable vCPU after prev in run-queue order (prev itself last),
- * a boosted one first. */
+/* Next runnable vCPU after prev in run-queue order (prev itself last). */
 static struct vcpu *pick_next(struct vcpu *prev)
 {
     struct vcpu *first = prev && prev->on_runq ? prev->runq_next : runq_head, *v = first;
 
     if (!v)
         return NULL;
-    do {
-        if (v->boost && can_run(v))
-            return v;
-        v = v->runq_next;
-    } while (v != first);
     do {
         if (can_run(v))
             return v;
@@ -286,10 +273,8 @@ void schedule(void)
 
     domain_reap();
     need_resched = false;
-    if (prev && (now >= slice_end || next != prev))
-        prev->boost = false;        /* its boosted run is over */
     if (next == prev && prev) {
-        slice_end = now + (prev->boost ? BOOST_SLICE_NS : SLICE_NS);
+        slice_end = now + SLICE_NS;
         timer_program(earliest_deadline());
         return;
     }
@@ -314,7 +299,7 @@ void schedule(void)
     }
     load_vcpu(next);
     next->last_run_ns = NOW();
-    slice_end = next->last_run_ns + (next->boost ? BOOST_SLICE_NS : SLICE_NS);
+    slice_end = next->last_run_ns + SLICE_NS;
     timer_program(earliest_deadline());
 }
 
@@ -333,7 +318,6 @@ long do_sched_op(int cmd, uint64_t arg)
 
     switch (cmd) {
     case SCHEDOP_yield:
-        v->boost = false;           /* it gives the CPU up: no priority kept */
         need_resched = true;
         return 0;
     case SCHEDOP_block:
