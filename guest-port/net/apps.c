@@ -88,15 +88,19 @@ static void iperf_report(void *arg, enum lwiperf_report_type type, const ip_addr
                          u16_t lport, const ip_addr_t *remote, u16_t rport, u32_t bytes,
                          u32_t ms, u32_t kbps)
 {
-    static const char *const names[] = { "server-done", "server-abort-local",
-                                         "server-abort-remote", "client-done",
-                                         "client-abort-local", "client-abort-remote" };
+    static const char *const names[] = { "server-done", "client-done", "abort-local",
+                                         "abort-local-data", "abort-local-tx",
+                                         "abort-remote" };   /* enum lwiperf_report_type */
     (void)local;
     (void)lport;
     (void)remote;
     (void)rport;
-    report("net: iperf %s bytes=%u ms=%u kbps=%u",
-            (unsigned int)type < ARRAY_SIZE(names) ? names[type] : "?", bytes, ms, kbps);
+    const char *name = (unsigned int)type < ARRAY_SIZE(names) ? names[type] : "?";
+
+    if (arg)        /* a client's result is the one net_last_report() keeps */
+        report("net: iperf %s bytes=%u ms=%u kbps=%u", name, bytes, ms, kbps);
+    else
+        kprintf("net: iperf %s bytes=%u ms=%u kbps=%u\n", name, bytes, ms, kbps);
     if (arg && clients)
         clients--;
 }

@@ -97,3 +97,6 @@ wait_for() {
     done
     return 1
 }
+
+# gone NAME: `lamina list` no longer shows the domain NAME.
+gone() { lam list; ! echo "$OUT" | grep -q "^$1 "; }

@@ -36,7 +36,6 @@ cfg() {
         "$name" "$KERNEL" "$cmd" "$list" >"$f"
     echo "$f"
 }
-gone() { lam list; ! echo "$OUT" | grep -q "^$1 "; }
 
 lam up
 expect_ok "lamina up"

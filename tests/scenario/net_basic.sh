@@ -33,7 +33,6 @@ cfg() {
         "$name" "$KERNEL" "$cmd" "$list" >"$f"
     echo "$f"
 }
-gone() { lam list; ! echo "$OUT" | grep -q "^$1 "; }
 ports() { lam network-list Domain-0; echo "$OUT" | grep -c -E '^  (eth0|dom0|vif)'; }
 
 lam up

@@ -24,7 +24,6 @@ cfg() {
         "$1" "$KERNEL" "$2" "$3" >"$DIR/$1.cfg"
     echo "$DIR/$1.cfg"
 }
-gone() { lam list; ! echo "$OUT" | grep -q "^$1 "; }
 # send NAME IP: a 32 MiB transfer to sink; prints the sender's ms.
 send() {
     lam create "$(cfg "$1" "net net_send=10.0.2.21 net_mib=32 service" "ip=$2")"

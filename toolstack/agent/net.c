@@ -211,7 +211,16 @@ static void announce(uint32_t domid, const struct dom_vif *f)
 
 void agent_net_stop(struct dom_entry *d)
 {
+    static struct netback_stats st[NETBACK_MAX_VIFS];
+    uint64_t end = arch_now_ns() + 2000000000ULL;
+
     netback_remove_domain(d->domid);
+    /* The rings stay mapped until netback's thread has let go: wait, so
+     * the domain is destroyed with none of its frames held. */
+    while (netback_list(d->domid, st, NETBACK_MAX_VIFS) && arch_now_ns() < end) {
+        netback_control();
+        thread_sleep_ns(1000000ULL);
+    }
     for (unsigned int i = 0; i < DOM_MAX_VIFS; i++)
         if (d->cfg.vif[i].used)
             announce(d->domid, &d->cfg.vif[i]);

@@ -24,6 +24,8 @@
 #define MEMP_NUM_TCP_PCB_LISTEN     8
 #define MEMP_NUM_TCP_SEG            1024
 #define MEMP_NUM_ARP_QUEUE          32
+/* lwIP's own timers plus the applications' (ping's reply timeout). */
+#define MEMP_NUM_SYS_TIMEOUT        (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 #define PBUF_POOL_SIZE              512
 #define PBUF_POOL_BUFSIZE           1600
 
