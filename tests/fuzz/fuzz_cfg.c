@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../toolstack/cli/cfg.c"
+#include "../../toolstack/cli/cfg_vif.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

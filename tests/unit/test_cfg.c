@@ -192,6 +192,51 @@ static void test_syntax(void **state)
     assert_non_null(strstr(err, "NUL"));
 }
 
+/* vif specs (cfg_vif.c): xl's keys, rates, Lamina's forward, the errors. */
+static void test_vifs(void **state)
+{
+    struct cfg_vif v;
+    char e[512];
+
+    (void)state;
+    assert_int_equal(cfg_parse_vif("mac=00:16:3e:01:02:03, bridge=xenbr0, ip=10.0.2.20, "
+                                   "rate=100Mb/s, forward=8080:80, forward=2222:22", &v, e,
+                                   sizeof(e)), 0);
+    assert_true(v.has_mac);
+    assert_int_equal(v.mac[5], 3);
+    assert_string_equal(v.ip, "10.0.2.20");
+    assert_int_equal(v.rate_usec, 50000);                 /* libxl's default period */
+    assert_int_equal(v.rate_bytes, 625000);               /* 100e6 / 8 * 0.05 */
+    assert_int_equal(v.nr_fwds, 2);
+    assert_int_equal(v.fwd_host[1], 2222);
+    assert_int_equal(v.fwd_guest[1], 22);
+    assert_int_equal(cfg_parse_vif("rate=10MB/s@20ms", &v, e, sizeof(e)), 0);
+    assert_int_equal(v.rate_bytes, 200000);
+    assert_int_equal(v.rate_usec, 20000);
+    assert_int_equal(cfg_parse_vif("", &v, e, sizeof(e)), 0);
+    assert_false(v.has_mac);
+    assert_string_equal(v.ip, "");
+
+    static const struct { const char *spec, *msg; } bad[] = {
+        { "bridge=xenbr1", "no such bridge; dom0 has one bridge, xenbr0" },
+        { "mac=00:16:3e:00:00", "is not a MAC address" },
+        { "mac=01:16:3e:00:00:01", "multicast" },
+        { "ip=10.0.2.300", "is not an IPv4 address" },
+        { "rate=fast", "is not a rate" },
+        { "rate=100Mb", "is not a rate" },
+        { "forward=80", "write HOSTPORT:GUESTPORT" },
+        { "forward=8080:80", "forward= needs the guest's address" },
+        { "colour=blue", "unknown vif parameter 'colour'" },
+        { "backend=3", "served by dom0 only" },
+    };
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        e[0] = 0;
+        assert_int_equal(cfg_parse_vif(bad[i].spec, &v, e, sizeof(e)), -1);
+        if (!strstr(e, bad[i].msg))
+            fail_msg("'%s': got '%s', want '%s'", bad[i].spec, e, bad[i].msg);
+    }
+}
+
 static void test_edit_distance(void **state)
 {
     (void)state;
@@ -220,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_list_value),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_vifs),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_missing_and_duplicate),
