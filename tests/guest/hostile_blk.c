@@ -238,7 +238,21 @@ static void hostile_main(const struct arch_boot_info *bi)
         vr->sector_number = sectors + (uint64_t)i;
         vr->nr_segments = (uint8_t)(i & 1 ? 200 : 1);
     }
-    st = wait_rsp(11);
+    /* The response shares the request's slot, and the rewrites above may
+     * land on it after blkback answered (nr_segments overlaps the
+     * response's id): wait for the slot to be answered, by position. */
+    {
+        uint64_t end = arch_now_ns() + WAIT_NS;
+        RING_IDX want = ring.req_prod_pvt;
+
+        st = 100;
+        while (arch_now_ns() < end && ring.sring->rsp_prod != want)
+            thread_sleep_ns(1000000ULL);
+        if (ring.sring->rsp_prod == want) {
+            st = RING_GET_RESPONSE(&ring, want - 1)->status;
+            ring.rsp_cons = want;
+        }
+    }
     kprintf("hostile-blk: double-fetch %s (status %d)\n",
             st == BLKIF_RSP_OKAY || st == BLKIF_RSP_ERROR ? "ok" : "FAIL", st);
 
