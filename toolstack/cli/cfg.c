@@ -393,7 +393,7 @@ static int key_on_fixed(struct lexer *lx, struct cfg_state *st, const char *key,
 }
 
 /* Trims spaces at both ends of s in place. */
-static char *trim(char *s)
+char *cfg_trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -418,19 +418,19 @@ int cfg_parse_disk(const char *spec, const char *dir, struct cfg_disk *d, char *
         char *comma = strchr(p, ',');
         char *piece, *eq;
 
-        if (!strncmp(trim(p), "target=", 7)) {         /* the rest, commas and all */
-            target = trim(p) + 7;
+        if (!strncmp(cfg_trim(p), "target=", 7)) {         /* the rest, commas and all */
+            target = cfg_trim(p) + 7;
             break;
         }
         if (comma)
             *comma = 0;
-        piece = trim(p);
+        piece = cfg_trim(p);
         p = comma ? comma + 1 : NULL;
         if (!*piece)
             continue;
         if ((eq = strchr(piece, '='))) {
             *eq = 0;
-            const char *k = trim(piece), *val = trim(eq + 1);
+            const char *k = cfg_trim(piece), *val = cfg_trim(eq + 1);
             if (!strcmp(k, "format"))
                 format = val;
             else if (!strcmp(k, "vdev"))

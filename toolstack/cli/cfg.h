@@ -88,6 +88,9 @@ int cfg_parse_disk(const char *spec, const char *dir, struct cfg_disk *d, char *
 int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
               struct lamina_cfg *out, char *err, size_t errlen);
 
+/* cfg_trim - s without leading and trailing white space (in place). */
+char *cfg_trim(char *s);
+
 /* cfg_on_crash_name - "destroy", "restart" or "preserve". */
 const char *cfg_on_crash_name(enum cfg_on_crash c);
 

@@ -7,22 +7,11 @@
  */
 #include "cfg.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VIF_FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
-
-static char *vif_trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = 0;
-    return s;
-}
 
 static int parse_mac(const char *s, unsigned char *mac)
 {
@@ -109,7 +98,7 @@ int cfg_parse_vif(const char *spec, struct cfg_vif *v, char *err, size_t errlen)
 
         if (comma)
             *comma = 0;
-        char *piece = vif_trim(p);
+        char *piece = cfg_trim(p);
         p = comma ? comma + 1 : NULL;
         if (!*piece)
             continue;
@@ -117,7 +106,7 @@ int cfg_parse_vif(const char *spec, struct cfg_vif *v, char *err, size_t errlen)
             VIF_FAIL("'%s' is not key=value; e.g. \"mac=00:16:3e:00:00:01, bridge=xenbr0, "
                      "ip=10.0.2.20\"", piece);
         *eq = 0;
-        const char *k = vif_trim(piece), *val = vif_trim(eq + 1);
+        const char *k = cfg_trim(piece), *val = cfg_trim(eq + 1);
         if (!strcmp(k, "mac")) {
             if (parse_mac(val, v->mac))
                 VIF_FAIL("mac=%s is not a MAC address; write six hex pairs, e.g. "

@@ -499,6 +499,14 @@ fail:;
     return 0;
 }
 
+/* Removes the forwards a request added (host ports, 0: none). */
+static void forwards_undo(const unsigned int ports[16])
+{
+    for (int k = 0; k < 16; k++)
+        if (ports[k])
+            (void)hostnet_forward_remove(ports[k]);
+}
+
 /* Takes the fwdN=<host>:<ip>:<guest> keys out of rest and sets up each
  * forward; on failure answers E, removes what it added and returns -1. */
 static int take_forwards(int ci, uint32_t cid, char *rest, unsigned int out[16])
@@ -517,9 +525,7 @@ static int take_forwards(int ci, uint32_t cid, char *rest, unsigned int out[16])
             out[i] = host;
             continue;
         }
-        for (int k = 0; k < 16; k++)
-            if (out[k])
-                (void)hostnet_forward_remove(out[k]);
+        forwards_undo(out);
         pct_encode(why, strlen(why), ewhy, sizeof(ewhy));
         client_send(ci, "E %u EADDRINUSE %s\n", cid, ewhy);
         return -1;
@@ -609,18 +615,14 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
         return;
     }
     if (!strcmp(cmd, "create") && plug_disks(ci, cid, rest, dslots) < 0) {
-        for (int k = 0; k < 16; k++)
-            if (fports[k])
-                (void)hostnet_forward_remove(fports[k]);
+        forwards_undo(fports);
         if (fd >= 0)
             close(fd);
         return;
     }
     uint32_t gid = new_pending_disks(ci, cid, P_BULK, dslots, 0);
     if (!gid) {
-        for (int k = 0; k < 16; k++)
-            if (fports[k])
-                (void)hostnet_forward_remove(fports[k]);
+        forwards_undo(fports);
         if (fd >= 0)
             close(fd);
         client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
@@ -672,9 +674,7 @@ static void client_line(int ci, char *line)
             return;
         uint32_t gid = new_pending(ci, (uint32_t)cid, P_PLAIN, -1);
         if (!gid) {
-            for (int k = 0; k < 16; k++)
-                if (fports[k])
-                    (void)hostnet_forward_remove(fports[k]);
+            forwards_undo(fports);
             client_send(ci, "E %lu EBUSY too%%20many%%20requests\n", cid);
             return;
         }
@@ -787,9 +787,8 @@ static void agent_line(char *line)
     if (kind == 'E' || p->unplug_after)
         for (int i = 0; i < 4; i++)
             hostdisk_unplug(p->disk_slot[i]);
-    for (int i = 0; kind == 'E' && i < 16; i++)
-        if (p->fwd[i])
-            (void)hostnet_forward_remove(p->fwd[i]);
+    if (kind == 'E')
+        forwards_undo(p->fwd);
     memset(p->disk_slot, 0, sizeof(p->disk_slot));
     if (p->kind == P_ATTACH && kind == 'E') {
         struct condom *d = find_condom(p->dom);
