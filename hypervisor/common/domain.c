@@ -275,6 +275,18 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         continue_running();
 }
 
+int domain_resume(struct domain *d)
+{
+    if (!d->is_toolstack || d->is_dying || !d->is_shutting_down ||
+        d->shutdown_code != SHUTDOWN_suspend)
+        return -XEN_EINVAL;
+    d->is_shutting_down = false;
+    d->shutdown_code = 0;
+    need_resched = true;
+    printk("domain %u resumed\n", d->domain_id);
+    return 0;
+}
+
 int domain_pause_by_toolstack(struct domain *d)
 {
     if (d->domain_id == 0 || (current && current->domain == d))

@@ -128,7 +128,10 @@ int domctl_setvcpucontext(struct domain *d, const struct vcpu_guest_context *c)
 {
     struct vcpu *v = d->vcpu[0];
 
-    if (!v || (current && current->domain == d) || d->is_shutting_down)
+    /* A suspended domain's vCPU may be rewritten before
+     * XEN_DOMCTL_resumedomain (xc_domain_resume's "cancelled" result). */
+    if (!v || (current && current->domain == d) ||
+        (d->is_shutting_down && d->shutdown_code != SHUTDOWN_suspend))
         return -XEN_EINVAL;
     return d->vcpu_ops->set_vcpu_context(v, c);
 }
@@ -168,6 +171,40 @@ int domctl_hypercall_init(struct domain *d, unsigned long mfn)
     return 0;
 }
 
+/*
+ * XEN_DOMCTL_getpageframeinfo3 for one frame (Xen public/domctl.h): the
+ * XEN_DOMCTL_PFINFO_* word the save code reads.  XTAB for a frame that is
+ * not d's RAM (another domain's, free, device memory, the hypervisor's own
+ * such as shared_info); LnTAB for a frame in use as an Ln page table (a
+ * type reference held, or pinned), with LPINTAB when pinned; NOTAB else.
+ */
+uint32_t domctl_pageframe_type(struct domain *d, unsigned long mfn)
+{
+    static const uint32_t tab[] = {
+        [PGT_l1_page_table >> 60] = XEN_DOMCTL_PFINFO_L1TAB,
+        [PGT_l2_page_table >> 60] = XEN_DOMCTL_PFINFO_L2TAB,
+        [PGT_l3_page_table >> 60] = XEN_DOMCTL_PFINFO_L3TAB,
+        [PGT_l4_page_table >> 60] = XEN_DOMCTL_PFINFO_L4TAB,
+    };
+    const struct page_info *pg;
+    unsigned long t;
+    uint32_t type;
+
+    if (!mfn_valid(mfn))
+        return XEN_DOMCTL_PFINFO_XTAB;
+    pg = mfn_to_page(mfn);
+    if (pg->owner != d || (pg->count_info & (PGC_xen_heap | PGC_free)) ||
+        !(pg->count_info & PGC_allocated))
+        return XEN_DOMCTL_PFINFO_XTAB;
+    t = pg->type_info;
+    if (!(t & PGT_count_mask) && !(t & PGT_pinned))
+        return XEN_DOMCTL_PFINFO_NOTAB;
+    type = (t & PGT_type_mask) >> 60 < ARRAY_SIZE(tab) ? tab[(t & PGT_type_mask) >> 60] : 0;
+    if (type && (t & PGT_pinned))
+        type |= XEN_DOMCTL_PFINFO_LPINTAB;
+    return type;
+}
+
 /* The op's work on a looked-up domain; *copyback set when dc must be
  * copied back to the caller. */
 static long domctl_do(struct xen_domctl *dc, struct domain *d, bool *copyback)
@@ -182,6 +219,21 @@ static long domctl_do(struct xen_domctl *dc, struct domain *d, bool *copyback)
         return 0;
     case XEN_DOMCTL_pausedomain:
         return domain_pause_by_toolstack(d);
+    case XEN_DOMCTL_resumedomain:
+        return domain_resume(d);
+    case XEN_DOMCTL_getpageframeinfo3: {
+        static xen_pfn_t arr[1024];     /* Xen's batch limit; not reentrant */
+        uint64_t num = dc->u.getpageframeinfo3.num;
+        uint64_t h = (uint64_t)(uintptr_t)dc->u.getpageframeinfo3.array.p;
+
+        if (num > ARRAY_SIZE(arr))
+            return -XEN_E2BIG;
+        if (copy_from_guest(arr, h, num * sizeof(arr[0])))
+            return -XEN_EFAULT;
+        for (uint64_t i = 0; i < num; i++)
+            arr[i] = domctl_pageframe_type(d, arr[i]);
+        return copy_to_guest(h, arr, num * sizeof(arr[0])) ? -XEN_EFAULT : 0;
+    }
     case XEN_DOMCTL_unpausedomain:
         return domain_unpause_by_toolstack(d);
     case XEN_DOMCTL_max_mem: {

@@ -138,6 +138,22 @@ void domain_destroy(struct domain *d);
  * the machine off once the boot domains end.  Does not return if d is
  * current's domain. */
 void domain_shutdown(struct domain *d, unsigned int reason);
+/* The VMASST_TYPE_* a 64-bit PV guest may enable (HYPERVISOR_vm_assist;
+ * writable page tables are not offered); a restored vCPU context keeps
+ * these bits of vm_assist. */
+#define PV_VM_ASSIST_OK ((1UL << VMASST_TYPE_4gb_segments) |                  \
+                         (1UL << VMASST_TYPE_4gb_segments_notify) |           \
+                         (1UL << VMASST_TYPE_pae_extended_cr3) |              \
+                         (1UL << VMASST_TYPE_architectural_iopl) |            \
+                         (1UL << VMASST_TYPE_runstate_update_flag) |          \
+                         (1UL << VMASST_TYPE_m2p_strict))
+
+/* XEN_DOMCTL_resumedomain (Xen public/domctl.h): a toolstack domain that
+ * suspended itself (SHUTDOWN_suspend) runs again where it stopped, in the
+ * same domain (the toolstack sets the hypercall's result first, 1 for "the
+ * suspend was cancelled", through setvcpucontext).  -XEN_EINVAL for any
+ * other domain or state. */
+int __must_check domain_resume(struct domain *d);
 /* XEN_DOMCTL_pausedomain / unpausedomain: pause_count +1 / -1 (d runs at 0).
  * -XEN_EINVAL for dom0, for the caller's own domain, or unpausing at 0. */
 int __must_check domain_pause_by_toolstack(struct domain *d);
@@ -180,15 +196,24 @@ int __must_check domctl_createdomain(domid_t *domid, const struct xen_domctl_cre
 void domctl_getdomaininfo(struct domain *d, struct xen_domctl_getdomaininfo *info);
 /* The first live domain with id >= id, or NULL. */
 struct domain *domctl_first_domain_from(unsigned int id);
-/* setvcpucontext for vCPU 0 of d (not the caller's domain).  PV: the L4 in
- * ctrlreg[3] (user L4 in ctrlreg[1], optional) is validated and referenced
- * through mm_set_baseptr(); rip/rsp/rsi, rflags (IF forced, IOPL 0),
- * FLAT_KERNEL_CS/SS, kernel_ss/sp, callbacks and the trap table are loaded.
+/* setvcpucontext for vCPU 0 of d (not the caller's domain; a domain shut
+ * down only if it suspended).  PV: the L4 in ctrlreg[3] (user L4 in
+ * ctrlreg[1], optional) is validated and referenced through
+ * mm_set_baseptr(), the GDT frames through pv_set_gdt(); every general
+ * register, rflags (IF forced, IOPL 0), FLAT_KERNEL_CS/SS (the vCPU starts
+ * in kernel mode), fs/gs bases, the FXSAVE area (VGCF_i387_valid),
+ * vm_assist (PV_VM_ASSIST_OK bits), kernel_ss/sp, callbacks and the trap
+ * table are loaded.
  * Unmodified: unmod_vcpu_start() at user_regs.rip with eax/ebx.  The vCPU
  * becomes runnable.  -XEN_EINVAL, or mm_set_baseptr()'s error. */
 int __must_check domctl_setvcpucontext(struct domain *d, const struct vcpu_guest_context *c);
-/* getvcpucontext for vCPU 0 of d into *c. */
+/* getvcpucontext for vCPU 0 of d into *c (PV: also VGCF_i387_valid with
+ * the FXSAVE area, the GDT frames, both L4s, fs/gs bases). */
 void domctl_getvcpucontext(struct domain *d, struct vcpu_guest_context *c);
+/* XEN_DOMCTL_getpageframeinfo3's answer for one MFN: a
+ * XEN_DOMCTL_PFINFO_* word (XTAB: not d's RAM; LnTAB|LPINTAB: in use as a
+ * page table, pinned). */
+uint32_t domctl_pageframe_type(struct domain *d, unsigned long mfn);
 /* hypercall_init: writes the hypercall page into frame mfn, which d must
  * own (not its shared_info).  -XEN_EINVAL otherwise. */
 int __must_check domctl_hypercall_init(struct domain *d, unsigned long mfn);

@@ -280,13 +280,8 @@ static long do_xen_version(uint64_t cmd, uint64_t arg)
 
 static long do_vm_assist(uint64_t cmd, uint64_t type)
 {
-    /* Types a 64-bit PV guest may set; writable page tables are not offered. */
-    const unsigned long ok = (1UL << VMASST_TYPE_4gb_segments) |
-                             (1UL << VMASST_TYPE_4gb_segments_notify) |
-                             (1UL << VMASST_TYPE_pae_extended_cr3) |
-                             (1UL << VMASST_TYPE_architectural_iopl) |
-                             (1UL << VMASST_TYPE_runstate_update_flag) |
-                             (1UL << VMASST_TYPE_m2p_strict);
+    const unsigned long ok = PV_VM_ASSIST_OK;
+
     if (type >= 64 || !(ok & (1UL << type)))
         return -XEN_EINVAL;
     switch (cmd) {

@@ -332,6 +332,11 @@ long do_sched_op(int cmd, uint64_t arg)
         struct sched_shutdown s;
         if (copy_from_guest(&s, arg, sizeof(s)))
             return -XEN_EFAULT;
+        /* A suspended PV vCPU is saved with the hypercall done: it returns
+         * 0 in the domain the toolstack restores (the start_info MFN stays
+         * in rdx for the toolstack, as Xen's PV ABI has it). */
+        if (s.reason == SHUTDOWN_suspend)
+            guest_frame->rax = 0;
         domain_shutdown(v->domain, s.reason);
         return 0;
     }

@@ -102,27 +102,34 @@ void pv_destroy_gdt(struct vcpu *v)
     v->gdt_ents = 0;
 }
 
-long do_set_gdt(uint64_t frame_list, unsigned int entries)
+int pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries)
 {
-    struct vcpu *v = current;
-    struct domain *d = v->domain;
-    unsigned long frames[ARRAY_SIZE(v->gdt_frames)] = { 0 };
     unsigned int i, nr = gdt_nr_frames(entries);
 
     if (entries > FIRST_RESERVED_GDT_ENTRY)
         return -XEN_EINVAL;
-    if (nr && copy_from_guest(frames, frame_list, nr * sizeof(frames[0])))
-        return -XEN_EFAULT;
-
     /* Take every new reference first: on failure nothing has changed. */
-    if (take_desc_frames(d, frames, nr))
+    if (take_desc_frames(v->domain, frames, nr))
         return -XEN_EINVAL;
     pv_destroy_gdt(v);
     for (i = 0; i < nr; i++)
         v->gdt_frames[i] = frames[i];
     v->gdt_ents = entries;
-    gdt_load_guest(v);
+    if (v == current)
+        gdt_load_guest(v);
     return 0;
+}
+
+long do_set_gdt(uint64_t frame_list, unsigned int entries)
+{
+    unsigned long frames[ARRAY_SIZE(current->gdt_frames)] = { 0 };
+    unsigned int nr = gdt_nr_frames(entries);
+
+    if (entries > FIRST_RESERVED_GDT_ENTRY)
+        return -XEN_EINVAL;
+    if (nr && copy_from_guest(frames, frame_list, nr * sizeof(frames[0])))
+        return -XEN_EFAULT;
+    return pv_set_gdt(current, frames, entries);
 }
 
 void pv_destroy_ldt(struct vcpu *v)

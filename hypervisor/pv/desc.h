@@ -62,6 +62,12 @@ uint64_t fixup_descriptor(const struct domain *d, uint64_t desc);
  */
 long do_set_gdt(uint64_t frame_list, unsigned int entries);
 
+/* do_set_gdt's work for vCPU v (current, or one the toolstack is setting
+ * up through XEN_DOMCTL_setvcpucontext) with frames[0..] MFNs of v's
+ * domain already in hypervisor memory.  Same rules and errors; the CPU's
+ * GDT is reloaded only when v is current. */
+int pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries);
+
 /*
  * HYPERVISOR_update_descriptor (__HYPERVISOR_update_descriptor): writes desc
  * at machine address maddr, which must be 8-byte aligned and lie in a frame

@@ -42,13 +42,29 @@ int pv_set_vcpu_context(struct vcpu *v, const struct vcpu_guest_context *c)
     if (ul4 && (rc = mm_set_baseptr(v, ul4, true)))
         return rc;          /* the kernel L4 stays set: Xen does the same */
 
+    if (c->gdt_ents && (rc = pv_set_gdt(v, c->gdt_frames, c->gdt_ents)))
+        return rc;          /* the base pointers stay set: as above */
+
+    /* Every general register, as Xen's arch_set_info_guest(): a restored
+     * vCPU continues exactly where it was saved. */
+    const struct cpu_user_regs *u = &c->user_regs;
     memset(&v->regs, 0, sizeof(v->regs));
-    v->regs.rip = c->user_regs.rip;
-    v->regs.rsp = c->user_regs.rsp;
-    v->regs.rsi = c->user_regs.rsi;
-    v->regs.rflags = pv_rflags(c->user_regs.rflags);
+    v->regs.r15 = u->r15; v->regs.r14 = u->r14; v->regs.r13 = u->r13;
+    v->regs.r12 = u->r12; v->regs.rbp = u->rbp; v->regs.rbx = u->rbx;
+    v->regs.r11 = u->r11; v->regs.r10 = u->r10; v->regs.r9 = u->r9;
+    v->regs.r8 = u->r8; v->regs.rax = u->rax; v->regs.rcx = u->rcx;
+    v->regs.rdx = u->rdx; v->regs.rsi = u->rsi; v->regs.rdi = u->rdi;
+    v->regs.rip = u->rip;
+    v->regs.rsp = u->rsp;
+    v->regs.rflags = pv_rflags(u->rflags);
     v->regs.cs = FLAT_KERNEL_CS;
     v->regs.ss = FLAT_KERNEL_SS;
+    v->fs_base = c->fs_base;
+    v->gs_base_kernel = c->gs_base_kernel;
+    v->gs_base_user = c->gs_base_user;
+    if (c->flags & VGCF_i387_valid)
+        memcpy(v->fxsave, c->fpu_ctxt.x, sizeof(v->fxsave));
+    v->domain->vm_assist |= c->vm_assist & PV_VM_ASSIST_OK;
     v->kernel_ss = c->kernel_ss;
     v->kernel_sp = c->kernel_sp;
     pv_kernel_sp_changed(v);
@@ -68,6 +84,8 @@ void pv_get_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c)
 {
     struct domain *d = v->domain;
 
+    c->flags |= VGCF_i387_valid;
+    memcpy(c->fpu_ctxt.x, v->fxsave, sizeof(c->fpu_ctxt.x));
     for (unsigned int i = 0; i < 256; i++)
         c->trap_ctxt[i] = v->trap_ctxt[i];
     for (unsigned int i = 0; i < ARRAY_SIZE(v->gdt_frames); i++)

@@ -117,6 +117,35 @@ void pv_destroy_gdt(struct vcpu *v)
     }
     v->gdt_ents = 0;
 }
+/* As desc.c: every frame d's and able to be a descriptor page, else
+ * -EINVAL with nothing taken. */
+int pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries)
+{
+    unsigned int nr = (entries + 511) / 512, i;
+
+    if (entries > 0xe000 / 8)           /* FIRST_RESERVED_GDT_ENTRY */
+        return -XEN_EINVAL;
+    for (i = 0; i < nr; i++) {
+        if (!mfn_valid(frames[i]) || !get_page(frames[i], v->domain))
+            break;
+        if (get_page_type(frames[i], PGT_seg_desc_page)) {
+            put_page(frames[i]);
+            break;
+        }
+    }
+    if (i < nr) {
+        while (i-- > 0) {
+            put_page_type(frames[i]);
+            put_page(frames[i]);
+        }
+        return -XEN_EINVAL;
+    }
+    pv_destroy_gdt(v);
+    for (i = 0; i < nr; i++)
+        v->gdt_frames[i] = frames[i];
+    v->gdt_ents = entries;
+    return 0;
+}
 void gdt_load_guest(struct vcpu *v) { (void)v; }
 void pv_destroy_ldt(struct vcpu *v) { v->ldt_ents = 0; }
 void ldt_load_guest(struct vcpu *v) { (void)v; }
@@ -590,6 +619,95 @@ static void test_setvcpucontext_pv(void **state)
     assert_int_equal(domctl(&dc, XEN_DOMCTL_setvcpucontext, id), -XEN_EINVAL);
 }
 
+/* The context a suspended vCPU is saved with comes back register for
+ * register, with its GDT frames and FPU area; a suspended domain accepts a
+ * new context and resumes, any other state is refused. */
+static void test_context_roundtrip_resume(void **state)
+{
+    unsigned long l4;
+    domid_t id = build_pv(&l4);
+    struct domain *d = domain_by_id(id);
+    struct vcpu *v = d->vcpu[0];
+    static struct vcpu_guest_context c, c2;
+    struct xen_domctl dc;
+
+    (void)state;
+    v->regs.r12 = 0x1212; v->regs.rdx = 0xd0d0; v->regs.rax = 0; v->regs.r15 = 0x1515;
+    v->fs_base = 0x7000; v->gs_base_kernel = 0xffffffff80200000UL;
+    v->fxsave[3] = 0xabcdef;
+    memset(&dc, 0, sizeof(dc));
+    set_xen_guest_handle(dc.u.vcpucontext.ctxt, &c);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getvcpucontext, id), 0);
+    assert_true(c.flags & VGCF_i387_valid);
+    assert_int_equal(c.gdt_ents, 16);
+
+    /* Not suspended: resume is refused; a running domain's context can be set. */
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_resumedomain, id), -XEN_EINVAL);
+    d->is_shutting_down = true;
+    d->shutdown_code = SHUTDOWN_crash;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_setvcpucontext, id), -XEN_EINVAL);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_resumedomain, id), -XEN_EINVAL);
+    d->shutdown_code = SHUTDOWN_suspend;
+
+    /* Cancelled suspend (xc_domain_resume): rax = 1, then resume. */
+    c.user_regs.rax = 1;
+    memset(v->fxsave, 0, sizeof(v->fxsave));
+    v->regs.r12 = v->regs.rdx = v->regs.r15 = 0;
+    v->fs_base = v->gs_base_kernel = 0;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_setvcpucontext, id), 0);
+    assert_int_equal(v->regs.rax, 1);
+    assert_int_equal(v->regs.r12, 0x1212);
+    assert_int_equal(v->regs.rdx, 0xd0d0);
+    assert_int_equal(v->regs.r15, 0x1515);
+    assert_int_equal(v->fs_base, 0x7000);
+    assert_int_equal(v->gs_base_kernel, 0xffffffff80200000UL);
+    assert_int_equal(v->fxsave[3], 0xabcdef);
+    assert_int_equal(v->gdt_ents, 16);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_resumedomain, id), 0);
+    assert_false(d->is_shutting_down);
+    set_xen_guest_handle(dc.u.vcpucontext.ctxt, &c2);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getvcpucontext, id), 0);
+    assert_int_equal(c2.user_regs.rax, 1);
+    /* A GDT frame that is not the domain's is refused. */
+    c.gdt_frames[0] = dom0->shared_info_mfn;
+    set_xen_guest_handle(dc.u.vcpucontext.ctxt, &c);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_setvcpucontext, id), -XEN_EINVAL);
+}
+
+/* getpageframeinfo3: page tables by level (the pinned L4 with LPINTAB),
+ * data frames NOTAB, shared_info and other domains' frames XTAB; more than
+ * 1024 frames in one call is E2BIG. */
+static void test_pageframeinfo3(void **state)
+{
+    unsigned long l4;
+    domid_t id = build_pv(&l4);
+    struct domain *d = domain_by_id(id);
+    uint64_t *t4 = mfn_to_virt(l4);
+    unsigned long l3 = (t4[0] & PTE_ADDR_MASK) >> PAGE_SHIFT;
+    unsigned long l2 = (((uint64_t *)mfn_to_virt(l3))[0] & PTE_ADDR_MASK) >> PAGE_SHIFT;
+    unsigned long l1 = (((uint64_t *)mfn_to_virt(l2))[0] & PTE_ADDR_MASK) >> PAGE_SHIFT;
+    unsigned long data = (((uint64_t *)mfn_to_virt(l1))[0] & PTE_ADDR_MASK) >> PAGE_SHIFT;
+    xen_pfn_t arr[8] = { l4, l3, l2, l1, data, d->shared_info_mfn, dom0->shared_info_mfn,
+                         max_mfn + 5 };
+    struct xen_domctl dc;
+
+    (void)state;
+    memset(&dc, 0, sizeof(dc));
+    dc.u.getpageframeinfo3.num = 8;
+    set_xen_guest_handle(dc.u.getpageframeinfo3.array, arr);
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getpageframeinfo3, id), 0);
+    assert_int_equal(arr[0], XEN_DOMCTL_PFINFO_L4TAB | XEN_DOMCTL_PFINFO_LPINTAB);
+    assert_int_equal(arr[1], XEN_DOMCTL_PFINFO_L3TAB);
+    assert_int_equal(arr[2], XEN_DOMCTL_PFINFO_L2TAB);
+    assert_int_equal(arr[3], XEN_DOMCTL_PFINFO_L1TAB);
+    assert_int_equal(arr[4], XEN_DOMCTL_PFINFO_NOTAB);
+    assert_int_equal(arr[5], XEN_DOMCTL_PFINFO_XTAB);
+    assert_int_equal(arr[6], XEN_DOMCTL_PFINFO_XTAB);
+    assert_int_equal(arr[7], XEN_DOMCTL_PFINFO_XTAB);
+    dc.u.getpageframeinfo3.num = 1025;
+    assert_int_equal(domctl(&dc, XEN_DOMCTL_getpageframeinfo3, id), -XEN_E2BIG);
+}
+
 static void destroy_returns_frames(bool dom0_maps)
 {
     unsigned long before = mm_free_frames(), l4;
@@ -679,6 +797,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readconsole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_physinfo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_setvcpucontext_pv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context_roundtrip_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pageframeinfo3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_returns_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_while_mapped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hvm_op, setup, teardown),
