@@ -162,7 +162,7 @@ unit: $(UNIT_BINS)
 # ---- the host CLI `lamina` (toolstack/cli), a host program ---------------
 $(B)/lamina: $(CLI_SRCS) $(wildcard toolstack/cli/*.h toolstack/common/*.h) $(DEPS)
 	@mkdir -p $(dir $@)
-	$(Q)$(call quiet,HOSTCC,$@)gcc -std=gnu11 -O2 -g $(WARN) -Itoolstack/cli -Ipv-abi/include -I$(XEN_INC) -o $@ $(CLI_SRCS)
+	$(Q)$(call quiet,HOSTCC,$@)gcc -std=gnu11 -O2 -g $(WARN) -Itoolstack/cli -Ipv-abi/include -I$(XEN_INC) -o $@ $(CLI_SRCS) -lz
 
 # ---- running --------------------------------------------------------------
 run: all

@@ -25,6 +25,7 @@ command -v gdb >/dev/null 2>&1 || need="$need gdb"          # make gdb, tests/sc
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v python3 >/dev/null 2>&1 || need="$need python3"  # tests/lib/*.py, the bench drivers
 [ -f /usr/include/stdio.h ] || need="$need libc6-dev"
+[ -f /usr/include/zlib.h ] || need="$need zlib1g-dev"      # the CLI's CRC-32 (save files)
 command -v curl >/dev/null 2>&1 || need="$need curl"        # tests/scenario/net_*.sh, the tour
 command -v iperf >/dev/null 2>&1 || need="$need iperf"      # make bench: iperf 2 against lwiperf
 command -v dpkg-source >/dev/null 2>&1 || need="$need dpkg-dev"  # apt-get source lwip

@@ -115,6 +115,13 @@ static void shutdown_watch(const char *path, const char *token, void *opaque)
         for (;;)
             (void)HYPERVISOR_sched_op(SCHEDOP_shutdown, &op);
     }
+    if (strncmp(req, "suspend", 8) == 0) {
+        (void)xenbus_write("control/shutdown", "");
+        int src = pv_suspend();
+        if (src)
+            kprintf("xenbus: control/shutdown \"suspend\" failed (%d)\n", src);
+        return;
+    }
     kprintf("xenbus: control/shutdown \"%s\" not supported\n", req);
 }
 
@@ -290,6 +297,7 @@ void pv_start(start_info_t *si)
     pv_first_free_pfn = first_free;
 
     pv_time_init();
+    pv_p2m_publish();
     console_ring_connect(si);
 
     for (size_t i = 0; i + 1 < sizeof(cmdline_copy) && si->cmd_line[i]; i++)

@@ -26,7 +26,7 @@ static uint64_t dmap_l1[DMAP_L1S][512] __attribute__((aligned(4096), section(".b
 static uint64_t dmap_l2[512] __attribute__((aligned(4096), section(".bss.page_aligned")));
 static uint64_t dmap_l3[512] __attribute__((aligned(4096), section(".bss.page_aligned")));
 
-static uint64_t boot_l4_mfn;
+static uint64_t boot_l4_pfn;         /* a PFN: MFNs change across a restore */
 static const uint64_t *boot_l4;     /* read-only view (start_info->pt_base) */
 
 static uint64_t image_pfn(const void *va)
@@ -124,7 +124,7 @@ uint64_t pv_mm_init(start_info_t *si, uint64_t *first_free_pfn)
     int rc;
 
     boot_l4 = (const uint64_t *)si->pt_base;
-    boot_l4_mfn = pv_pfn_to_mfn(pt_first);
+    boot_l4_pfn = pt_first;
 
     /* 1. Fill the tables while they are still ordinary writable pages. */
     for (uint64_t pfn = 0; pfn < nl1 * 512; pfn++) {
@@ -159,7 +159,7 @@ uint64_t pv_mm_init(start_info_t *si, uint64_t *first_free_pfn)
         pv_die("making direct-map tables read-only", rc);
 
     /* 3. Hook the L3 into the (pinned) boot L4: Xen validates the tree. */
-    mu.ptr = ((boot_l4_mfn << 12) + ((PV_DMAP_BASE >> 39) & 511) * 8) | MMU_NORMAL_PT_UPDATE;
+    mu.ptr = ((pv_pfn_to_mfn(boot_l4_pfn) << 12) + ((PV_DMAP_BASE >> 39) & 511) * 8) | MMU_NORMAL_PT_UPDATE;
     mu.val = (pv_pfn_to_mfn(l3_pfn) << 12) | PTE_TABLE;
     rc = HYPERVISOR_mmu_update(&mu, 1, NULL, DOMID_SELF);
     if (rc)
@@ -357,7 +357,7 @@ void arch_aspace_switch(struct arch_aspace *as)
     if (as == current_as)
         return;
     op[0].cmd = MMUEXT_NEW_BASEPTR;
-    op[0].arg1.mfn = as ? pv_pfn_to_mfn(as->kl4_pfn) : boot_l4_mfn;
+    op[0].arg1.mfn = as ? pv_pfn_to_mfn(as->kl4_pfn) : pv_pfn_to_mfn(boot_l4_pfn);
     op[1].cmd = MMUEXT_NEW_USER_BASEPTR;
     op[1].arg1.mfn = as ? pv_pfn_to_mfn(as->ul4_pfn) : 0;
     rc = HYPERVISOR_mmuext_op(op, 2, NULL, DOMID_SELF);

@@ -57,6 +57,20 @@ int pv_foreign_window_init(unsigned long nr_pages);
 uint64_t pv_foreign_pte_maddr(unsigned long i);
 /* time.c: binds VIRQ_TIMER, stops the periodic timer, samples t0. */
 void pv_time_init(void);
+/* time.c: around a suspend: the kernel clock stops at pv_time_suspend()
+ * and goes on from there at pv_time_resume(); new_domain: VIRQ_TIMER is
+ * bound again.  The last one-shot deadline is armed again either way. */
+void pv_time_suspend(void);
+void pv_time_resume(bool new_domain);
+/* suspend.c: publishes the P2M in shared_info (arch.max_pfn and
+ * pfn_to_mfn_frame_list_list) for the toolstack's save. */
+void pv_p2m_publish(void);
+/* suspend.c: suspends the domain (SCHEDOP_shutdown(SHUTDOWN_suspend),
+ * start_info's MFN in rdx) and returns once it runs again, restored
+ * (channels, timer, console and xenbus bound again) or resumed in place.
+ * Thread context, events may be on.  0, -XEN_EOPNOTSUPP (no P2M
+ * published), or update_va_mapping's error (nothing changed). */
+int pv_suspend(void);
 /* frontend.c: sets up this domain's grant table (GNTTABOP_setup_table,
  * 8 frames), maps it and hands it to pv-abi's gnttab; once.  0 or errno. */
 int pv_grant_table_start(void);

@@ -9,8 +9,11 @@
 #include <pv/irq.h>
 #include <pv/time.h>
 
-static uint64_t boot_system_ns;     /* Xen system time at pv_time_init */
+static uint64_t boot_system_ns;     /* Xen system time at pv_time_init, moved
+                                     * on by pv_time_resume() */
 static evtchn_port_t timer_port;
+static uint64_t last_deadline_ns;   /* arch_timer_set's last, in arch_now_ns() */
+static uint64_t suspended_at_ns;    /* arch_now_ns() at pv_time_suspend() */
 
 void arch_irq_disable(void)
 {
@@ -59,6 +62,7 @@ uint64_t arch_now_ns(void)
 
 void arch_timer_set(uint64_t deadline_ns)
 {
+    last_deadline_ns = deadline_ns;
     struct vcpu_set_singleshot_timer t = {
         .timeout_abs_ns = deadline_ns + boot_system_ns,
         .flags = 0,     /* a deadline in the past fires at once */
@@ -74,11 +78,10 @@ static void timer_event(evtchn_port_t port, void *data)
     core_timer_interrupt();
 }
 
-void pv_time_init(void)
+static void timer_bind(void)
 {
     int rc;
 
-    boot_system_ns = system_ns();
     /* Only the one-shot timer drives the core: stop Xen's default tick. */
     rc = HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL);
     if (rc)
@@ -91,3 +94,26 @@ void pv_time_init(void)
         pv_die("timer handler", rc);
     pv_evtchn_unmask(timer_port);
 }
+
+void pv_time_suspend(void)
+{
+    suspended_at_ns = arch_now_ns();
+}
+
+void pv_time_resume(bool new_domain)
+{
+    /* The kernel's clock stands still while it is suspended, as after a
+     * suspend to RAM: a restore on another machine, whose system time
+     * started elsewhere, does not make it jump. */
+    boot_system_ns = system_ns() - suspended_at_ns;
+    if (new_domain)
+        timer_bind();
+    arch_timer_set(last_deadline_ns);
+}
+
+void pv_time_init(void)
+{
+    boot_system_ns = system_ns();
+    timer_bind();
+}
+

@@ -103,6 +103,11 @@ int pv_cons_ring_init(struct xencons_interface *intf, evtchn_port_t port)
     return 0;
 }
 
+int pv_cons_ring_resume(evtchn_port_t port)
+{
+    return ring ? pv_cons_ring_init((struct xencons_interface *)ring, port) : 0;
+}
+
 bool pv_cons_ring_active(void)
 {
     return ring != NULL;

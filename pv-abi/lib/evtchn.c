@@ -54,6 +54,12 @@ int pv_evtchn_set_handler(evtchn_port_t port, pv_evtchn_handler_t handler, void 
     return 0;
 }
 
+void pv_evtchn_reset(void)
+{
+    for (unsigned int i = 0; i < PV_EVTCHN_NR_PORTS; i++)
+        handlers[i].fn = NULL;
+}
+
 unsigned int pv_evtchn_do_upcall(void)
 {
     struct shared_info *s = HYPERVISOR_shared_info;

@@ -48,6 +48,7 @@ static struct {
 
 static struct watch {
     bool used;
+    char path[EVENT_STR];               /* kept for xenbus_resume() */
     char token[EVENT_STR];
     xenbus_watch_fn cb;
     void *opaque;
@@ -145,6 +146,32 @@ int xenbus_init(struct xenstore_domain_interface *intf, evtchn_port_t port,
     ring = intf;
     pv_evtchn_unmask(port);
     return 0;
+}
+
+static int request(uint32_t type, const void *const *part, const size_t *part_len,
+                   unsigned int nparts);
+
+int xenbus_resume(evtchn_port_t port)
+{
+    int rc = 0;
+
+    if (!ring)
+        return 0;
+    if (port == 0 || port >= PV_EVTCHN_NR_PORTS)
+        return -XEN_EINVAL;
+    ring_port = port;
+    if ((rc = pv_evtchn_set_handler(port, ring_event, NULL)))
+        return rc;
+    pv_evtchn_unmask(port);
+    /* The new xenstored knows none of our watches (Linux's xs_resume). */
+    for (unsigned int i = 0; i < XENBUS_MAX_WATCHES && !rc; i++) {
+        if (!watches[i].used)
+            continue;
+        const void *part[] = { watches[i].path, watches[i].token };
+        size_t part_len[] = { str_len(watches[i].path) + 1, str_len(watches[i].token) + 1 };
+        rc = request(XS_WATCH, part, part_len, 2);
+    }
+    return rc;
 }
 
 bool xenbus_ready(void)
@@ -476,7 +503,7 @@ int xenbus_watch(const char *path, const char *token, xenbus_watch_fn cb, void *
     struct watch *w = NULL;
     int rc;
 
-    if (str_len(token) >= EVENT_STR)
+    if (str_len(token) >= EVENT_STR || str_len(path) >= EVENT_STR)
         return -XEN_EINVAL;
     for (unsigned int i = 0; i < XENBUS_MAX_WATCHES && !w; i++)
         if (!watches[i].used)
@@ -485,6 +512,7 @@ int xenbus_watch(const char *path, const char *token, xenbus_watch_fn cb, void *
         return -XEN_ENOSPC;
     /* Claim the slot first: the first event may come before the reply. */
     str_copy(w->token, sizeof(w->token), token, EVENT_STR);
+    str_copy(w->path, sizeof(w->path), path, EVENT_STR);
     w->cb = cb;
     w->opaque = opaque;
     w->used = true;

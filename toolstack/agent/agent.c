@@ -55,7 +55,33 @@ static void console_sink(void *opaque, uint32_t domid, const char *buf, size_t n
     }
 }
 
+/* The default builder: the kernel image d holds, through dom_build. */
+static int build_from_image(struct dom_entry *d, struct dom_build_info *info, char *msg,
+                            size_t msglen, void *opaque)
+{
+    struct dom_config *cfg = &d->cfg;
+    struct dom_build_args args = {
+        .image = d->image, .image_len = d->image_len, .cmdline = cfg->cmdline,
+        .nr_pages = (unsigned long)(cfg->memory_mib * 256), .unmodified = cfg->unmodified,
+    };
+    int rc = dom_build(agent.xch, d->domid, &args, info);
+
+    (void)opaque;
+    if (rc < 0) {
+        const char *why = dom_build_error();
+        ksnprintf(msg, msglen, "cannot build domain %u: %s", d->domid,
+                  why && *why ? why : proto_errno_name(-rc));
+    }
+    return rc;
+}
+
 int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen)
+{
+    return agent_domain_start_with(d, build_from_image, NULL, msg, msglen);
+}
+
+int agent_domain_start_with(struct dom_entry *d, agent_builder_fn build, void *opaque,
+                            char *msg, size_t msglen)
 {
     struct dom_config *cfg = &d->cfg;
     xc_physinfo_t pi;
@@ -96,19 +122,10 @@ int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen)
         goto fail;
     }
 
-    struct dom_build_args args = {
-        .image = d->image, .image_len = d->image_len, .cmdline = cfg->cmdline,
-        .nr_pages = (unsigned long)(cfg->memory_mib * 256), .unmodified = cfg->unmodified,
-    };
     struct dom_build_info info;
     memset(&info, 0, sizeof(info));
-    rc = dom_build(agent.xch, domid, &args, &info);
-    if (rc < 0) {
-        const char *why = dom_build_error();
-        ksnprintf(msg, msglen, "cannot build domain %u: %s", domid,
-                  why && *why ? why : proto_errno_name(-rc));
+    if ((rc = build(d, &info, msg, msglen, opaque)) < 0)
         goto fail;
-    }
 
     d->cons = consback_attach(agent.xch, domid, info.console_mfn, info.console_evtchn);
     if (!d->cons) {
@@ -211,7 +228,7 @@ static void check_domains(void)
 
     for (d = dom_next(NULL); d; d = next) {
         next = dom_next(d);
-        if (d->preserved)
+        if (d->preserved || d->saving)
             continue;
         xc_dominfo_t info;
         int n = xc_domain_getinfo(agent.xch, d->domid, 1, &info);
@@ -315,6 +332,19 @@ static void feed_bytes(const uint8_t *buf, size_t n)
     }
 }
 
+bool agent_serve_rings(void)
+{
+    bool busy = false;
+
+    for (struct dom_entry *d = dom_next(NULL); d; d = dom_next(d))
+        if (d->cons && consback_poll(d->cons))
+            busy = true;
+    xs_dom0_poll();
+    agent_block_poll();
+    agent_net_poll();
+    return busy;
+}
+
 void agent_idle(void)
 {
     serial_pump_tx();
@@ -381,12 +411,8 @@ void agent_main(const struct arch_boot_info *bi)
             last_check = now;
             check_domains();
         }
-        for (struct dom_entry *d = dom_next(NULL); d; d = dom_next(d))
-            if (d->cons && consback_poll(d->cons))
-                busy = true;
-        xs_dom0_poll();
-        agent_block_poll();
-        agent_net_poll();
+        if (agent_serve_rings())
+            busy = true;
         if (serial_pump_tx())
             busy = true;
 

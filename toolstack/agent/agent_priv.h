@@ -31,6 +31,16 @@ extern struct agent_state agent;
  * Xen errno with a sentence in msg. */
 int agent_domain_start(struct dom_entry *d, char *msg, size_t msglen);
 
+/* agent_domain_start with another way to fill the new domain d->domid
+ * (paused, max_mem set, no memory): build() sets *info (the store and
+ * console rings and ports) or returns a negative Xen errno with msg.
+ * save.c's restore is one. */
+struct dom_build_info;
+typedef int (*agent_builder_fn)(struct dom_entry *d, struct dom_build_info *info, char *msg,
+                                size_t msglen, void *opaque);
+int agent_domain_start_with(struct dom_entry *d, agent_builder_fn build, void *opaque,
+                            char *msg, size_t msglen);
+
 /* Detaches the console back-end and the xenstore ring (so dom0's mappings
  * of the domain's frames go away), then destroys the domain (`destroy`
  * false: it is already gone).  The registry entry stays. */
@@ -51,6 +61,13 @@ struct proto_line *rec_line(void);
 void rec_send(void);
 bool args_ok(const struct proto_req *r, const char *const *allowed);
 bool resolve_dom(const struct proto_req *r, uint32_t *domid, struct dom_entry **d);
+/* create's arguments (name, type, memory, cmdline, on_crash, vbdN, vifN)
+ * into *cfg; 0 or a negative Xen errno with a sentence in msg. */
+int agent_config_check(const struct proto_req *r, struct dom_config *cfg, char *msg, size_t n);
+
+/* save.c: save and restore (docs/save-format.md). */
+void cmd_save(const struct proto_req *r);
+void cmd_restore(const struct proto_req *r);
 
 /* block.c: the domain's virtual disks (blkback) and their commands. */
 int agent_block_start(struct dom_entry *d, char *msg, size_t msglen);
@@ -78,5 +95,9 @@ void cmd_blkback_mode(const struct proto_req *r);
 /* Called while a command waits (bulk transfers): keeps COM2 output
  * moving. */
 void agent_idle(void);
+/* One round of the guests' rings: consoles, xenstore, blkback, netback
+ * (the main loop's work; a command that waits on a guest calls it).
+ * True when a console had output. */
+bool agent_serve_rings(void);
 
 #endif /* AGENT_PRIV_H */

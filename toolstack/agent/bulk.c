@@ -163,6 +163,53 @@ size_t bulk_read(void *dst, size_t n, uint32_t *crc, uint64_t idle_ns,
     return done;
 }
 
+int bulk_write(const void *src, size_t n, uint64_t idle_ns, void (*idle)(void))
+{
+    const uint8_t *in = src;
+    const char *why;
+    uint64_t last = arch_now_ns();
+
+    if (!bulk_ready(&why))
+        return -XEN_ENODEV;
+    uint32_t size = bulk_hdr->out_size, off0 = bulk_hdr->out_off;
+    if (!size || (size & (size - 1)) || off0 < BULK_DATA_OFF || off0 > bar_size ||
+        size > bar_size - off0)
+        return -XEN_ENODEV;
+    uint8_t *data = (uint8_t *)bulk_hdr + off0;
+    while (n) {
+        uint32_t prod = bulk_hdr->out_prod;
+        uint32_t cons = bulk_hdr->out_cons;
+        xen_mb();                       /* cons before reusing its space */
+        uint32_t room = size - (prod - cons);
+        if (room > size)                /* the host broke the ring */
+            return -XEN_EIO;
+        if (room == 0) {
+            uint64_t now = arch_now_ns();
+            if (now - last > idle_ns)
+                return -XEN_ETIMEDOUT;
+            if (idle)
+                idle();
+            thread_yield();
+            continue;
+        }
+        while (room && n) {
+            uint32_t off = prod & (size - 1);
+            uint32_t chunk = size - off < room ? size - off : room;
+            if (chunk > n)
+                chunk = (uint32_t)n;
+            memcpy(data + off, in, chunk);
+            in += chunk;
+            n -= chunk;
+            prod += chunk;
+            room -= chunk;
+        }
+        xen_wmb();                      /* data before prod */
+        bulk_hdr->out_prod = prod;
+        last = arch_now_ns();
+    }
+    return 0;
+}
+
 void bulk_discard(void)
 {
     const char *why;

@@ -23,6 +23,11 @@ struct lamina_bulk_hdr {
     uint32_t pad;
     volatile uint32_t prod;     /* bytes written by the host, free-running */
     volatile uint32_t cons;     /* bytes consumed by dom0, free-running */
+    /* The dom0 -> host ring (save streams): its data area's offset in the
+     * BAR and size (a power of two; 0: none), and its indices. */
+    uint32_t out_off, out_size;
+    volatile uint32_t out_prod; /* bytes written by dom0, free-running */
+    volatile uint32_t out_cons; /* bytes consumed by the host, free-running */
 };
 
 /* Finds the ivshmem-plain device on PCI bus 0 (configuration mechanism
@@ -50,6 +55,11 @@ uint64_t bulk_bar_size(void);
  * of the first byte seen. */
 size_t bulk_read(void *dst, size_t n, uint32_t *crc, uint64_t idle_ns,
                  void (*idle)(void), uint64_t *first_ns);
+
+/* Produces n bytes of src on the dom0 -> host ring, waiting while it is
+ * full; gives up when the host consumes nothing for idle_ns (idle() as for
+ * bulk_read).  0, -XEN_ENODEV (no out ring), -XEN_ETIMEDOUT. */
+int bulk_write(const void *src, size_t n, uint64_t idle_ns, void (*idle)(void));
 
 /* Drops whatever the host has produced so far (cons = prod): used after
  * a transfer that timed out, to resynchronise. */

@@ -213,7 +213,7 @@ static void cmd_list(const struct proto_req *r)
 
 /* Checks create's arguments other than size/crc into cfg.  On error
  * returns a negative errno and writes msg. */
-static int create_check(const struct proto_req *r, struct dom_config *cfg, char *msg, size_t n)
+int agent_config_check(const struct proto_req *r, struct dom_config *cfg, char *msg, size_t n)
 {
     const char *v;
     size_t len;
@@ -332,7 +332,7 @@ static void cmd_create(const struct proto_req *r)
 
     /* The host streams the image whatever we think of the rest: take it
      * off the ring first so the next transfer starts in step. */
-    int rc = create_check(r, &cfg, msg, sizeof(msg));
+    int rc = agent_config_check(r, &cfg, msg, sizeof(msg));
     void *image = rc == 0 ? kmalloc(size) : NULL;
     if (rc == 0 && !image) {
         rc = -XEN_ENOMEM;
@@ -704,6 +704,8 @@ static const struct {
     { "block-detach", cmd_block_detach },
     { "blk-bench", cmd_blk_bench },
     { "blkback-mode", cmd_blkback_mode },
+    { "save", cmd_save },
+    { "restore", cmd_restore },
 };
 
 void cmd_dispatch(const struct proto_req *r)

@@ -64,6 +64,7 @@ struct dom_entry {
     bool xs_added;                  /* xs_dom0_add_domain done */
     bool attached;                  /* console output forwarded as C lines */
     bool preserved;                 /* crashed, kept (on_crash=preserve) */
+    bool saving;                    /* save.c is suspending or saving it */
     uint64_t started_ns;            /* arch_now_ns() at the last (re)start */
     unsigned int quick_restarts;    /* restarts soon after a start in a row */
 };

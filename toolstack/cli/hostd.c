@@ -25,11 +25,18 @@
  *   create ... size=S crc=X bulk=PATH: hostd drops the bulk= key, forwards the
  *       request and streams the S bytes of the file PATH (percent-encoded,
  *       absolute) into the bulk ring.
+ *   restore ... size=S bulk=PATH: as create, S bytes of the save file (its
+ *       checksum trailer left out: the CLI checked it).
+ *   save dom=D file=PATH [live=1]: forwarded without file=; what dom0
+ *       writes on the dom0 -> host ring goes into PATH.tmp, which becomes
+ *       PATH with the checksum record appended when dom0 answers K (or the
+ *       client gets E instead).
  *   bulk-bench size=S: forwarded, then S bytes of a pattern are streamed.
  *   One bulk transfer at a time: another gets "E cid EBUSY ...".
  */
 #define _GNU_SOURCE
 #include "lamina.h"
+#include "savefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,17 +57,9 @@
 #define MAX_CONDOMS  32
 #define HIST_LINES   256
 #define OUT_MAX      (8u << 20)     /* a client further behind is dropped */
-#define BULK_FILE    (16u << 20)
-#define BULK_DATA    4096u
+#define BULK_FILE    BULK_FILE_BYTES
+#define BULK_DATA    BULK_DATA_OFF
 #define BULK_STALL_NS (30ull * 1000000000ull)
-
-struct lamina_bulk_hdr {            /* docs/toolstack.md section 5 */
-    char magic[8];
-    uint32_t size;
-    uint32_t pad;
-    volatile uint32_t prod;
-    volatile uint32_t cons;
-};
 
 struct obuf {
     char *p;
@@ -74,7 +73,7 @@ struct client {
     struct obuf out;
 };
 
-enum pkind { P_PLAIN, P_ATTACH, P_DETACH, P_BULK };
+enum pkind { P_PLAIN, P_ATTACH, P_DETACH, P_BULK, P_SAVE };
 
 struct pending {
     uint32_t gid;                   /* 0: free slot */
@@ -590,7 +589,8 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
         return;
     }
     uint64_t size = strtoull(sz, NULL, 10);
-    if (!strcmp(cmd, "create")) {
+    bool image = !strcmp(cmd, "create") || !strcmp(cmd, "restore");
+    if (image) {
         if (kv_take(rest, "bulk", enc, sizeof(enc)) < 0 ||
             pct_decode(enc, path, sizeof(path)) < 0) {
             client_send(ci, "E %u EINVAL create%%20through%%20hostd%%20needs%%20"
@@ -599,7 +599,8 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
         }
         struct stat st;
         fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+        if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size < size ||
+            (!strcmp(cmd, "create") && (uint64_t)st.st_size != size)) {
             if (fd >= 0)
                 close(fd);
             client_send(ci, "E %u EINVAL hostd%%20cannot%%20read%%20the%%20image%%20"
@@ -609,12 +610,12 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
     }
     int dslots[4] = { 0 };
     unsigned int fports[16] = { 0 };
-    if (!strcmp(cmd, "create") && take_forwards(ci, cid, rest, fports) < 0) {
+    if (image && take_forwards(ci, cid, rest, fports) < 0) {
         if (fd >= 0)
             close(fd);
         return;
     }
-    if (!strcmp(cmd, "create") && plug_disks(ci, cid, rest, dslots) < 0) {
+    if (image && plug_disks(ci, cid, rest, dslots) < 0) {
         forwards_undo(fports);
         if (fd >= 0)
             close(fd);
@@ -637,6 +638,31 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
     bulk.total = size;
     bulk.last_ns = now_ns();
     logmsg("bulk: %s of %llu bytes (request %u)", cmd, (unsigned long long)size, gid);
+}
+
+static void client_save(int ci, uint32_t cid, char *rest)
+{
+    char enc[PATH_MAX * 3], path[PATH_MAX], err[256], eenc[800];
+    if (kv_take(rest, "file", enc, sizeof(enc)) < 0 || pct_decode(enc, path, sizeof(path)) < 0 ||
+        path[0] != '/') {
+        client_send(ci, "E %u EINVAL save%%20through%%20hostd%%20needs%%20file=<absolute%%20"
+                    "path>\n", cid);
+        return;
+    }
+    if (save_stream_begin(bulk_hdr, path, err, sizeof(err)) < 0) {
+        pct_encode(err, strlen(err), eenc, sizeof(eenc));
+        client_send(ci, "E %u EBUSY %s\n", cid, eenc);
+        return;
+    }
+    uint32_t gid = new_pending(ci, cid, P_SAVE, -1);
+    if (!gid) {
+        uint64_t b;
+        (void)save_stream_end(false, &b, err, sizeof(err));
+        client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
+        return;
+    }
+    logmsg("save: into %s (request %u)", path, gid);
+    agent_send(gid, "save", rest);
 }
 
 static void client_line(int ci, char *line)
@@ -680,8 +706,11 @@ static void client_line(int ci, char *line)
         }
         memcpy(find_pending(gid)->fwd, fports, sizeof(fports));
         agent_send(gid, cmd, rest);
-    } else if (!strcmp(cmd, "create") || !strcmp(cmd, "bulk-bench")) {
+    } else if (!strcmp(cmd, "create") || !strcmp(cmd, "restore") ||
+               !strcmp(cmd, "bulk-bench")) {
         client_bulk(ci, (uint32_t)cid, cmd, rest);
+    } else if (!strcmp(cmd, "save")) {
+        client_save(ci, (uint32_t)cid, rest);
     } else if (!strcmp(cmd, "block-attach") || !strcmp(cmd, "blk-bench")) {
         int dslots[4] = { 0 };
         if (plug_disks(ci, (uint32_t)cid, rest, dslots) < 0)
@@ -778,6 +807,20 @@ static void agent_line(char *line)
     struct pending *p = find_pending((uint32_t)id);
     if (!p)
         return;
+    if (p->kind == P_SAVE && kind != 'R') {
+        char err[256], eenc[800];
+        uint64_t bytes;
+        if (save_stream_end(kind == 'K', &bytes, err, sizeof(err)) < 0 && kind == 'K') {
+            logmsg("save: %s", err);
+            pct_encode(err, strlen(err), eenc, sizeof(eenc));
+            if (p->client >= 0)
+                client_send(p->client, "E %u EIO %s\n", p->cid, eenc);
+            p->gid = 0;
+            return;
+        }
+        logmsg("save: %s, %llu bytes", kind == 'K' ? "written" : "failed",
+               (unsigned long long)bytes);
+    }
     if (p->client >= 0)
         client_send(p->client, "%c %u%s%s\n", kind, p->cid, *rest ? " " : "", rest);
     if (kind == 'R')
@@ -877,7 +920,7 @@ int cmd_hostd(struct inv *iv)
                                          POLLIN | (clients[i].out.len ? POLLOUT : 0), 0 };
                 map[n++] = i;
             }
-        int r = poll(pf, n, bulk.active ? 1 : 200);
+        int r = poll(pf, n, bulk.active || save_stream_active() ? 1 : 200);
         hostdisk_poll();
         if (r < 0 && errno != EINTR)
             cleanup_exit(1);
@@ -948,6 +991,7 @@ int cmd_hostd(struct inv *iv)
             }
         }
         bulk_pump();
+        (void)save_stream_pump();
         obuf_flush(agent_fd, &agent_out);
         for (int i = 0; i < MAX_CLIENTS; i++)
             if (clients[i].fd >= 0) {

@@ -173,6 +173,8 @@ int cmd_hostd(struct inv *iv);
 int cmd_create(struct inv *iv);
 int cmd_list(struct inv *iv);
 int cmd_domop(struct inv *iv);      /* pause unpause shutdown reboot destroy */
+int cmd_save(struct inv *iv);       /* save.c */
+int cmd_restore(struct inv *iv);
 int cmd_console(struct inv *iv);
 int cmd_dmesg(struct inv *iv);
 int cmd_info(struct inv *iv);

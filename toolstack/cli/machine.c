@@ -5,6 +5,7 @@
  * host.  QEMU's options follow tools/lamina-boot.
  */
 #include "lamina.h"
+#include "savefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BULK_FILE_MIB 16
-#define BULK_RING     (8u << 20)    /* data area: the largest power of two that
-                                       fits after the 4 KiB header */
+#define BULK_FILE_MIB (BULK_FILE_BYTES >> 20)   /* savefile.h: the rings' layout */
 
 static void mkdirs(const char *path)
 {
@@ -77,10 +76,12 @@ static int bulk_file_create(void)
         err("up: cannot map %s: %s", lp.shm, strerror(errno));
         return -1;
     }
-    uint32_t size = BULK_RING;
-    memcpy(p, "LAMBULK1", 8);
-    memcpy(p + 8, &size, 4);
-    memset(p + 12, 0, 12);          /* pad, prod, cons */
+    struct lamina_bulk_hdr *h = (struct lamina_bulk_hdr *)p;
+    memset(h, 0, sizeof(*h));
+    memcpy(h->magic, "LAMBULK1", 8);
+    h->size = BULK_IN_SIZE;
+    h->out_off = BULK_OUT_OFF;
+    h->out_size = BULK_OUT_SIZE;
     munmap(p, 4096);
     return 0;
 }

@@ -44,6 +44,17 @@ static const struct cmd cmds[] = {
     { "reboot", "DOMAIN", "ask a domain to reboot (control/shutdown)", NULL,
       { { 0 } }, 1, 1, cmd_domop, 0 },
     { "destroy", "DOMAIN", "destroy a domain at once", NULL, { { 0 } }, 1, 1, cmd_domop, 0 },
+    { "save", "DOMAIN FILE", "save a PV domain to FILE and destroy it (xl save)",
+      "The guest suspends (control/shutdown \"suspend\"), its memory, vCPU and\n"
+      "devices are written to FILE (docs/save-format.md), the domain is destroyed.\n"
+      "With --checkpoint it resumes instead and keeps running.",
+      { { "checkpoint", 'c', NULL, "leave the domain running after saving it (xl save -c)" } },
+      2, 2, cmd_save, 0 },
+    { "restore", "FILE", "restore a domain saved with `save` (xl restore)",
+      "FILE is checked first (version, framing, CRC-32): a truncated, corrupt or\n"
+      "foreign file is refused and nothing starts.  The domain gets new frames and\n"
+      "a new id, its name, disks and vifs are those it was saved with.",
+      { { 0 } }, 1, 1, cmd_restore, 0 },
     { "console", "DOMAIN", "attach to a domain's console",
       "On a terminal the console is interactive (raw mode); Ctrl-] detaches.\n"
       "When stdin is not a terminal, each input line is sent to the domain and\n"

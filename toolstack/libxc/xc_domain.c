@@ -267,6 +267,45 @@ int xc_mmuext_op(xc_interface *xch, struct mmuext_op *op, unsigned int nr_ops,
 
 /* ---- event channels, console log, physinfo, HVM params ---------------------- */
 
+int xc_domain_resume_cooperative(xc_interface *xch, uint32_t domid)
+{
+    return domctl_simple(XEN_DOMCTL_resumedomain, domid);
+}
+
+int xc_get_pfn_type_batch(xc_interface *xch, uint32_t domid, unsigned int num,
+                          xen_pfn_t *arr)
+{
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_getpageframeinfo3, .domain = (domid_t)domid };
+
+    d.u.getpageframeinfo3.num = num;
+    set_xen_guest_handle(d.u.getpageframeinfo3.array, arr);
+    return do_domctl(&d) < 0 ? -1 : 0;
+}
+
+int xc_evtchn_status(xc_interface *xch, uint32_t dom, uint32_t port, struct evtchn_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->dom = (domid_t)dom;
+    st->port = port;
+    return xc_result(HYPERVISOR_event_channel_op(EVTCHNOP_status, st)) < 0 ? -1 : 0;
+}
+
+int xc_gnttab_query_size(xc_interface *xch, uint32_t dom, uint32_t *nr_frames,
+                         uint32_t *max_frames)
+{
+    struct gnttab_query_size q = { .dom = (domid_t)dom };
+
+    if (xc_result(HYPERVISOR_grant_table_op(GNTTABOP_query_size, &q, 1)) < 0)
+        return -1;
+    if (q.status != GNTST_okay) {
+        errno = XEN_EINVAL;
+        return -1;
+    }
+    *nr_frames = q.nr_frames;
+    *max_frames = q.max_nr_frames;
+    return 0;
+}
+
 int xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom, uint32_t remote_dom)
 {
     struct evtchn_alloc_unbound a = { .dom = (domid_t)dom, .remote_dom = (domid_t)remote_dom };

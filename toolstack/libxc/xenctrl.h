@@ -157,6 +157,22 @@ int xc_vcpu_setcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
 int xc_vcpu_getcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
                        vcpu_guest_context_any_t *ctxt);
 
+/* XEN_DOMCTL_resumedomain: a domain that suspended itself runs on in
+ * place (after xc_vcpu_setcontext gave its SCHEDOP_shutdown the result 1,
+ * "cancelled", as xc_domain_resume(fast) does).  0 or -1 (EINVAL: not
+ * suspended). */
+int xc_domain_resume_cooperative(xc_interface *xch, uint32_t domid);
+/* XEN_DOMCTL_getpageframeinfo3: each of arr[0..num) (MFNs of domid, num <=
+ * 1024) is replaced by its XEN_DOMCTL_PFINFO_* word.  0 or -1. */
+int xc_get_pfn_type_batch(xc_interface *xch, uint32_t domid, unsigned int num,
+                          xen_pfn_t *arr);
+/* EVTCHNOP_status of port of domain dom into *st.  0 or -1 (EINVAL: the
+ * port does not exist). */
+int xc_evtchn_status(xc_interface *xch, uint32_t dom, uint32_t port, struct evtchn_status *st);
+/* GNTTABOP_query_size of domain dom: frames in use and the maximum.  0 or -1. */
+int xc_gnttab_query_size(xc_interface *xch, uint32_t dom, uint32_t *nr_frames,
+                         uint32_t *max_frames);
+
 /* EVTCHNOP_alloc_unbound: a new port of domain dom that remote_dom may bind.
  * Returns the port (>= 0) or -1. */
 int xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom, uint32_t remote_dom);

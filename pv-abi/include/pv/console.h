@@ -33,6 +33,10 @@ int pv_console_write(const char *s, size_t n);
  * `in` bytes into a guest buffer) and unmasks the port.  Returns 0 or
  * -XEN_EINVAL (NULL intf, bad port).  Call once, events masked. */
 int pv_cons_ring_init(struct xencons_interface *intf, evtchn_port_t port);
+/* After a restore: the same ring (guest memory moves with the domain),
+ * a new event channel port.  0 (also with no ring), or as _init. */
+int pv_cons_ring_resume(evtchn_port_t port);
+
 /* True once pv_cons_ring_init() succeeded. */
 bool pv_cons_ring_active(void);
 /* Copies s into `out` and notifies the back-end.  When the ring is full it

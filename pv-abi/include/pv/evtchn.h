@@ -19,6 +19,11 @@
 /* Handler of one port: runs in the upcall, events masked. */
 typedef void (*pv_evtchn_handler_t)(evtchn_port_t port, void *data);
 
+/* Forgets every handler: after a restore into a new domain none of the
+ * old ports exists (the caller binds its channels again, as Linux's
+ * xen_irq_resume()). */
+void pv_evtchn_reset(void);
+
 /* Sets (handler != NULL) or clears the handler of port.  -EINVAL if the
  * port is out of range.  Does not unmask the port. */
 int pv_evtchn_set_handler(evtchn_port_t port, pv_evtchn_handler_t handler, void *data);

@@ -49,6 +49,12 @@ typedef void (*xenbus_watch_fn)(const char *path, const char *token, void *opaqu
  * Installs the event handler and unmasks the port.  0 or -XEN_EINVAL. */
 int xenbus_init(struct xenstore_domain_interface *intf, evtchn_port_t port,
                 xenbus_wait_fn wait, void *opaque);
+/* After a restore into a new domain: the same ring page, the store's new
+ * event channel port (start_info.store_evtchn); every watch is registered
+ * again with the new xenstored.  0 (also before xenbus_init), -XEN_EINVAL,
+ * or the first XS_WATCH's error. */
+int xenbus_resume(evtchn_port_t port);
+
 /* True once xenbus_init() succeeded. */
 bool xenbus_ready(void);
 /* fn(opaque) runs in the event upcall (interrupts off) each time the store

@@ -1,0 +1,357 @@
+/*
+ * save.c - the agent's `save` and `restore` commands (docs/save-format.md,
+ * docs/toolstack.md section 4): a PV domain to the host through the
+ * dom0 -> host bulk ring, and back through the host -> dom0 one.
+ *
+ * Runs in dom0 (toolstack agent thread).  Save asks the guest to suspend
+ * (control/shutdown = "suspend", as xl does), waits for SHUTDOWN_suspend,
+ * writes the stream (toolstack/libxc/xc_sr_save.c), then destroys the
+ * domain, or resumes it in place when the save failed or a snapshot was
+ * asked for (live=1): the guest's SCHEDOP_shutdown then returns 1,
+ * "cancelled", as after xc_domain_resume.  Restore is create with another
+ * builder: the stream instead of a kernel image.
+ */
+#include "xenctrl.h"
+#include "xc_dom_build.h"
+#include "xc_sr.h"
+#include "consback.h"
+#include "xenstored.h"
+#include "kernel.h"
+#include "agent_priv.h"
+#include "bulk.h"
+
+#define SUSPEND_WAIT_NS  10000000000ULL  /* the guest has 10 s to suspend */
+#define STREAM_IDLE_NS   10000000000ULL  /* the host must move data within 10 s */
+#define CONFIG_TEXT_MAX  LSR_CONFIG_MAX
+
+/* ---- the stream over the bulk rings --------------------------------------- */
+
+struct ring_io {
+    uint64_t bytes;             /* moved so far */
+    uint64_t limit;             /* restore: the bytes the host announced */
+};
+
+static int ring_write(void *opaque, const void *buf, size_t len)
+{
+    struct ring_io *r = opaque;
+    int rc = bulk_write(buf, len, STREAM_IDLE_NS, agent_idle);
+
+    if (!rc)
+        r->bytes += len;
+    return rc;
+}
+
+static int ring_read(void *opaque, void *buf, size_t len)
+{
+    struct ring_io *r = opaque;
+
+    if (len > r->limit - r->bytes)
+        return -XEN_EIO;                /* past what the host sends */
+    size_t got = bulk_read(buf, len, NULL, STREAM_IDLE_NS, agent_idle, NULL);
+    r->bytes += got;
+    return got == len ? 0 : -XEN_EIO;
+}
+
+/* ---- save ------------------------------------------------------------------- */
+
+struct save_extra {
+    const struct xc_sr_io *io;
+    struct dom_entry *d;
+};
+
+/* The CONFIG record: what `restore` is given back as create's arguments,
+ * one key=value per line, values percent-encoded (section 4). */
+static size_t config_text(const struct dom_entry *d, char *out, size_t cap)
+{
+    static const char *const crash[] = { "destroy", "restart", "preserve" };
+    const struct dom_config *c = &d->cfg;
+    char enc[DOM_CMDLINE_MAX * 3 + 1], raw[DOM_PARAMS_MAX + 32];
+    size_t n = 0;
+
+    proto_pct_encode(enc, sizeof(enc), c->name, strlen(c->name));
+    n += (size_t)ksnprintf(out + n, cap - n, "name=%s\ntype=pv\nmemory=%lu\n", enc,
+                           (unsigned long)c->memory_mib);
+    proto_pct_encode(enc, sizeof(enc), c->cmdline, strlen(c->cmdline));
+    n += (size_t)ksnprintf(out + n, cap - n, "cmdline=%s\non_crash=%s\n", enc,
+                           crash[c->on_crash]);
+    for (unsigned int i = 0; i < DOM_MAX_VBDS && n < cap; i++) {
+        if (!c->vbd[i].slot)
+            continue;
+        ksnprintf(raw, sizeof(raw), "%u:%c:%s", c->vbd[i].devid,
+                  c->vbd[i].readonly ? 'r' : 'w', c->vbd[i].params);
+        proto_pct_encode(enc, sizeof(enc), raw, strlen(raw));
+        n += (size_t)ksnprintf(out + n, cap - n, "disk%u=%s\n", i, enc);
+    }
+    for (unsigned int i = 0; i < DOM_MAX_VIFS && n < cap; i++) {
+        const struct dom_vif *v = &c->vif[i];
+        if (!v->used)
+            continue;
+        ksnprintf(raw, sizeof(raw), "%u:%02x%02x%02x%02x%02x%02x:%s:%lu:%lu", v->handle,
+                  v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5], v->ip,
+                  (unsigned long)v->rate_bytes, (unsigned long)v->rate_usec);
+        proto_pct_encode(enc, sizeof(enc), raw, strlen(raw));
+        n += (size_t)ksnprintf(out + n, cap - n, "vif%u=%s\n", i, enc);
+    }
+    return n < cap ? n : cap - 1;
+}
+
+static int save_extra_records(void *opaque)
+{
+    static char text[CONFIG_TEXT_MAX];
+    struct save_extra *x = opaque;
+    size_t n = config_text(x->d, text, sizeof(text));
+    int rc = xc_sr_write_record(x->io, LSR_CONFIG, text, (uint32_t)n);
+
+    return rc ? rc : xc_sr_write_record(x->io, LSR_IMAGE, x->d->image, (uint32_t)x->d->image_len);
+}
+
+/* Waits until domid has suspended itself; false on timeout or another end. */
+static bool wait_suspended(uint32_t domid, xc_dominfo_t *info)
+{
+    uint64_t t0 = arch_now_ns();
+
+    while (arch_now_ns() - t0 < SUSPEND_WAIT_NS) {
+        if (xc_domain_getinfo(agent.xch, domid, 1, info) != 1 || info->domid != domid)
+            return false;
+        if (info->shutdown || info->crashed)
+            return info->shutdown && info->shutdown_reason == SHUTDOWN_suspend;
+        agent_idle();
+        (void)agent_serve_rings();      /* the guest's xenstore requests */
+        thread_sleep_ns(200000);
+    }
+    return false;
+}
+
+/* The domain runs on where it suspended; its SCHEDOP_shutdown returns 1. */
+static int resume_in_place(uint32_t domid)
+{
+    static vcpu_guest_context_any_t vc;
+
+    if (xc_vcpu_getcontext(agent.xch, domid, 0, &vc) < 0)
+        return -errno;
+    vc.x64.user_regs.rax = 1;
+    if (xc_vcpu_setcontext(agent.xch, domid, 0, &vc) < 0 ||
+        xc_domain_resume_cooperative(agent.xch, domid) < 0)
+        return -errno;
+    return 0;
+}
+
+void cmd_save(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "dom", "live", NULL };
+    struct ring_io rio = { 0, 0 };
+    struct xc_sr_io io = { ring_write, ring_read, &rio };
+    struct xc_sr_stats st;
+    struct dom_entry *d;
+    xc_dominfo_t info;
+    uint32_t domid;
+    uint64_t live = 0;
+    char path[64], why[200];
+    const char *v, *bwhy;
+
+    if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
+        return;
+    if ((v = proto_arg(r, "live", NULL)) && (!proto_parse_u64(v, &live) || live > 1)) {
+        proto_send_err(r->id, XEN_EINVAL, "live= must be 0 or 1");
+        return;
+    }
+    if (domid == 0 || !d) {
+        proto_send_err(r->id, XEN_EINVAL, domid == 0 ? "Domain-0 cannot be saved" :
+                       "domain %u was not created by the toolstack; only those can be saved",
+                       domid);
+        return;
+    }
+    if (d->cfg.unmodified) {
+        proto_send_err(r->id, XEN_EOPNOTSUPP, "domain %u (%s) is unmodified: only PV domains "
+                       "can be saved so far", domid, d->cfg.name);
+        return;
+    }
+    if (d->preserved || d->saving) {
+        proto_send_err(r->id, XEN_EBUSY, "domain %u (%s) is %s", domid, d->cfg.name,
+                       d->saving ? "being saved already" : "crashed (preserved)");
+        return;
+    }
+    if (!bulk_ready(&bwhy)) {
+        proto_send_err(r->id, XEN_ENODEV, "%s", bwhy);
+        return;
+    }
+
+    /* Ask, as xl does; the guest's control thread answers with
+     * SCHEDOP_shutdown(SHUTDOWN_suspend). */
+    uint64_t t0 = arch_now_ns();
+    d->saving = true;
+    ksnprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+    int rc = xs_store_write(agent.store, path, "suspend", 7);
+    if (rc < 0) {
+        d->saving = false;
+        proto_send_err(r->id, -rc, "cannot write %s", path);
+        return;
+    }
+    if (!wait_suspended(domid, &info)) {
+        (void)xs_store_write(agent.store, path, "", 0);
+        d->saving = false;
+        proto_send_err(r->id, XEN_ETIMEDOUT, "domain %u (%s) did not suspend within %u s "
+                       "(its kernel must act on control/shutdown \"suspend\")", domid,
+                       d->cfg.name, (unsigned int)(SUSPEND_WAIT_NS / 1000000000ULL));
+        return;
+    }
+    uint64_t t_susp = arch_now_ns();
+    if (d->cons)
+        (void)consback_poll(d->cons);   /* its last words before the suspend */
+
+    struct save_extra x = { &io, d };
+    rc = xc_sr_save(agent.xch, domid, live ? LSR_F_LIVE : 0, &io, save_extra_records, &x, &st,
+                    why, sizeof(why));
+    uint64_t t_saved = arch_now_ns();
+    if (rc < 0 || live) {
+        int rrc = resume_in_place(domid);
+        d->saving = false;
+        if (rrc < 0) {
+            proto_send_err(r->id, -rrc, "%s%sdomain %u could not be resumed (%s)",
+                           rc < 0 ? why : "", rc < 0 ? "; " : "", domid,
+                           proto_errno_name(-rrc));
+            return;
+        }
+        if (rc < 0) {
+            proto_send_err(r->id, -rc, "save failed, domain %u resumed: %s", domid, why);
+            return;
+        }
+    } else {
+        proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
+        agent_domain_teardown(d, true);
+        agent_domain_forget(d);
+    }
+    rec_start(r);
+    proto_line_kvu(rec_line(), "bytes", rio.bytes);
+    proto_line_kvu(rec_line(), "pages", st.pages);
+    proto_line_kvu(rec_line(), "pt_pages", st.pt_pages);
+    proto_line_kvu(rec_line(), "suspend_ns", t_susp - t0);
+    proto_line_kvu(rec_line(), "save_ns", t_saved - t_susp);
+    proto_line_kvu(rec_line(), "map_ns", st.map_ns);
+    proto_line_kvu(rec_line(), "total_ns", arch_now_ns() - t0);
+    rec_send();
+    proto_send_ok(r->id);
+}
+
+/* ---- restore ------------------------------------------------------------------ */
+
+struct restore_job {
+    const struct xc_sr_io *io;
+    struct lsr_domain dom;
+    struct xc_sr_stats st;
+    void *image;
+    size_t image_len;
+};
+
+static int restore_record(void *opaque, uint32_t type, const void *body, uint32_t len)
+{
+    struct restore_job *j = opaque;
+
+    if (type != LSR_IMAGE || j->image || len == 0)
+        return 0;                       /* CONFIG: the host sent it as arguments */
+    if (!(j->image = kmalloc(len)))
+        return -XEN_ENOMEM;
+    memcpy(j->image, body, len);
+    j->image_len = len;
+    return 0;
+}
+
+static int build_from_stream(struct dom_entry *d, struct dom_build_info *info, char *msg,
+                             size_t msglen, void *opaque)
+{
+    struct restore_job *j = opaque;
+    struct xc_sr_restored out;
+    int rc = xc_sr_restore(agent.xch, d->domid, &j->dom, j->io, restore_record, j, &out,
+                           &j->st, msg, msglen);
+
+    if (rc < 0)
+        return rc;
+    info->unmodified = false;
+    info->store_mfn = out.store_mfn;
+    info->console_mfn = out.console_mfn;
+    info->store_evtchn = out.store_evtchn;
+    info->console_evtchn = out.console_evtchn;
+    return 0;
+}
+
+void cmd_restore(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "name", "type", "memory", "vcpus", "cmdline",
+                                           "on_crash", "size", "vbd0", "vbd1", "vbd2", "vbd3",
+                                           "vif0", "vif1", "vif2", "vif3", NULL };
+    struct ring_io rio = { 0, 0 };
+    struct xc_sr_io io = { ring_write, ring_read, &rio };
+    static struct restore_job j;
+    struct dom_config cfg;
+    char msg[200];
+    const char *why;
+    uint64_t size;
+
+    if (!args_ok(r, allowed))
+        return;
+    if (!proto_parse_u64(proto_arg(r, "size", NULL), &size) || size < 64) {
+        proto_send_err(r->id, XEN_EINVAL, "size= must be the stream's size in bytes");
+        return;
+    }
+    if (!bulk_ready(&why)) {
+        proto_send_err(r->id, agent.bulk_rc < 0 ? XEN_ENODEV : XEN_EIO, "%s", why);
+        return;
+    }
+    rio.limit = size;
+    memset(&j, 0, sizeof(j));
+    j.io = &io;
+    uint64_t t0 = arch_now_ns();
+    int rc = agent_config_check(r, &cfg, msg, sizeof(msg));
+    if (rc == 0)
+        rc = xc_sr_restore_begin(&io, &j.dom, msg, sizeof(msg));
+    if (rc == 0 && j.dom.nr_pfns != cfg.memory_mib * 256) {
+        ksnprintf(msg, sizeof(msg), "the stream holds %lu pages, memory=%lu MiB says %lu",
+                  (unsigned long)j.dom.nr_pfns, (unsigned long)cfg.memory_mib,
+                  (unsigned long)(cfg.memory_mib * 256));
+        rc = -XEN_EINVAL;
+    }
+    struct dom_entry *d = NULL;
+    if (rc == 0 && !(d = dom_alloc())) {
+        ksnprintf(msg, sizeof(msg), "the agent manages at most %u domains", DOM_MAX);
+        rc = -XEN_ENOSPC;
+    }
+    if (rc == 0) {
+        d->cfg = cfg;
+        rc = agent_domain_start_with(d, build_from_stream, &j, msg, sizeof(msg));
+        if (rc == 0 && !j.image) {
+            ksnprintf(msg, sizeof(msg), "the stream has no kernel image record");
+            agent_domain_teardown(d, true);
+            rc = -XEN_EINVAL;
+        }
+        if (rc < 0) {
+            agent_domain_forget(d);
+            kfree(j.image);
+        }
+    }
+    /* Whatever happened, take the rest of the stream off the ring so the
+     * next transfer starts in step. */
+    while (rio.bytes < size) {
+        size_t n = size - rio.bytes < 65536 ? (size_t)(size - rio.bytes) : 65536;
+        size_t got = bulk_read(NULL, n, NULL, STREAM_IDLE_NS, agent_idle, NULL);
+        rio.bytes += got;
+        if (got != n) {
+            bulk_discard();
+            break;
+        }
+    }
+    if (rc < 0) {
+        proto_send_err(r->id, -rc, "%s", msg);
+        return;
+    }
+    d->image = dom_image_share(j.image, j.image_len);
+    d->image_len = j.image_len;
+    kprintf("agent: restored domain %u (%s, %lu MiB)\n", d->domid, cfg.name,
+            (unsigned long)cfg.memory_mib);
+    rec_start(r);
+    proto_line_kvu(rec_line(), "id", d->domid);
+    proto_line_kvu(rec_line(), "pages", j.st.pages);
+    proto_line_kvu(rec_line(), "pt_pages", j.st.pt_pages);
+    proto_line_kvu(rec_line(), "total_ns", arch_now_ns() - t0);
+    rec_send();
+    proto_send_ok(r->id);
+}
