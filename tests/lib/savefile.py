@@ -16,6 +16,7 @@ import zlib
 
 PAGE = 4096
 XTAB = 0xF
+XALLOC = 0xE                 # a page of zeros: no bytes in the file
 TRAILER = 24
 
 
@@ -40,7 +41,7 @@ def pages(buf):
         for i in range(count):
             pt = struct.unpack_from("<Q", buf, body + 8 + 8 * i)[0]
             ty = pt >> 60
-            if ty == XTAB:
+            if ty in (XTAB, XALLOC):
                 continue
             yield pt & ((1 << 52) - 1), ty, data
             data += PAGE

@@ -225,6 +225,7 @@ void cmd_save(const struct proto_req *r)
     proto_line_kvu(rec_line(), "bytes", rio.bytes);
     proto_line_kvu(rec_line(), "pages", st.pages);
     proto_line_kvu(rec_line(), "pt_pages", st.pt_pages);
+    proto_line_kvu(rec_line(), "zero_pages", st.zero_pages);
     proto_line_kvu(rec_line(), "suspend_ns", t_susp - t0);
     proto_line_kvu(rec_line(), "save_ns", t_saved - t_susp);
     proto_line_kvu(rec_line(), "map_ns", st.map_ns);

@@ -21,7 +21,7 @@
 #define ENC(dst, s) pct_encode((s), strlen(s), (dst), sizeof(dst))
 
 struct save_res {
-    unsigned long long bytes, pages, total_ns, save_ns, suspend_ns, id;
+    unsigned long long bytes, pages, total_ns, save_ns, suspend_ns, map_ns, id;
 };
 
 static int save_rec(void *ctx, const struct msg *m)
@@ -38,6 +38,8 @@ static int save_rec(void *ctx, const struct msg *m)
         r->save_ns = strtoull(v, NULL, 10);
     if ((v = msg_get(m, "suspend_ns")))
         r->suspend_ns = strtoull(v, NULL, 10);
+    if ((v = msg_get(m, "map_ns")))
+        r->map_ns = strtoull(v, NULL, 10);
     if ((v = msg_get(m, "id")))
         r->id = strtoull(v, NULL, 10);
     return 0;
@@ -82,8 +84,9 @@ int cmd_save(struct inv *iv)
         return EXIT_FAIL;
     lconn_close(&c);
     printf("Saved domain %s to %s: %llu pages, %.1f MiB in %.1f ms (suspend %.1f ms, "
-           "stream %.1f ms)%s\n", iv->pos[0], path, r.pages, (double)r.bytes / 1048576.0,
-           (double)r.total_ns / 1e6, (double)r.suspend_ns / 1e6, (double)r.save_ns / 1e6,
+           "stream %.1f ms, of which mapping %.1f ms)%s\n", iv->pos[0], path, r.pages,
+           (double)r.bytes / 1048576.0, (double)r.total_ns / 1e6, (double)r.suspend_ns / 1e6,
+           (double)r.save_ns / 1e6, (double)r.map_ns / 1e6,
            live ? "; it keeps running" : "");
     return EXIT_OK;
 }

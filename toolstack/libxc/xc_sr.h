@@ -70,7 +70,8 @@ struct lsr_domain {
 };
 
 /* pfn_type[i]: PFN in bits 0-51, XEN_DOMCTL_PFINFO_* >> 28 in bits 60-63.
- * The pages follow, 4096 bytes each, for every entry that is not XTAB. */
+ * The pages follow, 4096 bytes each, for every entry that is neither XTAB
+ * (no frame) nor XALLOC (a frame of zeros). */
 struct lsr_page_data {
     uint32_t count;             /* 1..LSR_BATCH */
     uint32_t pad;
@@ -124,7 +125,7 @@ struct xc_sr_io {
 
 /* Counters and times of one save or restore (ns of dom0's clock). */
 struct xc_sr_stats {
-    uint64_t pages, pt_pages, bytes;
+    uint64_t pages, pt_pages, zero_pages, bytes;
     uint64_t map_ns, copy_ns;
 };
 

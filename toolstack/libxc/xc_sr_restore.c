@@ -122,6 +122,10 @@ static int restore_pages(struct restore_ctx *c, uint32_t len, struct xc_sr_stats
                         (unsigned long)pfn, (unsigned long)c->nr_pfns);
         if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
             continue;
+        if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28)) {
+            st->pages++;                /* populate gave it zeroed */
+            continue;
+        }
         if ((ty & 7) > 4 || ty == 0x8)
             return fail(c, -XEN_EINVAL, "pfn %lx has page type %x", (unsigned long)pfn, ty);
         c->types[pfn] = (uint8_t)ty;
@@ -139,7 +143,7 @@ static int restore_pages(struct restore_ctx *c, uint32_t len, struct xc_sr_stats
     for (unsigned int i = 0, m = 0; i < hd[0] && !rc; i++) {
         uint64_t pfn = pfn_type[i] & LSR_PFN_MASK;
         unsigned int ty = (unsigned int)(pfn_type[i] >> LSR_TYPE_SHIFT);
-        if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
+        if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28) || ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28))
             continue;
         uint64_t *dst = (uint64_t *)(va + (size_t)m++ * XC_PAGE_SIZE);
         if (!(rc = rd(c, dst, XC_PAGE_SIZE)) && (ty & 7) >= 1) {

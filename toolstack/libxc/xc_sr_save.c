@@ -124,7 +124,20 @@ static int canonicalise(struct save_ctx *c, uint64_t *t, unsigned int level, uin
     return 0;
 }
 
-/* The memory, LSR_BATCH pages per PAGE_DATA record. */
+/* True when the 4096 bytes at p are all zero. */
+static bool page_is_zero(const void *p)
+{
+    const uint64_t *q = p;
+
+    for (unsigned int i = 0; i < 512; i += 4)
+        if (q[i] | q[i + 1] | q[i + 2] | q[i + 3])
+            return false;
+    return true;
+}
+
+/* The memory, LSR_BATCH pages per PAGE_DATA record.  A data page of zeros
+ * is sent as XALLOC (Xen's "allocate only"): no bytes follow, restore's
+ * frames are zeroed already. */
 static int save_pages(struct save_ctx *c, struct xc_sr_stats *st)
 {
     static uint64_t rec[2 + LSR_BATCH];     /* count/pad, pfn_type[] */
@@ -161,8 +174,21 @@ static int save_pages(struct save_ctx *c, struct xc_sr_stats *st)
             return fail(c, -errno, "cannot map pages %lx-%lx of the domain (%d)",
                         (unsigned long)base, (unsigned long)(base + n - 1), errno);
         uint64_t t1 = arch_now_ns();
+        unsigned int nsend = 0;
+        for (unsigned int i = 0, m = 0; i < n; i++) {
+            unsigned int ty = (unsigned int)(pd->pfn_type[i] >> LSR_TYPE_SHIFT);
+            if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
+                continue;
+            if (ty == 0 && page_is_zero(va + (size_t)m * XC_PAGE_SIZE)) {
+                pd->pfn_type[i] |= (uint64_t)(XEN_DOMCTL_PFINFO_XALLOC >> 28) << LSR_TYPE_SHIFT;
+                st->zero_pages++;
+            } else {
+                nsend++;
+            }
+            m++;
+        }
         struct lsr_rhdr h = { .type = LSR_PAGE_DATA,
-                              .length = 8 + 8 * n + nmap * XC_PAGE_SIZE };
+                              .length = 8 + 8 * n + nsend * XC_PAGE_SIZE };
         rc = c->io->write(c->io->opaque, &h, sizeof(h));
         if (!rc)
             rc = c->io->write(c->io->opaque, rec, 8 + 8 * n);
@@ -172,6 +198,10 @@ static int save_pages(struct save_ctx *c, struct xc_sr_stats *st)
             if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
                 continue;
             const void *src = va + (size_t)m++ * XC_PAGE_SIZE;
+            if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28)) {
+                st->pages++;
+                continue;
+            }
             if (level >= 1 && level <= 4) {
                 memcpy(pt, src, XC_PAGE_SIZE);
                 if ((rc = canonicalise(c, pt, level, base + i)))
