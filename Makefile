@@ -190,6 +190,7 @@ bench: all
 	tools/lamina-bench
 	tools/lamina-bench-io
 	tools/lamina-bench-net
+	tools/lamina-bench-save
 
 bench-scale: all
 	tools/lamina-bench-scale
