@@ -17,6 +17,10 @@
  *                   (four in flight), 20000 random 4 KiB reads at queue
  *                   depth 32: "blkbench: NAME bytes=B ios=N ns=T".
  *
+ *   disk=log        a thread writes record N to sector 8 + N % 1024 every
+ *                   disk_ms=T ms (default 50), reads it back and prints
+ *                   "disk: log N ok", for ever (save/restore tests).
+ *
  * With disk_reopen, the disk is closed and connected again after the
  * workload ("disk: reopened: ok"), the xenbus reconnection path.
  *
@@ -406,6 +410,41 @@ static void disk_bench(struct blkfront *bf, const char *cmdline)
               (unsigned int)cmdline_u64(cmdline, "disk_ios=", 20000));
 }
 
+/* ---- disk=log: a write every disk_ms, read back, for ever ------------------------- */
+
+#define LOG_SECT   8u                   /* records 0..1023 cycle over sectors 8..1031 */
+#define LOG_SLOTS  1024u
+static uint64_t log_period_ns;
+
+/* Record N: "LOG <N>" then N's bytes, written to sector 8 + N % 1024 and
+ * read back; "disk: log N ok" every record.  The save/restore tests watch
+ * the numbers run on, with no FAIL, across a suspend. */
+static void disk_log_thread(void *arg)
+{
+    struct blkfront *bf = arg;
+    char *w = buf_alloc(1), *r = buf_alloc(1);
+    uint64_t period = log_period_ns;
+
+    if (!w || !r) {
+        kprintf("disk: FAIL no memory for the log\n");
+        thread_exit(1);
+    }
+    for (uint32_t n = 1;; n++) {
+        memset(w, (int)(n & 0xff), SECT);
+        ksnprintf(w, 32, "LOG %u", n);
+        uint64_t sect = LOG_SECT + n % LOG_SLOTS;
+        int rc = blkfront_rw(bf, true, sect, w, SECT);
+        if (!rc)
+            rc = blkfront_rw(bf, false, sect, r, SECT);
+        if (rc || memcmp(w, r, SECT)) {
+            kprintf("disk: FAIL log %u (%d)\n", n, rc);
+            thread_exit(1);
+        }
+        kprintf("disk: log %u ok\n", n);
+        thread_sleep_ns(period);
+    }
+}
+
 /* ---- the services ------------------------------------------------------------------ */
 
 static void disk_main(const struct arch_boot_info *bi)
@@ -414,6 +453,12 @@ static void disk_main(const struct arch_boot_info *bi)
 
     if (!bf)
         return;
+    if (cmdline_has(bi->cmdline, "disk=log")) {
+        log_period_ns = cmdline_u64(bi->cmdline, "disk_ms=", 50) * 1000000ULL;
+        if (!thread_create("disk-log", disk_log_thread, bf))
+            kprintf("disk: FAIL no thread for the log\n");
+        return;                         /* it keeps the disk open */
+    }
     if (cmdline_has(bi->cmdline, "disk=persist"))
         disk_persist(bf);
     else if (cmdline_has(bi->cmdline, "disk=integrity"))
@@ -440,3 +485,4 @@ static void disk_main(const struct arch_boot_info *bi)
 GUEST_SERVICE("disk=persist", disk_main, GUEST_STAGE_TEST, 0);
 GUEST_SERVICE("disk=integrity", disk_main, GUEST_STAGE_TEST, 0);
 GUEST_SERVICE("disk=bench", disk_main, GUEST_STAGE_TEST, 0);
+GUEST_SERVICE("disk=log", disk_main, GUEST_STAGE_TEST, 0);

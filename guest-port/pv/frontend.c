@@ -46,24 +46,53 @@ static uint64_t env_virt_to_mfn(const void *va)
 /* The domain's grant table, set up and mapped once: 8 frames (4096
  * references: four 1 MiB requests in flight beside 1056 persistent grants). */
 #define GNT_FRAMES 8
-int pv_grant_table_start(void)
+static bool gnt_started;
+static void *gnt_va;
+
+static int grant_table_map(void)
 {
-    static bool done;
     xen_pfn_t mfns[GNT_FRAMES];
-    void *va;
     int rc;
 
-    if (done)
-        return 0;
     if ((rc = gnttab_setup(GNT_FRAMES, mfns)))
         return rc;
-    if (!(va = xc_map_foreign_pages(NULL, DOMID_SELF, XC_PROT_READ | XC_PROT_WRITE, mfns,
-                                    GNT_FRAMES)))
+    if (!(gnt_va = xc_map_foreign_pages(NULL, DOMID_SELF, XC_PROT_READ | XC_PROT_WRITE, mfns,
+                                        GNT_FRAMES)))
         return -errno;
-    if ((rc = gnttab_init(va, GNT_FRAMES)))
-        return rc;
-    done = true;
     return 0;
+}
+
+int pv_grant_table_start(void)
+{
+    int rc;
+
+    if (gnt_started)
+        return 0;
+    if ((rc = grant_table_map()) || (rc = gnttab_init(gnt_va, GNT_FRAMES)))
+        return rc;
+    gnt_started = true;
+    return 0;
+}
+
+void pv_grant_table_suspend(void)
+{
+    if (!gnt_started)
+        return;
+    (void)gnttab_suspend();
+    /* The frames are the hypervisor's: no mapping of them may be saved. */
+    (void)xc_unmap_foreign(NULL, gnt_va, GNT_FRAMES * 4096);
+    gnt_va = NULL;
+}
+
+int pv_grant_table_resume(bool new_domain)
+{
+    int rc;
+
+    if (!gnt_started)
+        return 0;
+    if ((rc = grant_table_map()))
+        return rc;
+    return gnttab_resume(gnt_va, new_domain);
 }
 
 void pv_front_env(struct xenbus_front_env *env)

@@ -369,7 +369,7 @@ void arch_aspace_switch(struct arch_aspace *as)
 /* ---- foreign-mapping window (dom0's libxenctrl) -------------------------- */
 
 static unsigned long foreign_nr_l1;
-static uint64_t foreign_l1_mfn[PV_FOREIGN_MAX_PAGES / 512];
+static uint64_t foreign_l1_pfn[PV_FOREIGN_MAX_PAGES / 512];   /* PFNs: MFNs change on restore */
 
 int pv_foreign_window_init(unsigned long nr_pages)
 {
@@ -401,7 +401,7 @@ int pv_foreign_window_init(unsigned long nr_pages)
         goto fail;
     }
     for (unsigned long i = 0; i < nl1; i++)
-        foreign_l1_mfn[i] = pv_pfn_to_mfn(l1_pfn[i]);
+        foreign_l1_pfn[i] = l1_pfn[i];
     foreign_nr_l1 = nl1;
     return 0;
 
@@ -414,5 +414,5 @@ fail:
 
 uint64_t pv_foreign_pte_maddr(unsigned long i)
 {
-    return (foreign_l1_mfn[i / 512] << 12) + (i % 512) * 8;
+    return (pv_pfn_to_mfn(foreign_l1_pfn[i / 512]) << 12) + (i % 512) * 8;
 }

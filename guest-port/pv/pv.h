@@ -74,6 +74,11 @@ int pv_suspend(void);
 /* frontend.c: sets up this domain's grant table (GNTTABOP_setup_table,
  * 8 frames), maps it and hands it to pv-abi's gnttab; once.  0 or errno. */
 int pv_grant_table_start(void);
+/* frontend.c: around a suspend: the grant table's frames unmapped, then
+ * set up and mapped again (new_domain: every reference free).  0 or the
+ * setup/mapping error. */
+void pv_grant_table_suspend(void);
+int pv_grant_table_resume(bool new_domain);
 struct xenbus_front_env;
 /* frontend.c: the kernel's services for a front-end driver, its notify
  * waking the calling thread (the driver's thread from then on). */

@@ -25,6 +25,8 @@
 #include <pv/irq.h>
 #include <pv/mm.h>
 #include <pv/xenbus.h>
+#include <pv/blkfront.h>
+#include <pv/netfront.h>
 
 #define FL_PAGES 8                  /* frame lists: 8 x 512 x 512 pfns = 8 GiB */
 
@@ -70,6 +72,21 @@ static void shared_info_map(struct shared_info *slot)
     HYPERVISOR_shared_info = slot;
 }
 
+/* The grant table, then the disks and vifs, connected again. */
+static void resume_devices(bool new_domain)
+{
+    int rc = pv_grant_table_resume(new_domain);
+
+    if (rc)
+        pv_die("grant table after resume", rc);
+    if ((rc = blkfront_resume_all(new_domain, 10000000000ULL)))
+        kprintf("suspend: a disk did not reconnect (%d)\n", rc);
+    if ((rc = netfront_resume_all(new_domain, 10000000000ULL)))
+        kprintf("suspend: a vif did not reconnect (%d)\n", rc);
+    if (new_domain)
+        kprintf("suspend: devices reconnected\n");
+}
+
 int pv_suspend(void)
 {
     struct sched_shutdown op = { .reason = SHUTDOWN_suspend };
@@ -80,6 +97,9 @@ int pv_suspend(void)
     if (!p2m_published)
         return -XEN_EOPNOTSUPP;
     kprintf("suspend: suspending\n");
+    blkfront_suspend_all(5000000000ULL);
+    netfront_suspend_all(1000000000ULL);
+    pv_grant_table_suspend();
     bool flags = arch_irq_save();
     pv_time_suspend();
     dummy_shared_info.vcpu_info[0].evtchn_upcall_mask = 1;
@@ -104,10 +124,12 @@ int pv_suspend(void)
         if ((rc = xenbus_resume(pv_start_info->store_evtchn)))
             kprintf("suspend: xenbus did not come back (%d)\n", rc);
         kprintf("suspend: resumed in a new domain\n");
+        resume_devices(true);
         return 0;
     }
     pv_time_resume(false);
     arch_irq_restore(flags);
+    resume_devices(false);
     kprintf("suspend: cancelled, running on in the same domain\n");
     return 0;
 }

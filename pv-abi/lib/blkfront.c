@@ -62,6 +62,7 @@ struct blkfront {
     unsigned int max_segs;
     unsigned int inflight;
     bool plugged;
+    bool suspended;                 /* blkfront_suspend_all: submits wait */
     bool persistent;                /* both ends said feature-persistent */
     unsigned int nr_pg;
     struct bf_pgnt pg[PGNT_MAX];
@@ -116,41 +117,45 @@ static int publish(struct blkfront *bf)
     return rc;
 }
 
-struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devid,
-                               uint64_t timeout_ns, int *err)
+/* Open instances, for blkfront_suspend_all/resume_all. */
+#define BF_MAX 8
+static struct blkfront *open_bfs[BF_MAX];
+
+static void track(struct blkfront *bf, bool add)
 {
-    uint64_t deadline = xenbus_now_ns() + timeout_ns, v;
-    struct blkfront *bf;
-    char id[24], tok[40];
+    for (unsigned int i = 0; i < BF_MAX; i++)
+        if (add ? !open_bfs[i] : open_bfs[i] == bf) {
+            open_bfs[i] = add ? bf : NULL;
+            return;
+        }
+}
+
+static void watch_token(const struct blkfront *bf, char *be, size_t bn, char *tok, size_t tn)
+{
+    char id[24];
+
+    xenbus_utoa(id, bf->devid);
+    xenbus_path_join(tok, tn, "blkfront-", id);
+    xenbus_path_join(be, bn, bf->backend, "/state");
+}
+
+/* The xenbus handshake on bf's pages (ring, indirect pages allocated):
+ * back-end found, ring granted, channel bound, both Connected.  On error
+ * what it set up is undone (bf's pages stay). */
+static int bf_connect(struct blkfront *bf, uint64_t deadline)
+{
+    char be[112], tok[40];
+    uint64_t v;
     int rc;
 
-    if (!(bf = env->zalloc(sizeof(*bf)))) {
-        *err = -XEN_ENOMEM;
-        return NULL;
-    }
-    bf->env = *env;
-    bf->devid = devid;
-    xenbus_utoa(id, devid);
-    xenbus_path_join(bf->node, sizeof(bf->node), "device/vbd/", id);
-    rc = xenbus_read(bf->node, NULL, 0);
-    if (rc < 0) {
-        *err = rc == -XEN_ENOENT ? -XEN_ENOENT : rc;
-        free_all(bf);
-        return NULL;
-    }
-    char be[96];
     xenbus_path_join(be, sizeof(be), bf->node, "/backend");
     rc = xenbus_read(be, bf->backend, sizeof(bf->backend));
     if (rc <= 0 || rc >= (int)sizeof(bf->backend) ||
-        xenbus_read_u64(bf->node, "backend-id", &v) || v >= DOMID_FIRST_RESERVED) {
-        *err = rc < 0 ? rc : -XEN_ENOENT;
-        free_all(bf);
-        return NULL;
-    }
+        xenbus_read_u64(bf->node, "backend-id", &v) || v >= DOMID_FIRST_RESERVED)
+        return rc < 0 ? rc : -XEN_ENOENT;
     bf->backend_id = (domid_t)v;
     /* Watch the back-end's state; the callback only wakes us. */
-    xenbus_path_join(tok, sizeof(tok), "blkfront-", id);
-    xenbus_path_join(be, sizeof(be), bf->backend, "/state");
+    watch_token(bf, be, sizeof(be), tok, sizeof(tok));
     (void)xenbus_watch(be, tok, watch_cb, bf);
     /* (Re)start: a back-end left Closed by an earlier connection goes back
      * to InitWait when it sees Initialising. */
@@ -162,15 +167,6 @@ struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devi
         rc = -XEN_ETIMEDOUT;
         goto fail;
     }
-    if (!(bf->sring = env->alloc_page(&bf->sring_mfn))) {
-        rc = -XEN_ENOMEM;
-        goto fail;
-    }
-    for (unsigned int i = 0; i < NR_REQS; i++)
-        if (!(bf->ind[i] = env->alloc_page(&bf->ind_mfn[i]))) {
-            rc = -XEN_ENOMEM;
-            goto fail;
-        }
     SHARED_RING_INIT((blkif_sring_t *)bf->sring);
     FRONT_RING_INIT(&bf->ring, (blkif_sring_t *)bf->sring, PAGE);
     rc = gnttab_grant_access(bf->backend_id, bf->sring_mfn, false);
@@ -202,20 +198,110 @@ struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devi
         bf->max_segs = v > BLKFRONT_MAX_SEGS ? BLKFRONT_MAX_SEGS : (unsigned int)v;
     if ((rc = xenbus_switch_state(bf->node, XenbusStateConnected)))
         goto fail;
-    return bf;
+    return 0;
 
 fail:
-    *err = rc;
     (void)xenbus_unwatch(be, tok);
     (void)xenbus_switch_state(bf->node, XenbusStateClosed);
     if (bf->port) {
         (void)pv_evtchn_set_handler(bf->port, NULL, NULL);
         (void)pv_evtchn_close(bf->port);
+        bf->port = 0;
     }
+    if (bf->ring_ref && !gnttab_end_access(bf->ring_ref))
+        bf->ring_ref = 0;
+    return rc;
+}
+
+struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devid,
+                               uint64_t timeout_ns, int *err)
+{
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
+    struct blkfront *bf;
+    char id[24];
+    int rc;
+
+    if (!(bf = env->zalloc(sizeof(*bf)))) {
+        *err = -XEN_ENOMEM;
+        return NULL;
+    }
+    bf->env = *env;
+    bf->devid = devid;
+    xenbus_utoa(id, devid);
+    xenbus_path_join(bf->node, sizeof(bf->node), "device/vbd/", id);
+    rc = xenbus_read(bf->node, NULL, 0);
+    if (rc < 0) {
+        *err = rc == -XEN_ENOENT ? -XEN_ENOENT : rc;
+        free_all(bf);
+        return NULL;
+    }
+    if (!(bf->sring = env->alloc_page(&bf->sring_mfn))) {
+        rc = -XEN_ENOMEM;
+        goto fail;
+    }
+    for (unsigned int i = 0; i < NR_REQS; i++)
+        if (!(bf->ind[i] = env->alloc_page(&bf->ind_mfn[i]))) {
+            rc = -XEN_ENOMEM;
+            goto fail;
+        }
+    if ((rc = bf_connect(bf, deadline)))
+        goto fail;
+    track(bf, true);
+    return bf;
+
+fail:
+    *err = rc;
     if (bf->ring_ref)
-        (void)gnttab_end_access(bf->ring_ref);
+        return NULL;                /* still granted: the pages are not ours to free */
     free_all(bf);
     return NULL;
+}
+
+void blkfront_suspend_all(uint64_t timeout_ns)
+{
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
+
+    for (unsigned int i = 0; i < BF_MAX; i++) {
+        struct blkfront *bf = open_bfs[i];
+        if (!bf)
+            continue;
+        bf->suspended = true;           /* new requests wait from now on */
+        while (bf->inflight && xenbus_now_ns() < deadline)
+            (void)blkfront_wait(bf, deadline - xenbus_now_ns());
+    }
+}
+
+int blkfront_resume_all(bool new_domain, uint64_t timeout_ns)
+{
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
+    int rc = 0;
+
+    for (unsigned int i = 0; i < BF_MAX; i++) {
+        struct blkfront *bf = open_bfs[i];
+        if (!bf)
+            continue;
+        if (new_domain) {
+            /* The grant table, channels and back-end are new: forget the
+             * old ones (nothing is in flight) and connect again. */
+            bf->ring_ref = 0;
+            bf->port = 0;
+            /* Same pages, new frames under them. */
+            bf->sring_mfn = bf->env.virt_to_mfn(bf->sring);
+            for (unsigned int k = 0; k < NR_REQS; k++)
+                bf->ind_mfn[k] = bf->env.virt_to_mfn(bf->ind[k]);
+            bf->nr_pg = 0;
+            memset(bf->pg_hash, 0, sizeof(bf->pg_hash));
+            for (unsigned int k = 0; k < NR_REQS; k++)
+                bf->req[k].busy = false;
+            bf->inflight = 0;
+            int r = bf_connect(bf, deadline);
+            if (r && !rc)
+                rc = r;
+        }
+        bf->suspended = false;
+        bf->env.notify(bf->env.opaque);
+    }
+    return rc;
 }
 
 uint64_t blkfront_sectors(const struct blkfront *bf)
@@ -304,7 +390,7 @@ int blkfront_submit(struct blkfront *bf, bool write, uint64_t sector, void *buf,
     nseg = (unsigned int)((a % PAGE + bytes + PAGE - 1) / PAGE);
     if (nseg > bf->max_segs)
         return -XEN_EINVAL;
-    if ((slot = free_slot(bf)) < 0)
+    if (bf->suspended || (slot = free_slot(bf)) < 0)
         return -XEN_EAGAIN;
 
     struct bf_req *r = &bf->req[slot];
@@ -387,7 +473,7 @@ int blkfront_flush(struct blkfront *bf, blkfront_done_fn done, void *cookie)
 
     if (!bf->flush)
         return -XEN_EOPNOTSUPP;
-    if ((slot = free_slot(bf)) < 0)
+    if (bf->suspended || (slot = free_slot(bf)) < 0)
         return -XEN_EAGAIN;
     blkif_request_t *req = RING_GET_REQUEST(&bf->ring, bf->ring.req_prod_pvt);
     req->operation = BLKIF_OP_FLUSH_DISKCACHE;
@@ -437,6 +523,10 @@ unsigned int blkfront_wait(struct blkfront *bf, uint64_t timeout_ns)
     uint64_t deadline = xenbus_now_ns() + timeout_ns;
     unsigned int n;
 
+    if (bf->suspended && !bf->inflight) {
+        bf->env.wait(bf->env.opaque, timeout_ns);   /* until resumed (it wakes us) */
+        return 0;
+    }
     while (!(n = blkfront_poll(bf)) && bf->inflight && xenbus_now_ns() < deadline) {
         bool flags = pv_irq_save();
         if (bf->ring.sring->rsp_prod == bf->ring.rsp_cons)
@@ -481,6 +571,7 @@ void blkfront_close(struct blkfront *bf)
 
     if (!bf)
         return;
+    track(bf, false);
     while (bf->inflight && blkfront_wait(bf, 5000000000ULL))
         ;
     (void)xenbus_switch_state(bf->node, XenbusStateClosing);

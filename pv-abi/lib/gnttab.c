@@ -88,6 +88,31 @@ int gnttab_end_access(grant_ref_t ref)
     return 0;
 }
 
+grant_entry_v1_t *gnttab_suspend(void)
+{
+    grant_entry_v1_t *t = table;
+
+    table = NULL;
+    return t;
+}
+
+int gnttab_resume(grant_entry_v1_t *shared, bool fresh)
+{
+    if (!shared)
+        return -XEN_EINVAL;
+    table = shared;
+    if (fresh) {
+        /* A new domain's table: every reference is free again. */
+        free_head = ~0u;
+        in_use = 0;
+        for (uint32_t r = nr_entries; r-- > GNTTAB_NR_RESERVED;) {
+            next_free[r] = free_head;
+            free_head = r;
+        }
+    }
+    return 0;
+}
+
 unsigned int gnttab_in_use(void)
 {
     return in_use;

@@ -39,6 +39,8 @@ struct netfront {
     evtchn_port_t port;
     volatile bool state_changed;    /* the back-end's state key was written */
     bool connected;
+    volatile bool suspended;        /* netfront_suspend_all: xmit refuses */
+    volatile bool quiet;            /* ... and netfront_poll does nothing */
     /* tx: per request id, its grant, the frame's first id, and (on the
      * first id) the count of slots not yet answered and the cookie. */
     grant_ref_t tx_gref[NR_TX];
@@ -160,13 +162,96 @@ static int publish(struct netfront *nf)
     return rc;
 }
 
+/* Open instances, for netfront_suspend_all/resume_all. */
+#define NF_MAX 8
+static struct netfront *open_nfs[NF_MAX];
+
+static void track(struct netfront *nf, bool add)
+{
+    for (unsigned int i = 0; i < NF_MAX; i++)
+        if (add ? !open_nfs[i] : open_nfs[i] == nf) {
+            open_nfs[i] = add ? nf : NULL;
+            return;
+        }
+}
+
+/* The xenbus handshake on nf's pages (rings, rx buffers allocated): the
+ * back-end's mac and ip read, rings and rx buffers granted and posted, the
+ * channel bound, both Connected. */
+static int nf_connect(struct netfront *nf, uint64_t deadline)
+{
+    char tok[40], path[112], mac[24];
+    uint64_t v;
+    int rc;
+
+    xenbus_path_join(path, sizeof(path), nf->node, "/backend");
+    rc = xenbus_read(path, nf->backend, sizeof(nf->backend));
+    if (rc <= 0 || rc >= (int)sizeof(nf->backend) ||
+        xenbus_read_u64(nf->node, "backend-id", &v) || v >= DOMID_FIRST_RESERVED)
+        return rc < 0 ? rc : -XEN_ENOENT;
+    nf->backend_id = (domid_t)v;
+    tokens(nf, tok, sizeof(tok), path, sizeof(path));
+    (void)xenbus_watch(path, tok, watch_cb, nf);
+    if ((rc = xenbus_switch_state(nf->node, XenbusStateInitialising)))
+        return rc;
+    if (xenbus_wait_state(nf->backend, 1u << XenbusStateInitWait | 1u << XenbusStateConnected,
+                          deadline, nf->env.wait, nf->env.opaque) == XenbusStateUnknown)
+        return -XEN_ETIMEDOUT;
+    xenbus_path_join(path, sizeof(path), nf->backend, "/mac");
+    if (xenbus_read(path, mac, sizeof(mac)) <= 0 || !parse_mac(mac, nf->mac))
+        return -XEN_EINVAL;
+    xenbus_path_join(path, sizeof(path), nf->backend, "/ip");
+    if (xenbus_read(path, nf->ip, sizeof(nf->ip)) < 0)
+        nf->ip[0] = 0;
+    if (xenbus_read_u64(nf->backend, "feature-rx-copy", &v) || v != 1)
+        return -XEN_EINVAL;         /* page flipping is not supported */
+
+    SHARED_RING_INIT((netif_tx_sring_t *)nf->tx_sring);
+    SHARED_RING_INIT((netif_rx_sring_t *)nf->rx_sring);
+    FRONT_RING_INIT(&nf->tx, (netif_tx_sring_t *)nf->tx_sring, PAGE);
+    FRONT_RING_INIT(&nf->rx, (netif_rx_sring_t *)nf->rx_sring, PAGE);
+    for (unsigned int i = 0; i < NR_TX; i++)
+        nf->tx_free[i] = (uint16_t)(NR_TX - 1 - i);
+    nf->nr_tx_free = NR_TX;
+    nf->rx_nfrag = nf->rx_total = 0;
+    nf->rx_bad = false;
+    if ((rc = gnttab_grant_access(nf->backend_id, nf->tx_mfn, false)) < 0)
+        return rc;
+    nf->tx_ref = (grant_ref_t)rc;
+    if ((rc = gnttab_grant_access(nf->backend_id, nf->rx_mfn, false)) < 0)
+        return rc;
+    nf->rx_ref = (grant_ref_t)rc;
+    for (unsigned int i = 0; i < NETFRONT_RX_BUFS; i++) {
+        struct nf_rxbuf *b = &nf->rxb[i];
+
+        if ((rc = gnttab_grant_access(nf->backend_id, b->mfn, false)) < 0)
+            return rc;
+        b->gref = (grant_ref_t)rc;
+        rx_post(nf, (uint16_t)i);
+    }
+    RING_PUSH_REQUESTS(&nf->rx);
+    if ((rc = pv_evtchn_alloc_unbound(nf->backend_id, &nf->port)))
+        return rc;
+    (void)pv_evtchn_set_handler(nf->port, ring_event, nf);
+    pv_evtchn_unmask(nf->port);
+    if ((rc = publish(nf)) || (rc = xenbus_switch_state(nf->node, XenbusStateConnected)))
+        return rc;
+    enum xenbus_state st = xenbus_wait_state(nf->backend, 1u << XenbusStateConnected |
+                                             1u << XenbusStateClosing | 1u << XenbusStateClosed,
+                                             deadline, nf->env.wait, nf->env.opaque);
+    if (st != XenbusStateConnected)
+        return st == XenbusStateUnknown ? -XEN_ETIMEDOUT : -XEN_ECONNREFUSED;
+    nf->connected = true;
+    return 0;
+}
+
 struct netfront *netfront_open(const struct xenbus_front_env *env, uint32_t handle,
                                uint64_t timeout_ns, int *err)
 {
-    uint64_t deadline = xenbus_now_ns() + timeout_ns, v;
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
     struct netfront *nf;
-    char id[24], tok[40], path[112], mac[24];
-    int rc;
+    char id[24], tok[40], path[112];
+    int rc = 0;
 
     if (!(nf = env->zalloc(sizeof(*nf)))) {
         *err = -XEN_ENOMEM;
@@ -176,85 +261,16 @@ struct netfront *netfront_open(const struct xenbus_front_env *env, uint32_t hand
     nf->handle = handle;
     xenbus_utoa(id, handle);
     xenbus_path_join(nf->node, sizeof(nf->node), "device/vif/", id);
-    xenbus_path_join(path, sizeof(path), nf->node, "/backend");
-    rc = xenbus_read(path, nf->backend, sizeof(nf->backend));
-    if (rc <= 0 || rc >= (int)sizeof(nf->backend) ||
-        xenbus_read_u64(nf->node, "backend-id", &v) || v >= DOMID_FIRST_RESERVED) {
-        *err = rc < 0 ? rc : -XEN_ENOENT;
-        nf->env.free(nf);
-        return NULL;
-    }
-    nf->backend_id = (domid_t)v;
-    tokens(nf, tok, sizeof(tok), path, sizeof(path));
-    (void)xenbus_watch(path, tok, watch_cb, nf);
-    if ((rc = xenbus_switch_state(nf->node, XenbusStateInitialising)))
-        goto fail;
-    if (xenbus_wait_state(nf->backend, 1u << XenbusStateInitWait | 1u << XenbusStateConnected,
-                          deadline, env->wait, env->opaque) == XenbusStateUnknown) {
-        rc = -XEN_ETIMEDOUT;
-        goto fail;
-    }
-    xenbus_path_join(path, sizeof(path), nf->backend, "/mac");
-    if (xenbus_read(path, mac, sizeof(mac)) <= 0 || !parse_mac(mac, nf->mac)) {
-        rc = -XEN_EINVAL;
-        goto fail;
-    }
-    xenbus_path_join(path, sizeof(path), nf->backend, "/ip");
-    if (xenbus_read(path, nf->ip, sizeof(nf->ip)) < 0)
-        nf->ip[0] = 0;
-    if (xenbus_read_u64(nf->backend, "feature-rx-copy", &v) || v != 1) {
-        rc = -XEN_EINVAL;           /* page flipping is not supported */
-        goto fail;
-    }
-
     if (!(nf->tx_sring = env->alloc_page(&nf->tx_mfn)) ||
-        !(nf->rx_sring = env->alloc_page(&nf->rx_mfn))) {
+        !(nf->rx_sring = env->alloc_page(&nf->rx_mfn)))
         rc = -XEN_ENOMEM;
-        goto fail;
-    }
-    SHARED_RING_INIT((netif_tx_sring_t *)nf->tx_sring);
-    SHARED_RING_INIT((netif_rx_sring_t *)nf->rx_sring);
-    FRONT_RING_INIT(&nf->tx, (netif_tx_sring_t *)nf->tx_sring, PAGE);
-    FRONT_RING_INIT(&nf->rx, (netif_rx_sring_t *)nf->rx_sring, PAGE);
-    for (unsigned int i = 0; i < NR_TX; i++)
-        nf->tx_free[i] = (uint16_t)(NR_TX - 1 - i);
-    nf->nr_tx_free = NR_TX;
-    if ((rc = gnttab_grant_access(nf->backend_id, nf->tx_mfn, false)) < 0)
-        goto fail;
-    nf->tx_ref = (grant_ref_t)rc;
-    if ((rc = gnttab_grant_access(nf->backend_id, nf->rx_mfn, false)) < 0)
-        goto fail;
-    nf->rx_ref = (grant_ref_t)rc;
-    for (unsigned int i = 0; i < NETFRONT_RX_BUFS; i++) {
-        struct nf_rxbuf *b = &nf->rxb[i];
-
-        if (!(b->va = env->alloc_page(&b->mfn))) {
+    for (unsigned int i = 0; i < NETFRONT_RX_BUFS && !rc; i++)
+        if (!(nf->rxb[i].va = env->alloc_page(&nf->rxb[i].mfn)))
             rc = -XEN_ENOMEM;
-            goto fail;
-        }
-        if ((rc = gnttab_grant_access(nf->backend_id, b->mfn, false)) < 0)
-            goto fail;
-        b->gref = (grant_ref_t)rc;
-        rx_post(nf, (uint16_t)i);
+    if (!rc && !(rc = nf_connect(nf, deadline))) {
+        track(nf, true);
+        return nf;
     }
-    RING_PUSH_REQUESTS(&nf->rx);
-    if ((rc = pv_evtchn_alloc_unbound(nf->backend_id, &nf->port)))
-        goto fail;
-    (void)pv_evtchn_set_handler(nf->port, ring_event, nf);
-    pv_evtchn_unmask(nf->port);
-    if ((rc = publish(nf)) || (rc = xenbus_switch_state(nf->node, XenbusStateConnected)))
-        goto fail;
-    enum xenbus_state s = xenbus_wait_state(nf->backend, 1u << XenbusStateConnected |
-                                            1u << XenbusStateClosing | 1u << XenbusStateClosed,
-                                            deadline, env->wait, env->opaque);
-    if (s != XenbusStateConnected) {
-        rc = s == XenbusStateUnknown ? -XEN_ETIMEDOUT : -XEN_ECONNREFUSED;
-        goto fail;
-    }
-    nf->connected = true;
-    return nf;
-
-fail:
     *err = rc;
     tokens(nf, tok, sizeof(tok), path, sizeof(path));
     (void)xenbus_unwatch(path, tok);
@@ -267,6 +283,54 @@ fail:
     return NULL;
 }
 
+void netfront_suspend_all(uint64_t timeout_ns)
+{
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
+
+    for (unsigned int i = 0; i < NF_MAX; i++) {
+        struct netfront *nf = open_nfs[i];
+        if (!nf)
+            continue;
+        nf->suspended = true;           /* xmit refuses from now on */
+        /* The owner's poll finishes what is in flight. */
+        while (nf->nr_tx_free != NR_TX && xenbus_now_ns() < deadline)
+            nf->env.wait(nf->env.opaque, 1000000ULL);
+        nf->quiet = true;               /* and its poll stops */
+    }
+}
+
+int netfront_resume_all(bool new_domain, uint64_t timeout_ns)
+{
+    uint64_t deadline = xenbus_now_ns() + timeout_ns;
+    int rc = 0;
+
+    for (unsigned int i = 0; i < NF_MAX; i++) {
+        struct netfront *nf = open_nfs[i];
+        if (!nf)
+            continue;
+        if (new_domain) {
+            /* Grants, channel and back-end are new; rx buffers stay ours. */
+            for (unsigned int k = 0; k < NR_TX; k++)
+                nf->tx_gref[k] = 0;
+            for (unsigned int k = 0; k < NETFRONT_RX_BUFS; k++) {
+                nf->rxb[k].gref = 0;
+                nf->rxb[k].mfn = nf->env.virt_to_mfn(nf->rxb[k].va);  /* new frames */
+            }
+            nf->tx_mfn = nf->env.virt_to_mfn(nf->tx_sring);
+            nf->rx_mfn = nf->env.virt_to_mfn(nf->rx_sring);
+            nf->tx_ref = nf->rx_ref = 0;
+            nf->port = 0;
+            nf->connected = false;
+            int r = nf_connect(nf, deadline);
+            if (r && !rc)
+                rc = r;
+        }
+        nf->suspended = nf->quiet = false;
+        nf->env.notify(nf->env.opaque);
+    }
+    return rc;
+}
+
 void netfront_close(struct netfront *nf)
 {
     uint64_t deadline;
@@ -274,6 +338,7 @@ void netfront_close(struct netfront *nf)
 
     if (!nf)
         return;
+    track(nf, false);
     (void)xenbus_switch_state(nf->node, XenbusStateClosing);
     deadline = xenbus_now_ns() + 5000000000ULL;
     (void)xenbus_wait_state(nf->backend, 1u << XenbusStateClosing | 1u << XenbusStateClosed |
@@ -320,6 +385,10 @@ int netfront_xmit(struct netfront *nf, const struct netfront_frag *frags, unsign
     unsigned int slots = 0, total = 0;
     uint16_t ids[NETFRONT_MAX_SLOTS];
 
+    if (nf->suspended) {
+        nf->st.tx_busy++;
+        return -XEN_EAGAIN;
+    }
     if (!nf->connected)
         return -XEN_ENOTCONN;
     for (unsigned int i = 0; i < nfrag; i++) {
@@ -473,6 +542,8 @@ static unsigned int rx_take(struct netfront *nf, netfront_rx_fn rx, void *opaque
 unsigned int netfront_poll(struct netfront *nf, netfront_rx_fn rx, netfront_tx_done_fn tx_done,
                            void *opaque)
 {
+    if (nf->quiet)
+        return 0;
     unsigned int n = tx_complete(nf, tx_done, opaque) + rx_take(nf, rx, opaque);
 
     if (nf->state_changed) {

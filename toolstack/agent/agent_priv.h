@@ -73,6 +73,9 @@ void cmd_restore(const struct proto_req *r);
 int agent_block_start(struct dom_entry *d, char *msg, size_t msglen);
 void agent_block_stop(struct dom_entry *d);
 void agent_block_release(struct dom_entry *d);
+/* True while a released disk's slot has not been announced to hostd yet
+ * (blkback still holds it). */
+bool agent_block_releasing(void);
 void agent_block_poll(void);
 int block_parse_arg(const char *v, struct dom_vbd *out, char *msg, size_t n);
 void cmd_block_list(const struct proto_req *r);

@@ -117,6 +117,11 @@ void agent_block_release(struct dom_entry *d)
         }
 }
 
+bool agent_block_releasing(void)
+{
+    return eject_pending != 0;
+}
+
 /* True if a domain's configuration holds slot s. */
 static bool slot_assigned(unsigned int s)
 {

@@ -220,6 +220,14 @@ void cmd_save(const struct proto_req *r)
         proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
         agent_domain_teardown(d, true);
         agent_domain_forget(d);
+        /* Its disks go back to hostd before the answer, so that a restore
+         * right after finds the images free. */
+        for (uint64_t t = arch_now_ns(); agent_block_releasing() &&
+                                         arch_now_ns() - t < 5000000000ULL;) {
+            (void)agent_serve_rings();
+            agent_idle();
+            thread_sleep_ns(1000000);
+        }
     }
     rec_start(r);
     proto_line_kvu(rec_line(), "bytes", rio.bytes);

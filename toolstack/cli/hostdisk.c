@@ -198,10 +198,30 @@ static void json_str(char *out, size_t n, const char *s)
     out[o] = 0;
 }
 
+/* Waits up to ms for the slots being unplugged that hold path to be
+ * released (a domain destroyed just before, e.g. by `save`, whose image
+ * `restore` plugs again). */
+static void wait_unplugged(const char *path, int ms)
+{
+    char line[4096];
+
+    for (int waited = 0; waited < ms; waited += 50) {
+        int busy = 0;
+        for (int s = FIRST_SLOT; s <= LAST_SLOT; s++)
+            busy |= slots[s].state == S_UNPLUGGING && !strcmp(slots[s].path, path);
+        if (!busy || qmp_fd < 0)
+            return;
+        if (qmp_read_line(line, sizeof(line), 50) == 0)
+            qmp_event(line);
+    }
+}
+
 int hostdisk_plug(const char *path, int readonly, char *why, size_t n)
 {
     char r[1024], jpath[PATH_MAX * 2];
     int s, free_s = -1;
+
+    wait_unplugged(path, 5000);
 
     for (s = FIRST_SLOT; s <= LAST_SLOT; s++) {
         if (slots[s].state == S_FREE) {

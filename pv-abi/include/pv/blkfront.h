@@ -42,6 +42,15 @@ struct blkfront *blkfront_open(const struct xenbus_front_env *env, uint32_t devi
                                uint64_t timeout_ns, int *err);
 /* Closes: Closing, waits for the back-end to let go, Closed, frees. */
 void blkfront_close(struct blkfront *bf);
+
+/* Around a suspend (guest-port/pv/suspend.c), for every open blkfront:
+ * suspend_all stops new requests (they get -XEN_EAGAIN and the waiters
+ * sleep) and waits up to timeout_ns for those in flight; resume_all lets
+ * requests go again, after connecting each disk anew when new_domain (a
+ * restore: new grant table, channels and back-end).  resume_all: 0 or the
+ * first connection error. */
+void blkfront_suspend_all(uint64_t timeout_ns);
+int blkfront_resume_all(bool new_domain, uint64_t timeout_ns);
 uint64_t blkfront_sectors(const struct blkfront *bf);    /* 512-byte sectors */
 bool blkfront_readonly(const struct blkfront *bf);
 unsigned int blkfront_max_segs(const struct blkfront *bf);  /* per request */

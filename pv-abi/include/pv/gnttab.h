@@ -34,6 +34,14 @@ int gnttab_grant_access(domid_t domid, unsigned long mfn, bool readonly);
  * them.  0 (ref is free again) or -EBUSY (still mapped: ref stays
  * granted; try again later).  -EINVAL for a reference not handed out. */
 int gnttab_end_access(grant_ref_t ref);
+/* Around a suspend: gnttab_suspend() forgets the table's mapping and
+ * returns it (for the caller to unmap); gnttab_resume() takes the table
+ * mapped again, and with fresh (restored into a new domain, whose table is
+ * empty) frees every reference: the callers' old references are void.
+ * gnttab_resume: 0 or -XEN_EINVAL. */
+grant_entry_v1_t *gnttab_suspend(void);
+int gnttab_resume(grant_entry_v1_t *shared, bool fresh);
+
 /* References handed out and not ended. */
 unsigned int gnttab_in_use(void);
 

@@ -64,6 +64,15 @@ struct netfront *netfront_open(const struct xenbus_front_env *env, uint32_t hand
                                uint64_t timeout_ns, int *err);
 /* Closes: Closing, waits for the back-end to let go, Closed, frees. */
 void netfront_close(struct netfront *nf);
+
+/* Around a suspend, for every open netfront: suspend_all makes xmit answer
+ * -XEN_EAGAIN, waits up to timeout_ns for the owner's netfront_poll to
+ * complete what is in flight, then stops that poll; resume_all connects
+ * each vif anew (new_domain: grants, rings and rx buffers granted again;
+ * frames in flight are lost, as on a wire) and lets both go again.
+ * resume_all: 0 or the first connection error. */
+void netfront_suspend_all(uint64_t timeout_ns);
+int netfront_resume_all(bool new_domain, uint64_t timeout_ns);
 /* The vif's MAC address (6 bytes), from the back-end's mac key. */
 const uint8_t *netfront_mac(const struct netfront *nf);
 /* The back-end's ip key (the toolstack's ip= for this vif) into buf, or
