@@ -706,6 +706,7 @@ static const struct {
     { "blkback-mode", cmd_blkback_mode },
     { "save", cmd_save },
     { "restore", cmd_restore },
+    { "save-end", cmd_save_end },
 };
 
 void cmd_dispatch(const struct proto_req *r)

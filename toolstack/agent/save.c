@@ -216,19 +216,11 @@ void cmd_save(const struct proto_req *r)
             proto_send_err(r->id, -rc, "save failed, domain %u resumed: %s", domid, why);
             return;
         }
-    } else {
-        proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
-        agent_domain_teardown(d, true);
-        agent_domain_forget(d);
-        /* Its disks go back to hostd before the answer, so that a restore
-         * right after finds the images free. */
-        for (uint64_t t = arch_now_ns(); agent_block_releasing() &&
-                                         arch_now_ns() - t < 5000000000ULL;) {
-            (void)agent_serve_rings();
-            agent_idle();
-            thread_sleep_ns(1000000);
-        }
     }
+    /* Not live: the domain stays suspended (d->saving) until the host has
+     * the file safe: save-end commit=1 destroys it, commit=0 resumes it. */
+    if (live)
+        d->saving = false;
     rec_start(r);
     proto_line_kvu(rec_line(), "bytes", rio.bytes);
     proto_line_kvu(rec_line(), "pages", st.pages);
@@ -239,6 +231,49 @@ void cmd_save(const struct proto_req *r)
     proto_line_kvu(rec_line(), "map_ns", st.map_ns);
     proto_line_kvu(rec_line(), "total_ns", arch_now_ns() - t0);
     rec_send();
+    proto_send_ok(r->id);
+}
+
+void cmd_save_end(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "dom", "commit", NULL };
+    struct dom_entry *d;
+    uint32_t domid;
+    uint64_t commit;
+    xc_dominfo_t info;
+
+    if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
+        return;
+    if (!proto_parse_u64(proto_arg(r, "commit", NULL), &commit) || commit > 1) {
+        proto_send_err(r->id, XEN_EINVAL, "commit= must be 0 or 1");
+        return;
+    }
+    if (!d || !d->saving || xc_domain_getinfo(agent.xch, domid, 1, &info) != 1 ||
+        !info.shutdown || info.shutdown_reason != SHUTDOWN_suspend) {
+        proto_send_err(r->id, XEN_EINVAL, "domain %u is not waiting at the end of a save",
+                       domid);
+        return;
+    }
+    if (!commit) {
+        int rc = resume_in_place(domid);
+        d->saving = false;
+        if (rc < 0)
+            proto_send_err(r->id, -rc, "domain %u could not be resumed", domid);
+        else
+            proto_send_ok(r->id);
+        return;
+    }
+    proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
+    agent_domain_teardown(d, true);
+    agent_domain_forget(d);
+    /* Its disks go back to hostd before the answer, so that a restore
+     * right after finds the images free. */
+    for (uint64_t t = arch_now_ns(); agent_block_releasing() &&
+                                     arch_now_ns() - t < 5000000000ULL;) {
+        (void)agent_serve_rings();
+        agent_idle();
+        thread_sleep_ns(1000000);
+    }
     proto_send_ok(r->id);
 }
 

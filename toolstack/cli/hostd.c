@@ -73,7 +73,7 @@ struct client {
     struct obuf out;
 };
 
-enum pkind { P_PLAIN, P_ATTACH, P_DETACH, P_BULK, P_SAVE };
+enum pkind { P_PLAIN, P_ATTACH, P_DETACH, P_BULK, P_SAVE, P_SAVE_END };
 
 struct pending {
     uint32_t gid;                   /* 0: free slot */
@@ -84,6 +84,9 @@ struct pending {
     int disk_slot[4];               /* slots plugged for this request (0: none) */
     unsigned int fwd[16];           /* host ports forwarded for it (0: none) */
     int unplug_after;               /* unplug them when it ends, however */
+    char dom_arg[80];               /* P_SAVE: the dom= it was given */
+    int live;                       /* P_SAVE: live=1 (the domain runs on) */
+    char fail_msg[300];             /* P_SAVE_END commit=0: why, encoded */
 };
 
 struct condom {
@@ -210,7 +213,12 @@ static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
             uint32_t gid = next_gid++;
             if (next_gid > 0x7fffffffu)
                 next_gid = 1;
-            pend[i] = (struct pending){ gid, ci, cid, kind, dom, { 0 }, { 0 }, 0 };
+            memset(&pend[i], 0, sizeof(pend[i]));
+            pend[i].gid = gid;
+            pend[i].client = ci;
+            pend[i].cid = cid;
+            pend[i].kind = kind;
+            pend[i].dom = dom;
             return gid;
         }
     return 0;
@@ -654,7 +662,14 @@ static void client_save(int ci, uint32_t cid, char *rest)
         client_send(ci, "E %u EBUSY %s\n", cid, eenc);
         return;
     }
+    char dom[80] = "";
+    (void)kv_peek(rest, "dom", dom, sizeof(dom));
     uint32_t gid = new_pending(ci, cid, P_SAVE, -1);
+    char lv[8] = "";
+    if (gid) {
+        snprintf(find_pending(gid)->dom_arg, sizeof(find_pending(gid)->dom_arg), "%s", dom);
+        find_pending(gid)->live = kv_peek(rest, "live", lv, sizeof(lv)) == 0 && !strcmp(lv, "1");
+    }
     if (!gid) {
         uint64_t b;
         (void)save_stream_end(false, &b, err, sizeof(err));
@@ -808,18 +823,45 @@ static void agent_line(char *line)
     if (!p)
         return;
     if (p->kind == P_SAVE && kind != 'R') {
-        char err[256], eenc[800];
+        /* The stream is done (K) or dom0 gave up (E, and resumed the
+         * domain).  After K the domain waits, suspended, for the file:
+         * save-end commit=1 destroys it, commit=0 resumes it. */
+        char err[256];
         uint64_t bytes;
-        if (save_stream_end(kind == 'K', &bytes, err, sizeof(err)) < 0 && kind == 'K') {
-            logmsg("save: %s", err);
-            pct_encode(err, strlen(err), eenc, sizeof(eenc));
+        int wrote = save_stream_end(kind == 'K', &bytes, err, sizeof(err)) == 0;
+        logmsg("save: %s, %llu bytes", kind != 'K' ? "failed" : wrote ? "written" : err,
+               (unsigned long long)bytes);
+        if (kind == 'K' && p->live && !wrote) {
+            pct_encode(err, strlen(err), p->fail_msg, sizeof(p->fail_msg));
             if (p->client >= 0)
-                client_send(p->client, "E %u EIO %s\n", p->cid, eenc);
+                client_send(p->client, "E %u EIO %s;%%20the%%20domain%%20runs%%20on\n", p->cid,
+                            p->fail_msg);
             p->gid = 0;
             return;
         }
-        logmsg("save: %s, %llu bytes", kind == 'K' ? "written" : "failed",
-               (unsigned long long)bytes);
+        if (kind == 'K' && !p->live) {
+            uint32_t gid = new_pending(p->client, p->cid, P_SAVE_END, -1);
+            char args[200];
+            snprintf(args, sizeof(args), "dom=%s commit=%d", p->dom_arg, wrote);
+            if (gid) {
+                struct pending *q = find_pending(gid);
+                if (!wrote)
+                    pct_encode(err, strlen(err), q->fail_msg, sizeof(q->fail_msg));
+                agent_send(gid, "save-end", args);
+            } else if (p->client >= 0) {
+                client_send(p->client, "E %u EBUSY too%%20many%%20requests;%%20the%%20domain%%20"
+                            "stays%%20suspended\n", p->cid);
+            }
+            p->gid = 0;
+            return;
+        }
+    }
+    if (p->kind == P_SAVE_END && kind == 'K' && p->fail_msg[0]) {
+        if (p->client >= 0)
+            client_send(p->client, "E %u EIO %s;%%20the%%20domain%%20was%%20resumed\n", p->cid,
+                        p->fail_msg);
+        p->gid = 0;
+        return;
     }
     if (p->client >= 0)
         client_send(p->client, "%c %u%s%s\n", kind, p->cid, *rest ? " " : "", rest);
