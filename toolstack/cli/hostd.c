@@ -37,6 +37,7 @@
 #define _GNU_SOURCE
 #include "lamina.h"
 #include "savefile.h"
+#include "hostd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,22 +72,6 @@ struct client {
     char in[PROTO_LINE_MAX * 2];
     size_t inlen;
     struct obuf out;
-};
-
-enum pkind { P_PLAIN, P_ATTACH, P_DETACH, P_BULK, P_SAVE, P_SAVE_END };
-
-struct pending {
-    uint32_t gid;                   /* 0: free slot */
-    int client;                     /* index, or -1 when nobody waits */
-    uint32_t cid;
-    enum pkind kind;
-    int dom;
-    int disk_slot[4];               /* slots plugged for this request (0: none) */
-    unsigned int fwd[16];           /* host ports forwarded for it (0: none) */
-    int unplug_after;               /* unplug them when it ends, however */
-    char dom_arg[80];               /* P_SAVE: the dom= it was given */
-    int live;                       /* P_SAVE: live=1 (the domain runs on) */
-    char fail_msg[300];             /* P_SAVE_END commit=0: why, encoded */
 };
 
 struct condom {
@@ -181,8 +166,7 @@ static int obuf_flush(int fd, struct obuf *b)
     return 0;
 }
 
-static void client_send(int ci, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void client_send(int ci, const char *fmt, ...)
+void client_send(int ci, const char *fmt, ...)
 {
     if (ci < 0 || clients[ci].fd < 0)
         return;
@@ -198,7 +182,7 @@ static void client_send(int ci, const char *fmt, ...)
     obuf_add(&clients[ci].out, line, (size_t)n);
 }
 
-static void agent_send(uint32_t gid, const char *cmd, const char *rest)
+void agent_send(uint32_t gid, const char *cmd, const char *rest)
 {
     char line[PROTO_LINE_MAX + 64];
     int n = snprintf(line, sizeof(line), "%u %s%s%s\n", gid, cmd, *rest ? " " : "", rest);
@@ -206,7 +190,7 @@ static void agent_send(uint32_t gid, const char *cmd, const char *rest)
         obuf_add(&agent_out, line, (size_t)n);
 }
 
-static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
+uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
 {
     for (int i = 0; i < MAX_PENDING; i++)
         if (!pend[i].gid) {
@@ -224,7 +208,6 @@ static uint32_t new_pending(int ci, uint32_t cid, enum pkind kind, int dom)
     return 0;
 }
 
-static struct pending *find_pending(uint32_t gid);
 
 /* new_pending() for a request that plugged disks into slots[0..4): they
  * are unplugged if it fails (E), or whenever it ends with unplug_after.
@@ -245,7 +228,7 @@ static uint32_t new_pending_disks(int ci, uint32_t cid, enum pkind kind, const i
     return gid;
 }
 
-static struct pending *find_pending(uint32_t gid)
+struct pending *find_pending(uint32_t gid)
 {
     for (int i = 0; i < MAX_PENDING; i++)
         if (pend[i].gid == gid)
@@ -383,7 +366,7 @@ static void status_reply(int ci, uint32_t cid)
 }
 
 /* kv_take - remove "key=value" from rest (in place), copying the raw value. */
-static int kv_take(char *rest, const char *key, char *val, size_t vlen)
+int kv_take(char *rest, const char *key, char *val, size_t vlen)
 {
     size_t kl = strlen(key);
     for (char *p = rest; *p;) {
@@ -405,7 +388,7 @@ static int kv_take(char *rest, const char *key, char *val, size_t vlen)
     return -1;
 }
 
-static int kv_peek(const char *rest, const char *key, char *val, size_t vlen)
+int kv_peek(const char *rest, const char *key, char *val, size_t vlen)
 {
     char tmp[PROTO_LINE_MAX];
     snprintf(tmp, sizeof(tmp), "%s", rest);
@@ -648,38 +631,6 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
     logmsg("bulk: %s of %llu bytes (request %u)", cmd, (unsigned long long)size, gid);
 }
 
-static void client_save(int ci, uint32_t cid, char *rest)
-{
-    char enc[PATH_MAX * 3], path[PATH_MAX], err[256], eenc[800];
-    if (kv_take(rest, "file", enc, sizeof(enc)) < 0 || pct_decode(enc, path, sizeof(path)) < 0 ||
-        path[0] != '/') {
-        client_send(ci, "E %u EINVAL save%%20through%%20hostd%%20needs%%20file=<absolute%%20"
-                    "path>\n", cid);
-        return;
-    }
-    if (save_stream_begin(bulk_hdr, path, err, sizeof(err)) < 0) {
-        pct_encode(err, strlen(err), eenc, sizeof(eenc));
-        client_send(ci, "E %u EBUSY %s\n", cid, eenc);
-        return;
-    }
-    char dom[80] = "";
-    (void)kv_peek(rest, "dom", dom, sizeof(dom));
-    uint32_t gid = new_pending(ci, cid, P_SAVE, -1);
-    char lv[8] = "";
-    if (gid) {
-        snprintf(find_pending(gid)->dom_arg, sizeof(find_pending(gid)->dom_arg), "%s", dom);
-        find_pending(gid)->live = kv_peek(rest, "live", lv, sizeof(lv)) == 0 && !strcmp(lv, "1");
-    }
-    if (!gid) {
-        uint64_t b;
-        (void)save_stream_end(false, &b, err, sizeof(err));
-        client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
-        return;
-    }
-    logmsg("save: into %s (request %u)", path, gid);
-    agent_send(gid, "save", rest);
-}
-
 static void client_line(int ci, char *line)
 {
     char *sp = strchr(line, ' ');
@@ -822,44 +773,7 @@ static void agent_line(char *line)
     struct pending *p = find_pending((uint32_t)id);
     if (!p)
         return;
-    if (p->kind == P_SAVE && kind != 'R') {
-        /* The stream is done (K) or dom0 gave up (E, and resumed the
-         * domain).  After K the domain waits, suspended, for the file:
-         * save-end commit=1 destroys it, commit=0 resumes it. */
-        char err[256];
-        uint64_t bytes;
-        int wrote = save_stream_end(kind == 'K', &bytes, err, sizeof(err)) == 0;
-        logmsg("save: %s, %llu bytes", kind != 'K' ? "failed" : wrote ? "written" : err,
-               (unsigned long long)bytes);
-        if (kind == 'K' && p->live && !wrote) {
-            pct_encode(err, strlen(err), p->fail_msg, sizeof(p->fail_msg));
-            if (p->client >= 0)
-                client_send(p->client, "E %u EIO %s;%%20the%%20domain%%20runs%%20on\n", p->cid,
-                            p->fail_msg);
-            p->gid = 0;
-            return;
-        }
-        if (kind == 'K' && !p->live) {
-            uint32_t gid = new_pending(p->client, p->cid, P_SAVE_END, -1);
-            char args[200];
-            snprintf(args, sizeof(args), "dom=%s commit=%d", p->dom_arg, wrote);
-            if (gid) {
-                struct pending *q = find_pending(gid);
-                if (!wrote)
-                    pct_encode(err, strlen(err), q->fail_msg, sizeof(q->fail_msg));
-                agent_send(gid, "save-end", args);
-            } else if (p->client >= 0) {
-                client_send(p->client, "E %u EBUSY too%%20many%%20requests;%%20the%%20domain%%20"
-                            "stays%%20suspended\n", p->cid);
-            }
-            p->gid = 0;
-            return;
-        }
-    }
-    if (p->kind == P_SAVE_END && kind == 'K' && p->fail_msg[0]) {
-        if (p->client >= 0)
-            client_send(p->client, "E %u EIO %s;%%20the%%20domain%%20was%%20resumed\n", p->cid,
-                        p->fail_msg);
+    if (kind != 'R' && (p->kind == P_SAVE || p->kind == P_SAVE_END) && save_answer(p, kind)) {
         p->gid = 0;
         return;
     }
@@ -898,6 +812,11 @@ static int connect_ctl(void)
         usleep(50000);
     }
     return -1;
+}
+
+struct lamina_bulk_hdr *hostd_bulk_hdr(void)
+{
+    return bulk_hdr;
 }
 
 static int map_bulk(void)

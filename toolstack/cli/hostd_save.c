@@ -1,0 +1,90 @@
+/*
+ * hostd_save.c - hostd's part of `lamina save` (docs/save-format.md): the
+ * request is forwarded without file=, what dom0 writes on the dom0 -> host
+ * ring goes into FILE.tmp (savefile.c), and when dom0 has streamed it all
+ * (K) the file is finished and dom0 told to destroy the domain
+ * (save-end commit=1) or, if the file could not be written, to resume it
+ * (commit=0).  A checkpoint (live=1) never waits: the domain runs on.
+ * Runs on the host, inside `lamina hostd` (one thread).
+ */
+#define _GNU_SOURCE
+#include "lamina.h"
+#include "hostd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void client_save(int ci, uint32_t cid, char *rest)
+{
+    char enc[PATH_MAX * 3], path[PATH_MAX], err[256], eenc[800];
+    if (kv_take(rest, "file", enc, sizeof(enc)) < 0 || pct_decode(enc, path, sizeof(path)) < 0 ||
+        path[0] != '/') {
+        client_send(ci, "E %u EINVAL save%%20through%%20hostd%%20needs%%20file=<absolute%%20"
+                    "path>\n", cid);
+        return;
+    }
+    if (save_stream_begin(hostd_bulk_hdr(), path, err, sizeof(err)) < 0) {
+        pct_encode(err, strlen(err), eenc, sizeof(eenc));
+        client_send(ci, "E %u EBUSY %s\n", cid, eenc);
+        return;
+    }
+    char dom[80] = "";
+    (void)kv_peek(rest, "dom", dom, sizeof(dom));
+    uint32_t gid = new_pending(ci, cid, P_SAVE, -1);
+    char lv[8] = "";
+    if (gid) {
+        snprintf(find_pending(gid)->dom_arg, sizeof(find_pending(gid)->dom_arg), "%s", dom);
+        find_pending(gid)->live = kv_peek(rest, "live", lv, sizeof(lv)) == 0 && !strcmp(lv, "1");
+    }
+    if (!gid) {
+        uint64_t b;
+        (void)save_stream_end(false, &b, err, sizeof(err));
+        client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
+        return;
+    }
+    logmsg("save: into %s (request %u)", path, gid);
+    agent_send(gid, "save", rest);
+}
+
+int save_answer(struct pending *p, char kind)
+{
+    if (p->kind == P_SAVE) {
+        /* The stream is done (K) or dom0 gave up (E, and resumed the
+         * domain).  After K the domain waits, suspended, for the file:
+         * save-end commit=1 destroys it, commit=0 resumes it. */
+        char err[256];
+        uint64_t bytes;
+        int wrote = save_stream_end(kind == 'K', &bytes, err, sizeof(err)) == 0;
+        logmsg("save: %s, %llu bytes", kind != 'K' ? "failed" : wrote ? "written" : err,
+               (unsigned long long)bytes);
+        if (kind == 'K' && p->live && !wrote) {
+            pct_encode(err, strlen(err), p->fail_msg, sizeof(p->fail_msg));
+            if (p->client >= 0)
+                client_send(p->client, "E %u EIO %s;%%20the%%20domain%%20runs%%20on\n", p->cid,
+                            p->fail_msg);
+            return 1;
+        }
+        if (kind == 'K' && !p->live) {
+            uint32_t gid = new_pending(p->client, p->cid, P_SAVE_END, -1);
+            char args[200];
+            snprintf(args, sizeof(args), "dom=%s commit=%d", p->dom_arg, wrote);
+            if (gid) {
+                struct pending *q = find_pending(gid);
+                if (!wrote)
+                    pct_encode(err, strlen(err), q->fail_msg, sizeof(q->fail_msg));
+                agent_send(gid, "save-end", args);
+            } else if (p->client >= 0) {
+                client_send(p->client, "E %u EBUSY too%%20many%%20requests;%%20the%%20domain%%20"
+                            "stays%%20suspended\n", p->cid);
+            }
+            return 1;
+        }
+    }
+    if (p->kind == P_SAVE_END && kind == 'K' && p->fail_msg[0]) {
+        if (p->client >= 0)
+            client_send(p->client, "E %u EIO %s;%%20the%%20domain%%20was%%20resumed\n", p->cid,
+                        p->fail_msg);
+        return 1;
+    }
+    return 0;
+}
