@@ -178,6 +178,9 @@ void agent_domain_teardown(struct dom_entry *d, bool destroy)
 {
     char path[48];
 
+    /* The domain's last words (a crash message) reach the host first. */
+    if (d->cons && d->attached)
+        (void)consback_poll(d->cons);
     d->attached = false;
     agent_block_stop(d);
     agent_net_stop(d);

@@ -427,10 +427,12 @@ static void cmd_destroy(const struct proto_req *r)
     if (!args_ok(r, dom_only) || !resolve_dom(r, &domid, &d))
         return;
     if (domid == 0) {
-        proto_send_err(r->id, XEN_EINVAL, "Domain-0 cannot be destroyed; use poweroff");
+        proto_send_err(r->id, XEN_EINVAL, "Domain-0 cannot be destroyed; `lamina down` stops the "
+                       "whole machine");
         return;
     }
     if (d) {
+        proto_send_log("domain %u (%s) destroyed", domid, d->cfg.name);
         agent_domain_teardown(d, true);
         agent_domain_forget(d);
     } else if (xc_domain_destroy(agent.xch, domid) < 0) {
@@ -450,7 +452,8 @@ static void cmd_shutdown_common(const struct proto_req *r, const char *what)
     if (!args_ok(r, dom_only) || !resolve_dom(r, &domid, &d))
         return;
     if (domid == 0) {
-        proto_send_err(r->id, XEN_EINVAL, "%s of Domain-0: use poweroff", what);
+        proto_send_err(r->id, XEN_EINVAL, "%s of Domain-0 is not a domain operation; `lamina down` "
+                       "stops the whole machine", what);
         return;
     }
     if (!d) {

@@ -100,18 +100,36 @@ const char *machine_get(const char *key)
     return v;
 }
 
-int qemu_pid(void)
+/* The pid in the run directory's qemu.pid (0: none), alive or not. */
+int qemu_pid_recorded(void)
 {
     FILE *f = fopen(lp.qemupid, "r");
     int pid = 0;
     if (!f)
         return 0;
-    if (fscanf(f, "%d", &pid) != 1)
+    if (fscanf(f, "%d", &pid) != 1 || pid < 0)
         pid = 0;
     fclose(f);
-    if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
-        return pid;
-    return 0;
+    return pid;
+}
+
+int qemu_pid(void)
+{
+    int pid = qemu_pid_recorded();
+    char path[64], cmd[256] = "";
+    if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+        return 0;
+    /* A pid reused by another program is not our QEMU. */
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+        cmd[n] = 0;
+        fclose(f);
+        if (!strstr(cmd, "qemu"))
+            return 0;
+    }
+    return pid;
 }
 
 int lconn_open(struct lconn *c, int quiet)
@@ -130,8 +148,17 @@ int lconn_open(struct lconn *c, int quiet)
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         if (fd >= 0)
             close(fd);
-        if (!quiet)
-            err("the machine is not up; start it with `lamina up`");
+        if (!quiet) {
+            int pid = qemu_pid(), rec = qemu_pid_recorded();
+            if (pid)
+                err("the machine's QEMU (pid %d) runs, but its lamina hostd is gone (nothing "
+                    "answers on %s); `lamina down` stops QEMU, then `lamina up`", pid, lp.sock);
+            else if (rec)
+                err("the machine is not up: its QEMU (pid %d) is gone, its files are left in "
+                    "%s; `lamina up` cleans them and starts afresh", rec, lp.run);
+            else
+                err("the machine is not up; start it with `lamina up`");
+        }
         return -1;
     }
     c->fd = fd;

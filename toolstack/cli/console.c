@@ -74,7 +74,7 @@ static int send_input(struct lconn *c, long dom, const char *in, size_t n)
     return 0;
 }
 
-enum { MSG_GO_ON = 0, MSG_FAIL, MSG_REFUSED };
+enum { MSG_GO_ON = 0, MSG_FAIL, MSG_REFUSED, MSG_ENDED };
 
 /* console_msg - acts on one message while attached to dom's console (aid:
  * the attach request's id): prints console output, notes the attach
@@ -84,8 +84,15 @@ enum { MSG_GO_ON = 0, MSG_FAIL, MSG_REFUSED };
 static int console_msg(const struct msg *m, long dom, uint32_t aid, int *attached,
                        int eof, uint64_t *drain_end, int drain_ms)
 {
+    char head[32];
+    snprintf(head, sizeof(head), "domain %ld (", dom);
     if (m->kind == 'C' && (long)m->id == dom) {
         write_all(1, m->text, (size_t)m->textlen);
+    } else if (m->kind == 'L' && m->text && !strncmp(m->text, head, strlen(head))) {
+        /* hostd: the domain ended (crashed, destroyed, powered off, saved). */
+        tty_restore();
+        fprintf(stderr, "\n[lamina: %s]\n", m->text);
+        return MSG_ENDED;
     } else if (m->id == aid && m->kind == 'K') {
         *attached = 1;
         if (eof && !*drain_end)
@@ -135,7 +142,7 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
         int r, act = 0;
         while (!act && (r = lconn_next(c, &m, 0)) > 0)
             act = console_msg(&m, dom, aid, &attached, eof, &drain_end, drain_ms);
-        if (act == MSG_FAIL)
+        if (act == MSG_FAIL || act == MSG_ENDED)
             return EXIT_FAIL;
         if (act == MSG_REFUSED) {
             status = EXIT_FAIL;
@@ -172,7 +179,7 @@ int console_run(struct lconn *c, long dom, int dump, int drain_ms)
             }
             if (r > 0) {
                 act = console_msg(&m, dom, aid, &attached, eof, &drain_end, drain_ms);
-                if (act == MSG_FAIL)
+                if (act == MSG_FAIL || act == MSG_ENDED)
                     return EXIT_FAIL;
                 if (act == MSG_REFUSED) {
                     status = EXIT_FAIL;

@@ -733,6 +733,16 @@ static void agent_line(char *line)
             hostdisk_unplug(atoi(msg + 17));
         if (!strncmp(msg, "vif-removed ", 12) && (ip = strstr(msg, " ip=")) && ip[4])
             hostnet_forward_remove_ip(ip + 4);
+        /* "domain N (name) <how it ended>": its console clients are told,
+         * and its console history goes with it. */
+        struct condom *cd = !strncmp(msg, "domain ", 7) && strstr(msg, ") ") ?
+                            find_condom(atoi(msg + 7)) : NULL;
+        if (cd && !strstr(msg, "crashed; preserved")) {
+            for (int ci = 0; ci < MAX_CLIENTS; ci++)
+                if (cd->members[ci] && clients[ci].fd >= 0)
+                    client_send(ci, "%s\n", line);
+            condom_free(cd);
+        }
         log_event(line + 2);
         return;
     }

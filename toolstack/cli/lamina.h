@@ -160,6 +160,7 @@ extern char lamina_errno[32];
 /* machine_get - a value of <run>/machine ("accel", "memory", ...) or NULL. */
 const char *machine_get(const char *key);
 /* qemu_pid - the running QEMU's pid, or 0 when it is not running. */
+int qemu_pid_recorded(void);     /* qemu.pid's value, alive or not (0: none) */
 int qemu_pid(void);
 
 /* resolve_domain - id of a domain given by name or id, via `list`.

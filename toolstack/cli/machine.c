@@ -190,6 +190,28 @@ static int hostd_ready(struct lconn *c)
     }
 }
 
+static volatile sig_atomic_t up_interrupted;
+
+static void up_on_signal(int sig)
+{
+    up_interrupted = sig;
+}
+
+/* up_abort - Ctrl-C (or SIGTERM/SIGHUP) while the machine starts: stop
+ * what was started, say so. */
+static int up_abort(int pid)
+{
+    if (pid) {
+        kill_qemu(pid);             /* hostd exits with QEMU */
+        err("up: interrupted; stopped the machine that was starting (QEMU pid %d) and "
+            "its hostd", pid);
+    } else {
+        err("up: interrupted before QEMU started; nothing runs");
+    }
+    remove_run_files();
+    return 130;
+}
+
 int cmd_up(struct inv *iv)
 {
     long mem = inv_num(iv, "memory", 1024, 64, 1 << 20);
@@ -217,8 +239,20 @@ int cmd_up(struct inv *iv)
     }
     int pid = qemu_pid();
     if (pid) {
-        err("the machine is already up (pid %d); `lamina down` first", pid);
+        struct lconn probe;
+        if (lconn_open(&probe, 1) == 0) {
+            lconn_close(&probe);
+            err("the machine is already up (QEMU pid %d); `lamina down` first", pid);
+        } else {
+            err("up: QEMU (pid %d) of this run directory still runs, but its lamina hostd "
+                "is gone; `lamina down` stops it, then `lamina up`", pid);
+        }
         return EXIT_FAIL;
+    }
+    if (qemu_pid_recorded()) {
+        printf("lamina: the last machine of %s died (QEMU pid %d is gone); cleaning its "
+               "files\n", lp.run, qemu_pid_recorded());
+        remove_run_files();
     }
     char hv[PATH_MAX], pv[PATH_MAX];
     snprintf(hv, sizeof(hv), "%.4000s/lamina.elf", lp.images);
@@ -282,6 +316,12 @@ int cmd_up(struct inv *iv)
         "-object", s_bulk, "-device", "ivshmem-plain,memdev=bulk",
         "-pidfile", lp.qemupid, "-daemonize", NULL,
     };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = up_on_signal;       /* no SA_RESTART: waits return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     pid_t child = fork();
     if (child < 0) {
         err("up: fork: %s", strerror(errno));
@@ -301,9 +341,12 @@ int cmd_up(struct inv *iv)
         _exit(127);
     }
     int st;
-    waitpid(child, &st, 0);
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+        ;
     for (int i = 0; i < 40 && !(pid = qemu_pid()) && WIFEXITED(st) && !WEXITSTATUS(st); i++)
         usleep(50000);              /* the pidfile may lag the parent's exit */
+    if (up_interrupted)
+        return up_abort(pid ? pid : qemu_pid());
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !pid) {
         err("up: QEMU did not start");
         tail_file(s_qlog, 20);
@@ -322,6 +365,10 @@ int cmd_up(struct inv *iv)
     uint64_t deadline = t0 + (uint64_t)timeout * 1000000000ull, last_ping = 0;
     int ok = 0;
     while (now_ns() < deadline) {
+        if (up_interrupted) {
+            lconn_close(&c);
+            return up_abort(pid);
+        }
         if (!qemu_pid()) {
             err("up: QEMU exited while the machine was starting");
             tail_file(lp.hvlog, 30);
@@ -378,9 +425,12 @@ int cmd_down(struct inv *iv)
             if (lamina_call(&c, "down", NULL, NULL, NULL, 10000, "poweroff"))
                 err("down: the agent did not power off; stopping QEMU");
             lconn_close(&c);
+            if (wait_gone(pid, 10000) < 0)
+                err("down: QEMU still runs 10 s after poweroff; killing it");
+        } else {
+            err("down: lamina hostd is gone, so the agent cannot be asked to power off; "
+                "stopping QEMU (pid %d)", pid);
         }
-        if (wait_gone(pid, 10000) < 0)
-            err("down: QEMU still runs 10 s after poweroff; killing it");
     }
     kill_qemu(pid);
     remove_run_files();
