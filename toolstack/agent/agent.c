@@ -244,6 +244,10 @@ static void check_domains(void)
         if (!info.shutdown && !info.crashed)
             continue;
         unsigned int reason = info.crashed ? SHUTDOWN_crash : info.shutdown_reason;
+        /* Its last output (a crash message) goes out before the event
+         * that tells the host's consoles it ended. */
+        if (d->cons && d->attached)
+            (void)consback_poll(d->cons);
         switch (reason) {
         case SHUTDOWN_reboot:
             d->quick_restarts = 0;

@@ -432,8 +432,8 @@ static void cmd_destroy(const struct proto_req *r)
         return;
     }
     if (d) {
+        agent_domain_teardown(d, true);     /* flushes its console first */
         proto_send_log("domain %u (%s) destroyed", domid, d->cfg.name);
-        agent_domain_teardown(d, true);
         agent_domain_forget(d);
     } else if (xc_domain_destroy(agent.xch, domid) < 0) {
         proto_send_err(r->id, errno, "cannot destroy domain %u (%s)", domid,

@@ -263,8 +263,8 @@ void cmd_save_end(const struct proto_req *r)
             proto_send_ok(r->id);
         return;
     }
+    agent_domain_teardown(d, true);     /* flushes its console first */
     proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
-    agent_domain_teardown(d, true);
     agent_domain_forget(d);
     /* Its disks go back to hostd before the answer, so that a restore
      * right after finds the images free. */
