@@ -142,6 +142,23 @@ static void test_unknown_key(void **state)
                  "known keys");
 }
 
+/* A real xl.cfg: xl's keys Lamina does not act on are parsed (any value
+ * shape) and listed once; a typo is still an error. */
+static void test_xl_keys_ignored(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("name = \"g\"\nuuid = \"6e5c-1\"\nkernel = \"k\"\n"
+                           "maxmem = 64\ncpus = \"0-3\"\nvfb = [ \"vnc=1\", \"sdl=0\" ]\n"
+                           "memory = 16\n"), 0);
+    assert_string_equal(cfg.ignored, "uuid (line 2), maxmem (line 4), cpus (line 5), "
+                                     "vfb (line 6)");
+    assert_int_equal(cfg.memory_mib, 16);
+    assert_int_equal(parse("name = \"g\"\nkernel = \"k\"\n"), 0);
+    assert_string_equal(cfg.ignored, "");
+    expect_error("name = \"g\"\nkernel = \"k\"\ncpu = 2\n", "t.cfg:3:", "did you mean");
+    expect_error("name = \"g\"\nkernel = \"k\"\nuuid 3\n", "t.cfg:3:", "expected '='");
+}
+
 static void test_wrong_type(void **state)
 {
     (void)state;
@@ -267,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_disks),
         cmocka_unit_test(test_vifs),
         cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_xl_keys_ignored),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_missing_and_duplicate),
         cmocka_unit_test(test_syntax),

@@ -568,6 +568,21 @@ static const struct cfg_key {
 };
 #define NR_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
+/* xl.cfg(5) keys Lamina parses but does not act on: a real xl.cfg runs,
+ * with one warning that lists them (struct lamina_cfg.ignored). */
+static const char *const xl_ignored_keys[] = {
+    "uuid", "maxmem", "maxvcpus", "cpus", "cpus_soft", "cpu_weight", "cap", "pool",
+    "bootloader", "bootloader_args", "ramdisk", "root", "builder", "on_watchdog",
+    "on_soft_reset", "localtime", "rtc_timeoffset", "serial", "vnc", "vnclisten",
+    "vncpasswd", "vfb", "sdl", "keymap", "pci", "vtpm", "channel", "usb", "usbctrl",
+    "usbdev", "device_model_version", "device_model_override", "seclabel", "nomigrate",
+    "driver_domain", "e820_host", "max_grant_frames", "max_maptrack_frames",
+    "claim_mode", "vnuma", "iomem", "ioports", "irqs", "dtdev", "tsc_mode",
+    "max_event_channels", "passthrough", "gfx_passthru", "vga", "acpi", "apic", "pae",
+    "hap", "nestedhvm", "shadow_memory", "boot", "firmware", "soundhw", "kernel_args",
+    "extra_args", "p9", "vdispl", "vsnd", "vkb", "pvcalls", "connectors",
+};
+
 unsigned int cfg_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -667,8 +682,26 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
         for (k = 0; k < NR_KEYS; k++)
             if (!strcmp(cfg_keys[k].name, key))
                 break;
-        if (k == NR_KEYS)
-            return unknown_key(lx, kline, key);
+        if (k == NR_KEYS) {
+            size_t x;
+            for (x = 0; x < sizeof(xl_ignored_keys) / sizeof(xl_ignored_keys[0]); x++)
+                if (!strcmp(xl_ignored_keys[x], key))
+                    break;
+            if (x == sizeof(xl_ignored_keys) / sizeof(xl_ignored_keys[0]))
+                return unknown_key(lx, kline, key);
+            /* An xl key we do not act on: parse its value, note it, go on. */
+            if (lex(lx))
+                return -1;
+            if (lx->t != T_EQ)
+                return cfg_fail(lx, kline, "expected '=' after '%s'", key);
+            if (lex(lx) || parse_value(lx, key, &v))
+                return -1;
+            size_t il = strlen(out->ignored);
+            if (il + kl + 16 < sizeof(out->ignored))
+                snprintf(out->ignored + il, sizeof(out->ignored) - il, "%s%s (line %d)",
+                         il ? ", " : "", key, kline);
+            continue;
+        }
         if (seen[k])
             return cfg_fail(lx, kline, "duplicate key '%s' (first set on line %d); "
                         "remove one", key, seen[k]);

@@ -66,6 +66,7 @@ struct lamina_cfg {
     unsigned int nr_disks;
     struct cfg_vif vif[CFG_MAX_VIFS];
     unsigned int nr_vifs;
+    char ignored[512];              /* xl keys parsed but not acted on, "key (line N), ..." */
 };
 
 /*

@@ -116,6 +116,9 @@ int cmd_create(struct inv *iv)
         err("create: %s", e);
         return EXIT_FAIL;
     }
+    if (cfg.ignored[0])
+        fprintf(stderr, "lamina: create: %s: warning: Lamina does not act on these xl keys: "
+                "%s\n", file, cfg.ignored);
     /* the kernel: readable, an ELF file; hostd reads it by absolute path */
     char kpath[PATH_MAX];
     if (!realpath(cfg.kernel, kpath)) {
