@@ -159,6 +159,34 @@ static void test_xl_keys_ignored(void **state)
     expect_error("name = \"g\"\nkernel = \"k\"\nuuid 3\n", "t.cfg:3:", "expected '='");
 }
 
+/* xl create's KEY=VALUE overrides: later than the file, they win; a bad
+ * one is named by its position. */
+static void test_overrides(void **state)
+{
+    const char *f = "name = \"g\"\nkernel = \"k\"\nmemory = 16\ncmdline = \"a\"\n";
+    const char *kv[] = { "memory=64", "name=\"h\"", "extra=\"b\"" };
+
+    (void)state;
+    assert_int_equal(cfg_parse_overrides(f, strlen(f), kv, 3, "t.cfg", "", &cfg, err,
+                                         sizeof(err)), 0);
+    assert_int_equal(cfg.memory_mib, 64);
+    assert_string_equal(cfg.name, "h");
+    assert_string_equal(cfg.cmdline, "b");
+    const char *bad[] = { "memory=64", "memory=32" };
+    assert_int_equal(cfg_parse_overrides(f, strlen(f), bad, 2, "t.cfg", "", &cfg, err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "command line argument 2: duplicate key 'memory'"));
+    const char *noeq[] = { "memory" };
+    assert_int_equal(cfg_parse_overrides(f, strlen(f), noeq, 1, "t.cfg", "", &cfg, err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "not KEY=VALUE"));
+    /* Without overrides a duplicate in the file is still an error. */
+    const char *dup = "name = \"g\"\nname = \"h\"\nkernel = \"k\"\n";
+    assert_int_equal(cfg_parse_overrides(dup, strlen(dup), NULL, 0, "t.cfg", "", &cfg, err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "t.cfg:2: duplicate key 'name'"));
+}
+
 static void test_wrong_type(void **state)
 {
     (void)state;
@@ -285,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_vifs),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_xl_keys_ignored),
+        cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_missing_and_duplicate),
         cmocka_unit_test(test_syntax),

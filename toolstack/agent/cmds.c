@@ -204,6 +204,10 @@ static void cmd_list(const struct proto_req *r)
                                                           : i->max_vcpu_id + 1);
         proto_line_kvu(&line, "cpu_ns", i->cpu_time);
         proto_line_kvs(&line, "type", i->hvm ? "unmodified" : "pv");
+        struct dom_entry *de = dom_by_id(i->domid);
+        uint64_t up = i->domid == 0 ? arch_now_ns() : de ? arch_now_ns() - de->started_ns : 0;
+        if (i->domid == 0 || de)
+            proto_line_kvu(&line, "uptime_ms", up / 1000000ULL);
         rec_send();
     }
     proto_send_ok(r->id);

@@ -45,10 +45,16 @@ struct value {
 static int cfg_fail(struct lexer *lx, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* cfg_parse_overrides: lines from this one on are the command line's
+ * KEY=VALUE arguments (0: none). */
+static int override_line;
+
 static int cfg_fail(struct lexer *lx, int line, const char *fmt, ...)
 {
-    int n = line > 0 ? snprintf(lx->err, lx->errlen, "%s:%d: ", lx->file, line)
-                     : snprintf(lx->err, lx->errlen, "%s: ", lx->file);
+    int n = override_line && line >= override_line
+            ? snprintf(lx->err, lx->errlen, "command line argument %d: ", line - override_line + 1)
+            : line > 0 ? snprintf(lx->err, lx->errlen, "%s:%d: ", lx->file, line)
+                       : snprintf(lx->err, lx->errlen, "%s: ", lx->file);
     if (n < 0 || (size_t)n >= lx->errlen)
         return -1;
     va_list ap;
@@ -326,7 +332,8 @@ static int key_cmdline(struct lexer *lx, struct cfg_state *st, const char *key,
 {
     if (want(lx, key, v, V_STR, "cmdline = \"service\""))
         return -1;
-    if (st->cmdline_key)
+    if (st->cmdline_key && !(override_line && v->line >= override_line &&
+                             st->cmdline_line < override_line))
         return cfg_fail(lx, v->line, "'%s' and '%s' (line %d) both set the command line; "
                     "keep one", key, st->cmdline_key, st->cmdline_line);
     if (strlen(v->str) >= CFG_CMDLINE_MAX)
@@ -702,7 +709,8 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
                          il ? ", " : "", key, kline);
             continue;
         }
-        if (seen[k])
+        if (seen[k] && !(override_line && kline >= override_line &&
+                         seen[k] < override_line))
             return cfg_fail(lx, kline, "duplicate key '%s' (first set on line %d); "
                         "remove one", key, seen[k]);
         seen[k] = kline;
@@ -733,4 +741,44 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
                     "a%s domain, %u MiB; set memory = %u or more", out->memory_mib,
                     out->unmodified ? "n unmodified" : " PV", min, min);
     return 0;
+}
+
+int cfg_parse_overrides(const char *buf, size_t len, const char *const *kv, int nkv,
+                        const char *file, const char *dir, struct lamina_cfg *out, char *err,
+                        size_t errlen)
+{
+    size_t total = len + 2;
+    int lines = 1;
+
+    for (size_t i = 0; i < len; i++)
+        lines += buf[i] == '\n';
+    for (int i = 0; i < nkv; i++) {
+        if (strchr(kv[i], '\n') || !strchr(kv[i], '=')) {
+            snprintf(err, errlen, "command line argument %d: '%s' is not KEY=VALUE (one "
+                     "cfg line, e.g. memory=64 or 'name=\"guest2\"')", i + 1, kv[i]);
+            return -1;
+        }
+        total += strlen(kv[i]) + 1;
+    }
+    char *text = malloc(total);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(text, buf, len);
+    size_t o = len;
+    if (len && buf[len - 1] != '\n')
+        text[o++] = '\n', lines++;
+    int first = len && buf[len - 1] != '\n' ? lines : lines;
+    for (int i = 0; i < nkv; i++) {
+        size_t l = strlen(kv[i]);
+        memcpy(text + o, kv[i], l);
+        o += l;
+        text[o++] = '\n';
+    }
+    override_line = nkv ? first : 0;
+    int rc = cfg_parse(text, o, file, dir, out, err, errlen);
+    override_line = 0;
+    free(text);
+    return rc;
 }

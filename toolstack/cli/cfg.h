@@ -86,6 +86,15 @@ int cfg_parse_disk(const char *spec, const char *dir, struct cfg_disk *d, char *
  * Returns 0 and fills *out, or -1 with a one-line message in err[errlen]
  * naming FILE:LINE, what is wrong and what to do.
  */
+/*
+ * cfg_parse_overrides - cfg_parse of buf followed by nkv "KEY=VALUE"
+ * arguments (xl create's overrides: each one cfg line, overriding what
+ * the file set; errors name "command line argument N").  Same returns.
+ */
+int cfg_parse_overrides(const char *buf, size_t len, const char *const *kv, int nkv,
+                        const char *file, const char *dir, struct lamina_cfg *out, char *err,
+                        size_t errlen);
+
 int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
               struct lamina_cfg *out, char *err, size_t errlen);
 

@@ -110,7 +110,8 @@ int cmd_create(struct inv *iv)
     if (dir[0] == 0)
         strcpy(dir, "/");
     static struct lamina_cfg cfg;
-    int r = cfg_parse(text, len, file, dir, &cfg, e, sizeof(e));
+    int r = cfg_parse_overrides(text, len, (const char *const *)iv->pos + 1, iv->npos - 1,
+                                file, dir, &cfg, e, sizeof(e));
     free(text);
     if (r) {
         err("create: %s", e);
@@ -201,6 +202,7 @@ struct dom_row {
     char name[64], state[8], type[16];
     unsigned long mem_kib, max_kib, vcpus;
     unsigned long long cpu_ns;
+    long long uptime_ms;                /* -1: unknown (not the toolstack's) */
 };
 
 struct dom_list {
@@ -224,6 +226,7 @@ static int list_rec(void *ctx, const struct msg *m)
     r->max_kib = (v = msg_get(m, "max_kib")) ? strtoul(v, NULL, 10) : 0;
     r->vcpus = (v = msg_get(m, "vcpus")) ? strtoul(v, NULL, 10) : 0;
     r->cpu_ns = (v = msg_get(m, "cpu_ns")) ? strtoull(v, NULL, 10) : 0;
+    r->uptime_ms = (v = msg_get(m, "uptime_ms")) ? strtoll(v, NULL, 10) : -1;
     return 0;
 }
 
@@ -250,16 +253,52 @@ static void json_str(const char *s)
     putchar('"');
 }
 
-int cmd_list(struct inv *iv)
+/* select_rows - keeps the rows iv's positional DOMAIN arguments name (a
+ * name or an id; none: all).  0, or 1 after naming the one not found. */
+static int select_rows(struct inv *iv, struct dom_list *l)
+{
+    if (!iv->npos)
+        return 0;
+    static struct dom_list out;
+    out.n = 0;
+    for (int a = 0; a < iv->npos; a++) {
+        char *e;
+        long id = strtol(iv->pos[a], &e, 10);
+        int found = 0;
+        for (int i = 0; i < l->n; i++)
+            if ((*e == 0 && e != iv->pos[a] && l->rows[i].id == id) ||
+                !strcmp(l->rows[i].name, iv->pos[a])) {
+                out.rows[out.n++] = l->rows[i];
+                found = 1;
+                break;
+            }
+        if (!found) {
+            err("%s: no domain '%s' (see `lamina list`)", iv->cmd->name, iv->pos[a]);
+            return 1;
+        }
+    }
+    *l = out;
+    return 0;
+}
+
+/* list_fetch_selected - the agent's list, narrowed to iv's DOMAIN args. */
+static int list_fetch_selected(struct inv *iv, struct dom_list *l)
 {
     struct lconn c;
-    static struct dom_list l;
     if (lconn_open(&c, 0))
-        return EXIT_FAIL;
-    if (fetch_list(&c, "list", &l))
-        return EXIT_FAIL;
+        return 1;
+    if (fetch_list(&c, iv->cmd->name, l))
+        return 1;
     lconn_close(&c);
-    if (inv_flag(iv, "json")) {
+    return select_rows(iv, l);
+}
+
+int cmd_list(struct inv *iv)
+{
+    static struct dom_list l;
+    if (list_fetch_selected(iv, &l))
+        return EXIT_FAIL;
+    if (inv_flag(iv, "json") || inv_flag(iv, "long")) {
         printf("[");
         for (int i = 0; i < l.n; i++) {
             struct dom_row *r = &l.rows[i];
@@ -270,6 +309,8 @@ int cmd_list(struct inv *iv)
             json_str(r->state);
             printf(", \"cpu_time_s\": %.3f, \"type\": ", (double)r->cpu_ns / 1e9);
             json_str(r->type);
+            if (r->uptime_ms >= 0)
+                printf(", \"uptime_s\": %.3f", (double)r->uptime_ms / 1e3);
             printf("}");
         }
         printf("%s]\n", l.n ? "\n" : "");
@@ -286,6 +327,33 @@ int cmd_list(struct inv *iv)
 
 /* ---- pause unpause shutdown reboot destroy ------------------------------- */
 
+/* wait_domain_end - after shutdown -w / reboot -w: polls until no domain
+ * has id (shutdown), or the name runs under another id (reboot). */
+static int wait_domain_end(const char *what, long id, const char *name, int reboot)
+{
+    static struct dom_list l;
+    for (int tries = 0; tries < 600; tries++) {
+        struct lconn c;
+        if (lconn_open(&c, 0) || fetch_list(&c, what, &l))
+            return EXIT_FAIL;
+        lconn_close(&c);
+        int same = 0, again = 0;
+        for (int i = 0; i < l.n; i++) {
+            same |= l.rows[i].id == id;
+            again |= reboot && l.rows[i].id != id && !strcmp(l.rows[i].name, name);
+        }
+        if (reboot ? again && !same : !same) {
+            if (reboot)
+                printf("Domain %s rebooted\n", name);
+            return EXIT_OK;
+        }
+        usleep(100000);
+    }
+    err("%s: domain %ld (%s) %s within 60 s", what, id, name,
+        reboot ? "did not come back" : "is still there");
+    return EXIT_FAIL;
+}
+
 int cmd_domop(struct inv *iv)
 {
     const char *what = iv->cmd->name;
@@ -295,6 +363,21 @@ int cmd_domop(struct inv *iv)
         return usage_error(iv, "domain name too long");
     if (lconn_open(&c, 0))
         return EXIT_FAIL;
+    /* -w: which domain it is now, to see it end */
+    long wid = -1;
+    char wname[64] = "";
+    if ((!strcmp(what, "shutdown") || !strcmp(what, "reboot")) && inv_flag(iv, "wait")) {
+        static struct dom_list l;
+        if (fetch_list(&c, what, &l))
+            return EXIT_FAIL;
+        char *e;
+        long id = strtol(iv->pos[0], &e, 10);
+        for (int i = 0; i < l.n; i++)
+            if ((!*e && e != iv->pos[0] && l.rows[i].id == id) || !strcmp(l.rows[i].name, iv->pos[0])) {
+                wid = l.rows[i].id;
+                snprintf(wname, sizeof(wname), "%s", l.rows[i].name);
+            }
+    }
     /* the agent resolves names; hide its E line to add the hint */
     uint32_t id;
     struct msg m;
@@ -311,8 +394,11 @@ int cmd_domop(struct inv *iv)
         }
         if (m.id != id || m.kind == 'C')
             continue;
-        if (m.kind == 'K')
+        if (m.kind == 'K') {
+            if ((!strcmp(what, "shutdown") || !strcmp(what, "reboot")) && inv_flag(iv, "wait"))
+                return wait_domain_end(what, wid, wname, !strcmp(what, "reboot"));
             return EXIT_OK;
+        }
         if (m.kind == 'E') {
             int nodom = !strcmp(m.word, "ESRCH") || !strcmp(m.word, "ENOENT");
             err("%s: %s%s", what, m.text && *m.text ? m.text : m.word,
@@ -416,4 +502,76 @@ int cmd_bench_channel(struct inv *iv)
            (double)b.ns / 1e9, b.ns ? (double)b.bytes / (1 << 20) / ((double)b.ns / 1e9) : 0.0,
            wall, (double)((unsigned long long)mib << 20) / (1 << 20) / wall);
     return EXIT_OK;
+}
+
+/* ---- xl's small queries: domid, domname, uptime, vcpu-list, sched-credit ---- */
+
+int cmd_domid(struct inv *iv)
+{
+    static struct dom_list l;
+    if (list_fetch_selected(iv, &l))
+        return EXIT_FAIL;
+    printf("%ld\n", l.rows[0].id);
+    return EXIT_OK;
+}
+
+int cmd_domname(struct inv *iv)
+{
+    static struct dom_list l;
+    char *e;
+    strtol(iv->pos[0], &e, 10);
+    if (*e || e == iv->pos[0])
+        return usage_error(iv, "'%s' is not a domain id (a number)", iv->pos[0]);
+    if (list_fetch_selected(iv, &l))
+        return EXIT_FAIL;
+    printf("%s\n", l.rows[0].name);
+    return EXIT_OK;
+}
+
+int cmd_uptime(struct inv *iv)
+{
+    static struct dom_list l;
+    if (list_fetch_selected(iv, &l))
+        return EXIT_FAIL;
+    printf("%-40s %5s %s\n", "Name", "ID", "Uptime");
+    for (int i = 0; i < l.n; i++) {
+        struct dom_row *r = &l.rows[i];
+        if (r->uptime_ms < 0) {
+            printf("%-40s %5ld %s\n", r->name, r->id, "-");
+            continue;
+        }
+        long long s = r->uptime_ms / 1000;
+        if (s >= 86400)
+            printf("%-40s %5ld %lld days, %2lld:%02lld:%02lld\n", r->name, r->id, s / 86400,
+                   s / 3600 % 24, s / 60 % 60, s % 60);
+        else
+            printf("%-40s %5ld %2lld:%02lld:%02lld\n", r->name, r->id, s / 3600, s / 60 % 60,
+                   s % 60);
+    }
+    return EXIT_OK;
+}
+
+int cmd_vcpu_list(struct inv *iv)
+{
+    static struct dom_list l;
+    if (list_fetch_selected(iv, &l))
+        return EXIT_FAIL;
+    printf("%-32s %5s %5s %5s %5s %9s  %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+           "Affinity (Hard / Soft)");
+    for (int i = 0; i < l.n; i++) {
+        struct dom_row *r = &l.rows[i];
+        const char *st = strchr(r->state, 'r') ? "r--" : strchr(r->state, 'p') ? "-p-"
+                         : strchr(r->state, 'b') ? "-b-" : "---";
+        printf("%-32s %5ld %5d %5d %5s %9.1f  all / all\n", r->name, r->id, 0, 0, st,
+               (double)r->cpu_ns / 1e9);
+    }
+    return EXIT_OK;
+}
+
+int cmd_sched_credit(struct inv *iv)
+{
+    (void)iv;
+    err("sched-credit: Lamina's scheduler is round robin over one CPU with equal 10 ms "
+        "slices; it has no weights or caps to show or set (docs/architecture.md)");
+    return EXIT_FAIL;
 }

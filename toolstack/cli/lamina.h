@@ -175,6 +175,11 @@ int cmd_create(struct inv *iv);
 int cmd_list(struct inv *iv);
 int cmd_domop(struct inv *iv);      /* pause unpause shutdown reboot destroy */
 int cmd_save(struct inv *iv);       /* save.c */
+int cmd_domid(struct inv *iv);      /* domain.c: xl's small queries */
+int cmd_domname(struct inv *iv);
+int cmd_uptime(struct inv *iv);
+int cmd_vcpu_list(struct inv *iv);
+int cmd_sched_credit(struct inv *iv);
 int cmd_restore(struct inv *iv);
 int cmd_console(struct inv *iv);
 int cmd_dmesg(struct inv *iv);
