@@ -138,10 +138,14 @@ static void uart_putc(void *ctx, char ch)
     struct unmod_domain *um = ctx;
     struct xencons_interface *intf = con_intf(um);
 
-    if (ch != '\r')
-        domain_console_write(um->d, &ch, 1);
-    if (!intf)
+    /* A domain with a console ring (the toolstack's) writes there only:
+     * its output is the domain's, not the hypervisor log's (whose ring it
+     * would flood).  A boot-module domain has only the log. */
+    if (!intf) {
+        if (ch != '\r')
+            domain_console_write(um->d, &ch, 1);
         return;
+    }
     /* io/console.h discipline; a full ring drops the byte (never blocks). */
     XENCONS_RING_IDX prod = intf->out_prod, cons = intf->out_cons;
     xen_mb();

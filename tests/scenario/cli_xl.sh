@@ -3,7 +3,8 @@
 # Lamina does not act on (one warning listing them all), create with
 # KEY=VALUE overrides, list DOMAIN and list -l, domid, domname, uptime,
 # vcpu-list, sched-credit's explanation, shutdown -w and reboot -w, and
-# `help CMD` / `CMD --help` for every command.
+# `help CMD` / `CMD --help` for every command; an unmodified guest's
+# heartbeat stays out of the hypervisor log.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 . tests/lib/cli.bash
@@ -82,6 +83,16 @@ lam list xl2
 expect_err "shutdown -w returned after the domain was gone" "no domain 'xl2'"
 lam destroy xlguest
 expect_ok "destroy xlguest"
+
+# An unmodified guest's heartbeat goes to its console, not dom0's log.
+lam create examples/unmodified.cfg
+expect_ok "create an unmodified guest"
+beats() { [ "$(console_count native-guest '^service: tick')" -ge 3 ]; }
+wait_for 30 beats && ok "its heartbeat is on its console" || fail "no heartbeat on its console"
+lam dmesg
+out_has '\(d[0-9]+\) service: tick' && fail "the heartbeat floods the hypervisor log" \
+    || ok "the hypervisor log has none of its heartbeat"
+lam destroy native-guest
 lam down
 expect_ok "down"
 finish
