@@ -28,7 +28,12 @@ done
 
 for p in restart preserve destroy; do
     lam_in $'crash\n' console c-$p
-    expect_ok "crash c-$p through its console"
+    if [ $p = preserve ]; then
+        expect_ok "crash c-$p through its console (it stays, preserved)"
+    else
+        # The domain ends while attached: the console says how, exit 1.
+        expect_err "crash c-$p through its console" "lamina: domain [0-9]+ \\(c-$p\\) crashed"
+    fi
 done
 
 # A restarted domain is a new one (its id may be reused) with a fresh console.

@@ -157,6 +157,8 @@ static void test_xl_keys_ignored(void **state)
     assert_string_equal(cfg.ignored, "");
     expect_error("name = \"g\"\nkernel = \"k\"\ncpu = 2\n", "t.cfg:3:", "did you mean");
     expect_error("name = \"g\"\nkernel = \"k\"\nuuid 3\n", "t.cfg:3:", "expected '='");
+    expect_error("name = \"g\"\nkernel = \"k\"\nuuid = \"a\" memory\n", "t.cfg:3:",
+                 "unexpected text after the value of 'uuid'");
 }
 
 /* xl create's KEY=VALUE overrides: later than the file, they win; a bad

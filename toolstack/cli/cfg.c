@@ -643,6 +643,22 @@ static int unknown_key(struct lexer *lx, int line, const char *key)
                 "(or extra), memory, vcpus, on_crash, on_poweroff, on_reboot, disk, vif", key);
 }
 
+/* parse_assignment - the "= value" after key (on line kline) into *v,
+ * with nothing else on the statement.  0, or -1 with the message. */
+static int parse_assignment(struct lexer *lx, const char *key, int kline, struct value *v)
+{
+    if (lex(lx))
+        return -1;
+    if (lx->t != T_EQ)
+        return cfg_fail(lx, kline, "expected '=' after '%s'", key);
+    if (lex(lx) || parse_value(lx, key, v))
+        return -1;
+    if (lx->t != T_NL && lx->t != T_EOF && lx->t != T_SEMI)
+        return cfg_fail(lx, lx->tline, "unexpected text after the value of '%s'; "
+                    "one key = value per line", key);
+    return 0;
+}
+
 int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
               struct lamina_cfg *out, char *err, size_t errlen)
 {
@@ -697,11 +713,7 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
             if (x == sizeof(xl_ignored_keys) / sizeof(xl_ignored_keys[0]))
                 return unknown_key(lx, kline, key);
             /* An xl key we do not act on: parse its value, note it, go on. */
-            if (lex(lx))
-                return -1;
-            if (lx->t != T_EQ)
-                return cfg_fail(lx, kline, "expected '=' after '%s'", key);
-            if (lex(lx) || parse_value(lx, key, &v))
+            if (parse_assignment(lx, key, kline, &v))
                 return -1;
             size_t il = strlen(out->ignored);
             if (il + kl + 16 < sizeof(out->ignored))
@@ -714,15 +726,8 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
             return cfg_fail(lx, kline, "duplicate key '%s' (first set on line %d); "
                         "remove one", key, seen[k]);
         seen[k] = kline;
-        if (lex(lx))
+        if (parse_assignment(lx, key, kline, &v))
             return -1;
-        if (lx->t != T_EQ)
-            return cfg_fail(lx, kline, "expected '=' after '%s'", key);
-        if (lex(lx) || parse_value(lx, key, &v))
-            return -1;
-        if (lx->t != T_NL && lx->t != T_EOF && lx->t != T_SEMI)
-            return cfg_fail(lx, lx->tline, "unexpected text after the value of '%s'; "
-                        "one key = value per line", key);
         if (cfg_keys[k].fn(lx, &st, cfg_keys[k].name, &v))
             return -1;
     }
