@@ -19,7 +19,7 @@ fuzz-build: $(FUZZ_BINS)
 $(B)/fuzz/%: tests/fuzz/%.c $(DEPS) $(HV_SRCS) $(CTL_SRCS) $(CLI_SRCS) $(wildcard hypervisor/*/*.h hypervisor/arch/x86/*.h)
 	@mkdir -p $(dir $@)
 	@command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is missing (make deps installs it)" >&2; exit 1; }
-	$(Q)$(call quiet,FUZZ,$@)clang $(FUZZ_CFLAGS) $< -o $@
+	$(Q)$(call quiet,FUZZ,$@)clang $(FUZZ_CFLAGS) $< -o $@ -lz
 
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run-fuzzers $(FUZZ_SECONDS)

@@ -198,8 +198,10 @@ static int check_mapped(const uint8_t *f, uint64_t len, struct save_info *si, ch
                      (unsigned long long)k, type, rl);
             return -1;
         }
-        if (k == 0 && (type != SF_REC_DOMAIN || rl < 32)) {
-            snprintf(err, n, "corrupt: the first record is not the domain's");
+        if ((k == 0) != (type == SF_REC_DOMAIN) || (k == 0 && rl != 32)) {
+            snprintf(err, n, k == 0 ? "corrupt: the first record is not the domain's"
+                                    : "corrupt: a second domain record (record %llu)",
+                     (unsigned long long)k);
             return -1;
         }
         if (type == SF_REC_DOMAIN) {
