@@ -293,11 +293,9 @@ static int restore_record(void *opaque, uint32_t type, const void *body, uint32_
 
     if (type != LSR_IMAGE || j->image || len == 0)
         return 0;                       /* CONFIG: the host sent it as arguments */
-    if (!(j->image = kmalloc(len)))
-        return -XEN_ENOMEM;
-    memcpy(j->image, body, len);
+    j->image = (void *)body;            /* kept: no second copy */
     j->image_len = len;
-    return 0;
+    return 1;
 }
 
 static int build_from_stream(struct dom_entry *d, struct dom_build_info *info, char *msg,
@@ -395,6 +393,10 @@ void cmd_restore(const struct proto_req *r)
     proto_line_kvu(rec_line(), "id", d->domid);
     proto_line_kvu(rec_line(), "pages", j.st.pages);
     proto_line_kvu(rec_line(), "pt_pages", j.st.pt_pages);
+    proto_line_kvu(rec_line(), "populate_ns", j.st.populate_ns);
+    proto_line_kvu(rec_line(), "build_ns", j.st.build_ns);
+    proto_line_kvu(rec_line(), "map_ns", j.st.map_ns);
+    proto_line_kvu(rec_line(), "copy_ns", j.st.copy_ns);
     proto_line_kvu(rec_line(), "total_ns", arch_now_ns() - t0);
     rec_send();
     proto_send_ok(r->id);

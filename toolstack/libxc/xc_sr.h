@@ -127,6 +127,7 @@ struct xc_sr_io {
 struct xc_sr_stats {
     uint64_t pages, pt_pages, zero_pages, bytes;
     uint64_t map_ns, copy_ns;
+    uint64_t populate_ns, build_ns;     /* restore: populating; the whole of xc_sr_restore */
 };
 
 /* Writes one record (header, body, padding).  0 or negative errno. */
@@ -166,7 +167,9 @@ struct xc_sr_restored {
  * frames, rewrites the guest's P2M, start_info and shared_info, pins the
  * tables and sets the vCPU context (the guest's SCHEDOP_shutdown returns
  * 0).  Records the caller owns (CONFIG, IMAGE) go to record(opaque, type,
- * body, len) (may be NULL: skipped).  The domain stays paused.  0 or a
+ * body, len) (may be NULL: skipped); body is kmalloc'd (len + 1 bytes,
+ * NUL-terminated) and record returns 1 to keep it (it kfree's it later),
+ * 0 to let it go, or a negative errno to fail.  The domain stays paused.  0 or a
  * negative Xen errno with why; on error the caller destroys the domain.
  */
 int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *dom,

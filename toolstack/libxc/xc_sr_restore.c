@@ -292,7 +292,9 @@ static int pass_record(struct restore_ctx *c, uint32_t type, uint32_t len,
         return fail(c, -XEN_ENOMEM, "dom0 has no memory for a %u-byte record", len);
     if (!(rc = rd(c, buf, len)) && !(rc = skip_pad(c, len))) {
         ((char *)buf)[len] = 0;
-        if ((rc = record(opaque, type, buf, len)))
+        if ((rc = record(opaque, type, buf, len)) > 0)
+            return 0;               /* the toolstack kept the buffer */
+        if (rc)
             fail(c, rc, "the toolstack refused record %u", type);
     }
     kfree(buf);
@@ -313,6 +315,8 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
     struct lsr_start_info si;
     unsigned int nr_frames = 0, seen = 0;
     int rc = 0;
+
+    uint64_t t_start = arch_now_ns();
 
     why[0] = 0;
     memset(st, 0, sizeof(*st));
@@ -335,6 +339,7 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
             goto out;
         }
     }
+    st->populate_ns = arch_now_ns() - t_start;
 
     for (;;) {
         struct lsr_rhdr r;
@@ -395,6 +400,7 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
             goto out;
     }
 out:
+    st->build_ns = arch_now_ns() - t_start;
     kfree(c.p2m);
     kfree(c.types);
     return rc;
