@@ -32,10 +32,14 @@ expect_ok "create counter"
 ticking() { [ "$(console_count counter '^service: tick')" -ge "$1" ]; }
 wait_for 30 ticking 20 || fail "counter does not count"
 
-# Everything the old domain prints, up to its end, through an attached console.
-(sleep 60 | timeout 60 "$LAMINA" console counter >"$RUN/old.log" 2>&1) &
-conpid=$!
-sleep 1
+# console_log DOM FILE: everything DOM prints from now to its end, through
+# an attached console (the command ends when the domain does); conpid.
+console_log() {
+    (timeout 60 "$LAMINA" console "$1" < <(sleep 60) >"$2" 2>&1) &
+    conpid=$!
+    sleep 1
+}
+console_log counter "$RUN/old.log"
 lam save counter "$RUN/c.sav"
 expect_ok "save counter"
 echo "$OUT" | grep -E '^Saved' >&2
@@ -120,9 +124,7 @@ lam create "$RUN/disk.cfg"
 expect_ok "create dlog (a disk written every 20 ms)"
 logs() { [ "$(console_count dlog '^disk: log [0-9]+ ok')" -ge "$1" ]; }
 wait_for 30 logs 10 || fail "dlog does not log"
-(sleep 60 | timeout 60 "$LAMINA" console dlog >"$RUN/dold.log" 2>&1) &
-conpid=$!
-sleep 1
+console_log dlog "$RUN/dold.log"
 lam save dlog "$RUN/d.sav"
 expect_ok "save dlog with its disk in use"
 sleep 1
