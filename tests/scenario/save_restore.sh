@@ -13,7 +13,8 @@
 #  - a domain writing its disk every 20 ms is saved and restored: its
 #    blkfront reconnects, every record is in order and reads back intact;
 #  - a TCP transfer between two domUs survives the sender's save/restore:
-#    every byte arrives, both checksums agree.
+#    every byte arrives, both checksums agree;
+#  - a vif's host forward is kept in the file and comes back with it.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 . tests/lib/cli.bash
@@ -175,6 +176,30 @@ else
 fi
 lam destroy send
 lam destroy sink
+
+# The host's forward follows the domain: curl reaches the restored httpd
+# through the same port, and the guest's own state (its page counter) is
+# the one it had.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'name = "web"\nkernel = "%s"\ncmdline = "net httpd service"\nmemory = 32\nvif = [ "ip=10.0.2.43, forward=%s:80" ]\n' \
+    "$kernel" "$PORT" >"$RUN/web.cfg"
+lam create "$RUN/web.cfg"
+expect_ok "create web (forward $PORT:80)"
+page() { curl -s -m 5 "http://127.0.0.1:$PORT/" 2>/dev/null >"$RUN/page"; grep -q 'page served' "$RUN/page"; }
+hits() { sed -n -E 's/.*page served ([0-9]+) times.*/\1/p' "$RUN/page"; }
+wait_for 30 page && ok "curl reaches web before the save ($(hits) pages served)" || fail "no page from web"
+before=$(hits)
+lam save web "$RUN/w.sav"
+expect_ok "save web"
+lam restore "$RUN/w.sav"
+expect_ok "restore web"
+wid=$(echo "$OUT" | sed -n -E 's/.* as ([0-9]+) from .*/\1/p')
+if wait_for 30 page && grep -q "Lamina PV domain $wid<" "$RUN/page" && [ "$(hits)" -gt "$before" ]; then
+    ok "after the restore the same port reaches web, now domain $wid, its counter on at $(hits)"
+else
+    fail "after the restore (domain $wid, $before pages before): $(head -n 3 "$RUN/page")"
+fi
+lam destroy web
 lam down
 expect_ok "down"
 finish

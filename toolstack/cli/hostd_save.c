@@ -28,8 +28,10 @@ void client_save(int ci, uint32_t cid, char *rest)
         client_send(ci, "E %u EBUSY %s\n", cid, eenc);
         return;
     }
-    char dom[80] = "";
+    char dom[80] = "", fenc[1024 * 3] = "", fwds[1024] = "";
     (void)kv_peek(rest, "dom", dom, sizeof(dom));
+    if (kv_take(rest, "fwds", fenc, sizeof(fenc)) == 0 && pct_decode(fenc, fwds, sizeof(fwds)) >= 0)
+        save_stream_set_forwards(fwds);
     uint32_t gid = new_pending(ci, cid, P_SAVE, -1);
     char lv[8] = "";
     if (gid) {

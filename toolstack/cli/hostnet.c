@@ -34,6 +34,10 @@ static int port_busy(unsigned int port)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0)
         return 0;
+    /* As QEMU's hostfwd binds: a connection of an earlier forward of the
+     * port left in TIME_WAIT does not make it busy. */
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     busy = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
     close(fd);
     return busy;

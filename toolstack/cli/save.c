@@ -65,6 +65,54 @@ static int abs_path(const char *file, char *out, size_t n)
     return 0;
 }
 
+/* The domain's vif addresses, then the host forwards to them. */
+struct fwd_scan {
+    char ips[8][20];
+    int nips;
+    char out[1024];
+};
+
+static int ip_rec(void *ctx, const struct msg *m)
+{
+    struct fwd_scan *f = ctx;
+    const char *ip = msg_get(m, "ip");
+    if (ip && *ip && f->nips < 8)
+        snprintf(f->ips[f->nips++], sizeof(f->ips[0]), "%s", ip);
+    return 0;
+}
+
+static int fwd_rec(void *ctx, const struct msg *m)
+{
+    struct fwd_scan *f = ctx;
+    const char *v = msg_get(m, "forward");          /* "HOST IP:PORT" */
+    unsigned int host, port;
+    char ip[20];
+    if (!v || sscanf(v, "%u %19[0-9.]:%u", &host, ip, &port) != 3)
+        return 0;
+    for (int i = 0; i < f->nips; i++)
+        if (!strcmp(f->ips[i], ip)) {
+            size_t l = strlen(f->out);
+            snprintf(f->out + l, sizeof(f->out) - l, "%u:%s:%u\n", host, ip, port);
+        }
+    return 0;
+}
+
+/* save_forwards - " fwds=..." for the save request: the host ports
+ * forwarded to DOM's vifs, which the file keeps (they go with the vifs). */
+static void save_forwards(struct lconn *c, const char *dom_enc, char *out, size_t n)
+{
+    static struct fwd_scan f;
+    char enc[3 * 1024 + 1];
+    memset(&f, 0, sizeof(f));
+    out[0] = 0;
+    if (lamina_call(c, "save", ip_rec, NULL, &f, 30000, "network-list dom=%s", dom_enc) ||
+        !f.nips || lamina_call(c, "save", fwd_rec, NULL, &f, 30000, "forward op=list") ||
+        !f.out[0])
+        return;
+    pct_encode(f.out, strlen(f.out), enc, sizeof(enc));
+    snprintf(out, n, " fwds=%s", enc);
+}
+
 int cmd_save(struct inv *iv)
 {
     char path[PATH_MAX], penc[PATH_MAX * 3], dom[256];
@@ -78,9 +126,11 @@ int cmd_save(struct inv *iv)
     struct lconn c;
     if (lconn_open(&c, 0))
         return EXIT_FAIL;
+    static char fwds[3 * 1024 + 16];
+    save_forwards(&c, dom, fwds, sizeof(fwds));
     struct save_res r = { 0 };
-    if (lamina_call(&c, "save", save_rec, NULL, &r, 120000, "save dom=%s file=%s%s", dom, penc,
-                    live ? " live=1" : ""))
+    if (lamina_call(&c, "save", save_rec, NULL, &r, 120000, "save dom=%s file=%s%s%s", dom,
+                    penc, live ? " live=1" : "", fwds))
         return EXIT_FAIL;
     lconn_close(&c);
     printf("Saved domain %s to %s: %llu pages, %.1f MiB in %.1f ms (suspend %.1f ms, "
@@ -156,6 +206,17 @@ int cmd_restore(struct inv *iv)
     }
     if (ENC(penc, path) < 0)
         return usage_error(iv, "path too long");
+    /* The host forwards it was saved with: fwdN=HOST:IP:PORT, as create's. */
+    int nf = 0;
+    for (char *p = si.forwards, *nl; (nl = strchr(p, '\n')) && nf < 16; p = nl + 1) {
+        unsigned int host, port;
+        char ip[20];
+        *nl = 0;
+        if (sscanf(p, "%u:%19[0-9.]:%u", &host, ip, &port) != 3)
+            continue;
+        size_t l = strlen(args);
+        snprintf(args + l, sizeof(args) - l, " fwd%d=%u%%3A%s%%3A%u", nf++, host, ip, port);
+    }
     if (pct_decode(name, dname, sizeof(dname)) < 0)
         snprintf(dname, sizeof(dname), "%s", name);
     struct lconn c;

@@ -23,7 +23,13 @@ static struct {
     uint32_t crc;
     char path[4096], tmp[4096 + 8];
     char why[4400];
+    char forwards[1024];
 } w = { .fd = -1 };
+
+void save_stream_set_forwards(const char *lines)
+{
+    snprintf(w.forwards, sizeof(w.forwards), "%s", lines ? lines : "");
+}
 
 int save_stream_begin(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n)
 {
@@ -55,6 +61,7 @@ int save_stream_begin(struct lamina_bulk_hdr *h, const char *path, char *err, si
     w.bytes = 0;
     w.crc = 0;
     w.why[0] = 0;
+    w.forwards[0] = 0;
     return 0;
 }
 
@@ -115,6 +122,22 @@ int save_stream_end(bool ok, uint64_t *bytes, char *err, size_t n)
     if (ok && w.failed) {
         snprintf(err, n, "%s", w.why);
         ok = false;
+    }
+    if (ok && w.forwards[0]) {
+        /* hostd's own record, after dom0's END and inside the checksum. */
+        uint32_t h[2] = { SF_REC_HOST_FORWARDS, (uint32_t)strlen(w.forwards) };
+        uint8_t zero[8] = { 0 };
+        size_t pad = (8 - h[1] % 8) % 8;
+        w.crc = crc32_ieee(w.crc, h, sizeof(h));
+        w.crc = crc32_ieee(w.crc, w.forwards, h[1]);
+        w.crc = crc32_ieee(w.crc, zero, pad);
+        if (write(w.fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
+            write(w.fd, w.forwards, h[1]) != (ssize_t)h[1] ||
+            (pad && write(w.fd, zero, pad) != (ssize_t)pad)) {
+            snprintf(err, n, "writing %s failed: %s", w.tmp, strerror(errno));
+            ok = false;
+        }
+        w.bytes += sizeof(h) + h[1] + pad;
     }
     if (ok) {
         uint8_t tr[SF_TRAILER];
@@ -214,10 +237,25 @@ static int check_mapped(const uint8_t *f, uint64_t len, struct save_info *si, ch
             memcpy(si->config, f + body, cl);
             si->config[cl] = 0;
         } else if (type == SF_REC_END) {
-            if (next != si->stream_bytes) {
-                snprintf(err, n, "corrupt: data after the END record");
-                return -1;
+            /* Only hostd's records may follow, up to the trailer. */
+            uint64_t end = next;
+            for (uint64_t o = next; o < si->stream_bytes;) {
+                if (o + 8 > si->stream_bytes) {
+                    snprintf(err, n, "corrupt: data after the END record");
+                    return -1;
+                }
+                uint32_t ht = rd32(f + o), hl = rd32(f + o + 4);
+                uint64_t hn = o + 8 + ((hl + 7ull) & ~7ull);
+                if (ht != SF_REC_HOST_FORWARDS || hn > si->stream_bytes ||
+                    hl >= sizeof(si->forwards)) {
+                    snprintf(err, n, "corrupt: data after the END record");
+                    return -1;
+                }
+                memcpy(si->forwards, f + o + 8, hl);
+                si->forwards[hl] = 0;
+                o = hn;
             }
+            si->stream_bytes = end;     /* what dom0 reads */
             break;
         }
         off = next;

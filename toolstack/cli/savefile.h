@@ -35,6 +35,7 @@ struct lamina_bulk_hdr {
 #define SF_REC_CONFIG   2
 #define SF_REC_END      0
 #define SF_REC_CHECKSUM 0xffffu
+#define SF_REC_HOST_FORWARDS 0x8001u    /* after END: "HOST:IP:PORT\n" lines, hostd's */
 #define SF_TRAILER      24              /* the checksum record: 8 + 16 bytes */
 
 /* ---- writing (hostd) ------------------------------------------------------ */
@@ -51,6 +52,10 @@ int save_stream_pump(void);
  * checksum record appended, the file synced and renamed into place; 0, or
  * -1 with err (the temporary file is removed).  !ok: the file is removed. */
 int save_stream_end(bool ok, uint64_t *bytes, char *err, size_t n);
+/* The host's forwards of the domain being saved ("HOST:IP:PORT" lines,
+ * may be empty): save_stream_end writes them as a HOST_FORWARDS record
+ * after dom0's END, inside the checksum. */
+void save_stream_set_forwards(const char *lines);
 
 /* ---- reading (the CLI) ---------------------------------------------------- */
 
@@ -62,6 +67,7 @@ struct save_info {
     uint32_t version, flags, src_domid;
     uint64_t saved_at_ns;
     char config[8192];                  /* the CONFIG record's text */
+    char forwards[1024];                /* HOST_FORWARDS: "HOST:IP:PORT\n" lines */
 };
 
 /* Checks path (magic, version, every record's framing up to END, the
