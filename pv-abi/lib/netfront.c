@@ -369,7 +369,9 @@ size_t netfront_ip(const struct netfront *nf, char *buf, size_t n)
 
 bool netfront_connected(const struct netfront *nf)
 {
-    return nf->connected;
+    /* Across a suspend the link is paused, not down: its owner must not
+     * close it while it reconnects (an open TCP connection would go). */
+    return nf->connected || nf->suspended;
 }
 
 const struct netfront_stats *netfront_stats(const struct netfront *nf)

@@ -78,8 +78,9 @@ const uint8_t *netfront_mac(const struct netfront *nf);
 /* The back-end's ip key (the toolstack's ip= for this vif) into buf, or
  * an empty string: its length. */
 size_t netfront_ip(const struct netfront *nf, char *buf, size_t n);
-/* True while the back-end is Connected (false once it closed or was
- * removed: the caller should close). */
+/* True while the back-end is Connected, and while the vif is suspended
+ * or reconnecting after a restore (false once it closed or was removed,
+ * or a reconnect failed: the caller should close). */
 bool netfront_connected(const struct netfront *nf);
 const struct netfront_stats *netfront_stats(const struct netfront *nf);
 
