@@ -590,6 +590,14 @@ static const char *const xl_ignored_keys[] = {
     "extra_args", "p9", "vdispl", "vsnd", "vkb", "pvcalls", "connectors",
 };
 
+static int xl_ignored(const char *key)
+{
+    for (size_t x = 0; x < sizeof(xl_ignored_keys) / sizeof(xl_ignored_keys[0]); x++)
+        if (!strcmp(xl_ignored_keys[x], key))
+            return 1;
+    return 0;
+}
+
 unsigned int cfg_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -706,11 +714,7 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
             if (!strcmp(cfg_keys[k].name, key))
                 break;
         if (k == NR_KEYS) {
-            size_t x;
-            for (x = 0; x < sizeof(xl_ignored_keys) / sizeof(xl_ignored_keys[0]); x++)
-                if (!strcmp(xl_ignored_keys[x], key))
-                    break;
-            if (x == sizeof(xl_ignored_keys) / sizeof(xl_ignored_keys[0]))
+            if (!xl_ignored(key))
                 return unknown_key(lx, kline, key);
             /* An xl key we do not act on: parse its value, note it, go on. */
             if (parse_assignment(lx, key, kline, &v))

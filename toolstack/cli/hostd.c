@@ -58,8 +58,6 @@
 #define MAX_CONDOMS  32
 #define HIST_LINES   256
 #define OUT_MAX      (8u << 20)     /* a client further behind is dropped */
-#define BULK_FILE    BULK_FILE_BYTES
-#define BULK_DATA    BULK_DATA_OFF
 #define BULK_STALL_NS (30ull * 1000000000ull)
 
 struct obuf {
@@ -834,14 +832,14 @@ static int map_bulk(void)
     int fd = open(lp.shm, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    void *p = mmap(NULL, BULK_FILE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, BULK_FILE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED)
         return -1;
     bulk_hdr = p;
-    bulk_data = (char *)p + BULK_DATA;
+    bulk_data = (char *)p + BULK_DATA_OFF;
     if (memcmp(bulk_hdr->magic, "LAMBULK1", 8) || !bulk_hdr->size ||
-        (bulk_hdr->size & (bulk_hdr->size - 1)) || bulk_hdr->size > BULK_FILE - BULK_DATA)
+        (bulk_hdr->size & (bulk_hdr->size - 1)) || bulk_hdr->size > BULK_FILE_BYTES - BULK_DATA_OFF)
         return -1;
     return 0;
 }

@@ -130,6 +130,11 @@ struct xc_sr_stats {
     uint64_t populate_ns, build_ns;     /* restore: populating; the whole of xc_sr_restore */
 };
 
+/* Formats why[0..whylen) and returns rc: the failure of a save or restore
+ * step (xc_sr_save.c). */
+int xc_sr_fail(char *why, size_t whylen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Writes one record (header, body, padding).  0 or negative errno. */
 int xc_sr_write_record(const struct xc_sr_io *io, uint32_t type, const void *body,
                        uint32_t len);

@@ -10,9 +10,7 @@
  */
 #include "xc_sr.h"
 #include "kernel.h"
-
-#define PTE_PRESENT     1ULL
-#define PTE_ADDR        0x000ffffffffff000ULL
+#include <pv/mm.h>
 
 struct restore_ctx {
     xc_interface *xch;
@@ -25,15 +23,7 @@ struct restore_ctx {
     size_t whylen;
 };
 
-static int fail(struct restore_ctx *c, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    kvsnprintf(c->why, c->whylen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define fail(c, rc, ...) xc_sr_fail((c)->why, (c)->whylen, (rc), __VA_ARGS__)
 
 static int rd(struct restore_ctx *c, void *buf, size_t len)
 {
@@ -84,15 +74,15 @@ int xc_sr_restore_begin(const struct xc_sr_io *io, struct lsr_domain *dom, char 
 static int uncanonicalise(struct restore_ctx *c, uint64_t *t, unsigned int level, uint64_t pfn)
 {
     for (unsigned int i = 0; i < 512; i++) {
-        uint64_t e = t[i], p = (e & PTE_ADDR) >> XC_PAGE_SHIFT;
+        uint64_t e = t[i], p = (e & PV_PTE_ADDR_MASK) >> XC_PAGE_SHIFT;
 
-        if (!(e & PTE_PRESENT))
+        if (!(e & PV_PTE_P))
             continue;
         if (p >= c->nr_pfns)
             return fail(c, -XEN_EINVAL, "L%u entry %u of pfn %lx names pfn %lx, beyond the "
                         "domain's %lu pages", level, i, (unsigned long)pfn, (unsigned long)p,
                         (unsigned long)c->nr_pfns);
-        t[i] = (e & ~PTE_ADDR) | ((uint64_t)c->p2m[p] << XC_PAGE_SHIFT);
+        t[i] = (e & ~PV_PTE_ADDR_MASK) | ((uint64_t)c->p2m[p] << XC_PAGE_SHIFT);
     }
     return 0;
 }

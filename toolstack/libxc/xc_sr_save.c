@@ -9,12 +9,10 @@
  */
 #include "xc_sr.h"
 #include "kernel.h"
+#include <pv/mm.h>
 
-#define PTE_PRESENT     1ULL
-#define PTE_ADDR        0x000ffffffffff000ULL
 #define XEN_L4_FIRST    256         /* L4 slots 256-271: the hypervisor's */
 #define XEN_L4_LAST     271
-#define M2P             ((const xen_pfn_t *)MACH2PHYS_VIRT_START)
 
 struct save_ctx {
     xc_interface *xch;
@@ -43,22 +41,24 @@ int xc_sr_write_record(const struct xc_sr_io *io, uint32_t type, const void *bod
     return pad ? io->write(io->opaque, zero_pad, pad) : 0;
 }
 
-static int fail(struct save_ctx *c, int rc, const char *fmt, ...)
+int xc_sr_fail(char *why, size_t whylen, int rc, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    kvsnprintf(c->why, c->whylen, fmt, ap);
+    kvsnprintf(why, whylen, fmt, ap);
     va_end(ap);
     return rc;
 }
+
+#define fail(c, rc, ...) xc_sr_fail((c)->why, (c)->whylen, (rc), __VA_ARGS__)
 
 /* pfn of the domain's frame mfn; false when mfn is not in its P2M. */
 static bool mfn_to_pfn(const struct save_ctx *c, uint64_t mfn, uint64_t *pfn)
 {
     if (mfn > c->max_mfn)
         return false;
-    uint64_t p = M2P[mfn];
+    uint64_t p = PV_M2P[mfn];
     if (p >= c->nr_pfns || c->p2m[p] != mfn)
         return false;
     *pfn = p;
@@ -112,14 +112,14 @@ static int canonicalise(struct save_ctx *c, uint64_t *t, unsigned int level, uin
             t[i] = 0;
             continue;
         }
-        if (!(e & PTE_PRESENT))
+        if (!(e & PV_PTE_P))
             continue;
-        if (!mfn_to_pfn(c, (e & PTE_ADDR) >> XC_PAGE_SHIFT, &p))
+        if (!mfn_to_pfn(c, (e & PV_PTE_ADDR_MASK) >> XC_PAGE_SHIFT, &p))
             return fail(c, -XEN_EINVAL, "L%u entry %u of pfn %lx maps mfn %lx, which is not "
                         "the domain's memory (a grant or foreign mapping left in place?)",
                         level, i, (unsigned long)pfn,
-                        (unsigned long)((e & PTE_ADDR) >> XC_PAGE_SHIFT));
-        t[i] = (e & ~PTE_ADDR) | (p << XC_PAGE_SHIFT);
+                        (unsigned long)((e & PV_PTE_ADDR_MASK) >> XC_PAGE_SHIFT));
+        t[i] = (e & ~PV_PTE_ADDR_MASK) | (p << XC_PAGE_SHIFT);
     }
     return 0;
 }
