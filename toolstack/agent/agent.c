@@ -223,6 +223,51 @@ static void domain_restart(struct dom_entry *d, const char *what)
     proto_send_log("domain %u (%s) %s; restarted as %u", old, d->cfg.name, what, d->domid);
 }
 
+/* on_crash=restore: d is destroyed and the host asked to restore its last
+ * checkpoint (hostd runs `lamina restore` on the path that ends the log
+ * line).  A domain whose restored copies keep crashing within seconds is
+ * given up after QUICK_CRASH_MAX tries, as a restart is. */
+static void domain_crash_restore(struct dom_entry *d)
+{
+    static struct { char name[DOM_NAME_MAX]; uint64_t last_ns; unsigned int n; } recent[8];
+    unsigned int i, slot = 0;
+    uint64_t now = arch_now_ns();
+
+    if (!d->checkpoint[0]) {
+        proto_send_log("domain %u (%s) crashed; no checkpoint to restore (take one with "
+                       "lamina save -c); destroyed", d->domid, d->cfg.name);
+        agent_domain_teardown(d, true);
+        agent_domain_forget(d);
+        return;
+    }
+    for (i = 0; i < ARRAY_SIZE(recent); i++) {
+        if (!strncmp(recent[i].name, d->cfg.name, sizeof(recent[i].name)))
+            break;
+        if (recent[i].last_ns < recent[slot].last_ns)
+            slot = i;
+    }
+    if (i == ARRAY_SIZE(recent)) {
+        i = slot;
+        strlcpy_k(recent[i].name, d->cfg.name, sizeof(recent[i].name));
+        recent[i].n = 0;
+    }
+    if (now - d->started_ns < QUICK_CRASH_NS)
+        recent[i].n++;
+    else
+        recent[i].n = 0;
+    recent[i].last_ns = now;
+    if (recent[i].n >= QUICK_CRASH_MAX) {
+        proto_send_log("domain %u (%s) crashed %u times within seconds of its restore; "
+                       "destroyed instead of restored", d->domid, d->cfg.name, recent[i].n);
+        recent[i].n = 0;
+    } else {
+        proto_send_log("domain %u (%s) crashed; restoring its last checkpoint from %s",
+                       d->domid, d->cfg.name, d->checkpoint);
+    }
+    agent_domain_teardown(d, true);
+    agent_domain_forget(d);
+}
+
 /* Acts on domains that shut down or crashed (VIRQ_DOM_EXC, or the
  * periodic re-check). */
 static void check_domains(void)
@@ -254,7 +299,9 @@ static void check_domains(void)
             domain_restart(d, "rebooted");
             break;
         case SHUTDOWN_crash:
-            if (d->cfg.on_crash == ON_CRASH_PRESERVE) {
+            if (d->cfg.on_crash == ON_CRASH_RESTORE) {
+                domain_crash_restore(d);
+            } else if (d->cfg.on_crash == ON_CRASH_PRESERVE) {
                 d->preserved = true;
                 proto_send_log("domain %u (%s) crashed; preserved", d->domid, d->cfg.name);
             } else if (d->cfg.on_crash == ON_CRASH_RESTART) {

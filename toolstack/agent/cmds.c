@@ -283,8 +283,11 @@ int agent_config_check(const struct proto_req *r, struct dom_config *cfg, char *
         cfg->on_crash = ON_CRASH_RESTART;
     else if (!strncmp(v, "preserve", 9))
         cfg->on_crash = ON_CRASH_PRESERVE;
+    else if (!strncmp(v, "restore", 8))
+        cfg->on_crash = ON_CRASH_RESTORE;
     else {
-        ksnprintf(msg, n, "on_crash= must be destroy, restart or preserve, not '%s'", v);
+        ksnprintf(msg, n, "on_crash= must be destroy, restart, preserve or restore, not '%s'",
+                  v);
         return -XEN_EINVAL;
     }
 
@@ -714,6 +717,7 @@ static const struct {
     { "save", cmd_save },
     { "restore", cmd_restore },
     { "save-end", cmd_save_end },
+    { "checkpoint-kept", cmd_checkpoint_kept },
 };
 
 void cmd_dispatch(const struct proto_req *r)

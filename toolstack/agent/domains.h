@@ -16,7 +16,10 @@
 #define DOM_CMDLINE_MAX 1024
 #define DOM_MAX         1024    /* registry slots */
 
-enum dom_on_crash { ON_CRASH_DESTROY, ON_CRASH_RESTART, ON_CRASH_PRESERVE };
+/* xl.cfg's on_crash, plus "restore": the domain's last checkpoint (a
+ * `lamina save -c` file, or the file it was restored from) is restored. */
+enum dom_on_crash { ON_CRASH_DESTROY, ON_CRASH_RESTART, ON_CRASH_PRESERVE, ON_CRASH_RESTORE };
+#define DOM_CKPT_MAX    256     /* bytes of a checkpoint's host path, NUL included */
 
 /* A virtual disk: the virtio-blk PCI slot hostd plugged the image into,
  * the Xen device number (xvda = 51712), read-only or not, and the image's
@@ -67,6 +70,7 @@ struct dom_entry {
     bool saving;                    /* save.c is suspending or saving it */
     uint64_t started_ns;            /* arch_now_ns() at the last (re)start */
     unsigned int quick_restarts;    /* restarts soon after a start in a row */
+    char checkpoint[DOM_CKPT_MAX];  /* host path of its last checkpoint, "" none */
 };
 
 /* A free slot (zeroed, used = true), or NULL when the registry is full. */

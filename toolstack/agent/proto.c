@@ -295,7 +295,7 @@ void proto_send_err(uint32_t id, int err, const char *fmt, ...)
 
 void proto_send_log(const char *fmt, ...)
 {
-    char msg[256];
+    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);

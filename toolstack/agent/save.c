@@ -63,7 +63,7 @@ struct save_extra {
  * one key=value per line, values percent-encoded (section 4). */
 static size_t config_text(const struct dom_entry *d, char *out, size_t cap)
 {
-    static const char *const crash[] = { "destroy", "restart", "preserve" };
+    static const char *const crash[] = { "destroy", "restart", "preserve", "restore" };
     const struct dom_config *c = &d->cfg;
     char enc[DOM_CMDLINE_MAX * 3 + 1], raw[DOM_PARAMS_MAX + 32];
     size_t n = 0;
@@ -277,6 +277,31 @@ void cmd_save_end(const struct proto_req *r)
     proto_send_ok(r->id);
 }
 
+/* checkpoint-kept dom=D file=PATH: hostd has written and synced D's
+ * checkpoint (save live=1) to PATH, which on_crash=restore will restore. */
+void cmd_checkpoint_kept(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "dom", "file", NULL };
+    struct dom_entry *d;
+    uint32_t domid;
+    const char *f;
+
+    if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
+        return;
+    f = proto_arg(r, "file", NULL);
+    if (!d) {
+        proto_send_err(r->id, XEN_EINVAL, "domain %u was not created by the toolstack", domid);
+        return;
+    }
+    if (!f || f[0] != '/' || strlen(f) >= sizeof(d->checkpoint)) {
+        proto_send_err(r->id, XEN_EINVAL, "file= must be an absolute path shorter than %u "
+                       "bytes", (unsigned int)sizeof(d->checkpoint));
+        return;
+    }
+    strlcpy_k(d->checkpoint, f, sizeof(d->checkpoint));
+    proto_send_ok(r->id);
+}
+
 /* ---- restore ------------------------------------------------------------------ */
 
 struct restore_job {
@@ -320,7 +345,7 @@ void cmd_restore(const struct proto_req *r)
 {
     static const char *const allowed[] = { "name", "type", "memory", "vcpus", "cmdline",
                                            "on_crash", "size", "vbd0", "vbd1", "vbd2", "vbd3",
-                                           "vif0", "vif1", "vif2", "vif3", NULL };
+                                           "vif0", "vif1", "vif2", "vif3", "ckpt", NULL };
     struct ring_io rio = { 0, 0 };
     struct xc_sr_io io = { ring_write, ring_read, &rio };
     static struct restore_job j;
@@ -387,6 +412,10 @@ void cmd_restore(const struct proto_req *r)
     }
     d->image = dom_image_share(j.image, j.image_len);
     d->image_len = j.image_len;
+    /* The file it came from is its last checkpoint (on_crash=restore). */
+    const char *ck = proto_arg(r, "ckpt", NULL);
+    if (ck && strlen(ck) < sizeof(d->checkpoint))
+        strlcpy_k(d->checkpoint, ck, sizeof(d->checkpoint));
     kprintf("agent: restored domain %u (%s, %lu MiB)\n", d->domid, cfg.name,
             (unsigned long)cfg.memory_mib);
     rec_start(r);

@@ -374,13 +374,13 @@ static int key_on_crash(struct lexer *lx, struct cfg_state *st, const char *key,
 {
     if (want(lx, key, v, V_STR, "on_crash = \"destroy\""))
         return -1;
-    for (int i = CFG_CRASH_DESTROY; i <= CFG_CRASH_PRESERVE; i++)
+    for (int i = CFG_CRASH_DESTROY; i <= CFG_CRASH_RESTORE; i++)
         if (!strcmp(v->str, cfg_on_crash_name(i))) {
             st->c->on_crash = i;
             return 0;
         }
     return cfg_fail(lx, v->line, "on_crash = \"%s\" is not supported; use \"destroy\", "
-                "\"restart\" or \"preserve\"", v->str);
+                "\"restart\", \"preserve\" or \"restore\"", v->str);
 }
 
 /* on_poweroff / on_reboot: accepted with xl's defaults only. */
@@ -629,6 +629,7 @@ const char *cfg_on_crash_name(enum cfg_on_crash c)
     switch (c) {
     case CFG_CRASH_RESTART: return "restart";
     case CFG_CRASH_PRESERVE: return "preserve";
+    case CFG_CRASH_RESTORE: return "restore";
     default: return "destroy";
     }
 }

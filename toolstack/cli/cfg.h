@@ -12,7 +12,9 @@
 
 #include <stddef.h>
 
-enum cfg_on_crash { CFG_CRASH_DESTROY, CFG_CRASH_RESTART, CFG_CRASH_PRESERVE };
+/* on_crash: xl's destroy, restart and preserve, and restore (the domain's
+ * last checkpoint, `lamina save -c`, comes back in its place). */
+enum cfg_on_crash { CFG_CRASH_DESTROY, CFG_CRASH_RESTART, CFG_CRASH_PRESERVE, CFG_CRASH_RESTORE };
 
 #define CFG_NAME_MAX    64
 #define CFG_PATH_MAX    4096
@@ -101,7 +103,7 @@ int cfg_parse(const char *buf, size_t len, const char *file, const char *dir,
 /* cfg_trim - s without leading and trailing white space (in place). */
 char *cfg_trim(char *s);
 
-/* cfg_on_crash_name - "destroy", "restart" or "preserve". */
+/* cfg_on_crash_name - "destroy", "restart", "preserve" or "restore". */
 const char *cfg_on_crash_name(enum cfg_on_crash c);
 
 /* cfg_edit_distance - Levenshtein distance of a and b (for "did you mean"). */

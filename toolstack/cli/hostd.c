@@ -725,12 +725,14 @@ static void agent_line(char *line)
         return;
     }
     if (!strncmp(line, "L ", 2)) {
-        char msg[128] = "", *ip;
+        char msg[PROTO_LINE_MAX] = "", *ip;
         if (pct_decode(line + 2, msg, sizeof(msg)) >= 0 &&
             !strncmp(msg, "vbd-removed slot=", 17))
             hostdisk_unplug(atoi(msg + 17));
         if (!strncmp(msg, "vif-removed ", 12) && (ip = strstr(msg, " ip=")) && ip[4])
             hostnet_forward_remove_ip(ip + 4);
+        if (!strncmp(msg, "domain ", 7) && (ip = strstr(msg, CRASH_RESTORE_TAG)))
+            crash_restore_spawn(ip + strlen(CRASH_RESTORE_TAG));
         /* "domain N (name) <how it ended>": its console clients are told,
          * and its console history goes with it. */
         struct condom *cd = !strncmp(msg, "domain ", 7) && strstr(msg, ") ") ?
@@ -891,6 +893,7 @@ int cmd_hostd(struct inv *iv)
             }
         int r = poll(pf, n, bulk.active || save_stream_active() ? 1 : 200);
         hostdisk_poll();
+        crash_restore_reap();
         if (r < 0 && errno != EINTR)
             cleanup_exit(1);
         for (int k = 0; r > 0 && k < n; k++) {

@@ -7,6 +7,7 @@
 #ifndef LAMINA_HOSTD_H
 #define LAMINA_HOSTD_H
 
+#include <limits.h>
 #include <stdint.h>
 #include "savefile.h"
 
@@ -26,6 +27,7 @@ struct pending {
     char dom_arg[80];               /* P_SAVE: the dom= it was given */
     int live;                       /* P_SAVE: live=1 (the domain runs on) */
     char fail_msg[300];             /* P_SAVE_END commit=0: why, encoded */
+    char file_enc[PATH_MAX * 3];    /* P_SAVE: the file, percent-encoded */
 };
 
 /* A new request slot for client ci's request cid: its gid, or 0 when the
@@ -49,5 +51,13 @@ void client_save(int ci, uint32_t cid, char *rest);
 /* hostd_save.c: an agent's K or E for a P_SAVE or P_SAVE_END request;
  * true when it answered the client itself (the caller then forgets p). */
 int save_answer(struct pending *p, char kind);
+/* What ends the agent's log line for a crashed on_crash=restore domain,
+ * followed by the checkpoint's host path. */
+#define CRASH_RESTORE_TAG "crashed; restoring its last checkpoint from "
+/* hostd_save.c: runs `lamina restore PATH` in a child (its output goes to
+ * hostd's log); crash_restore_reap() logs how the children ended, from the
+ * main loop. */
+void crash_restore_spawn(const char *path);
+void crash_restore_reap(void);
 
 #endif /* LAMINA_HOSTD_H */

@@ -11,8 +11,14 @@
 #include "lamina.h"
 #include "hostd.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 void client_save(int ci, uint32_t cid, char *rest)
 {
@@ -36,6 +42,7 @@ void client_save(int ci, uint32_t cid, char *rest)
     char lv[8] = "";
     if (gid) {
         snprintf(find_pending(gid)->dom_arg, sizeof(find_pending(gid)->dom_arg), "%s", dom);
+        snprintf(find_pending(gid)->file_enc, sizeof(find_pending(gid)->file_enc), "%s", enc);
         find_pending(gid)->live = kv_peek(rest, "live", lv, sizeof(lv)) == 0 && !strcmp(lv, "1");
     }
     if (!gid) {
@@ -59,6 +66,15 @@ int save_answer(struct pending *p, char kind)
         int wrote = save_stream_end(kind == 'K', &bytes, err, sizeof(err)) == 0;
         logmsg("save: %s, %llu bytes", kind != 'K' ? "failed" : wrote ? "written" : err,
                (unsigned long long)bytes);
+        if (kind == 'K' && p->live && wrote) {
+            /* The domain's last checkpoint, for on_crash=restore; nobody
+             * waits for the answer. */
+            uint32_t gid = new_pending(-1, 0, P_PLAIN, -1);
+            char args[sizeof(p->dom_arg) + sizeof(p->file_enc) + 16];
+            snprintf(args, sizeof(args), "dom=%s file=%s", p->dom_arg, p->file_enc);
+            if (gid)
+                agent_send(gid, "checkpoint-kept", args);
+        }
         if (kind == 'K' && p->live && !wrote) {
             pct_encode(err, strlen(err), p->fail_msg, sizeof(p->fail_msg));
             if (p->client >= 0)
@@ -89,4 +105,45 @@ int save_answer(struct pending *p, char kind)
         return 1;
     }
     return 0;
+}
+
+void crash_restore_spawn(const char *path)
+{
+    if (path[0] != '/') {
+        logmsg("on_crash=restore: '%s' is not an absolute path; nothing restored", path);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        logmsg("on_crash=restore: cannot find the lamina binary: %s", strerror(errno));
+        return;
+    }
+    self[n] = 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        logmsg("on_crash=restore: fork: %s; %s not restored", strerror(errno), path);
+        return;
+    }
+    if (pid == 0) {
+        dup2(2, 1);
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execl(self, "lamina", "restore", path, (char *)NULL);
+        fprintf(stderr, "on_crash=restore: exec %s: %s\n", self, strerror(errno));
+        _exit(127);
+    }
+    logmsg("on_crash=restore: restoring %s (pid %d)", path, (int)pid);
+}
+
+void crash_restore_reap(void)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+        logmsg("on_crash=restore: pid %d %s %d", (int)pid,
+               WIFEXITED(st) ? "exited with" : "killed by signal",
+               WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }

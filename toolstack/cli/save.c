@@ -224,8 +224,10 @@ int cmd_restore(struct inv *iv)
         return EXIT_FAIL;
     struct save_res r = { 0 };
     uint64_t t0 = now_ns();
-    if (lamina_call(&c, "restore", save_rec, NULL, &r, 120000, "restore%s size=%llu bulk=%s",
-                    args, (unsigned long long)si.stream_bytes, penc))
+    /* The file is the restored domain's last checkpoint (on_crash=restore). */
+    if (lamina_call(&c, "restore", save_rec, NULL, &r, 120000,
+                    "restore%s size=%llu bulk=%s ckpt=%s", args,
+                    (unsigned long long)si.stream_bytes, penc, penc))
         return EXIT_FAIL;
     lconn_close(&c);
     printf("Restored domain %s as %llu from %s: %llu pages in %.1f ms (dom0), %.1f ms in "
