@@ -141,6 +141,9 @@ static void control_thread(void *arg)
         kprintf("xenbus: cannot watch control/shutdown (%d)\n", rc);
         thread_exit(rc);
     }
+    rc = pv_balloon_init();
+    if (rc)
+        kprintf("xenbus: cannot watch memory/target (%d); no ballooning\n", rc);
     xenbus_set_notify(control_notify, thread_current());
     for (;;) {
         uint64_t seen = xenbus_events();

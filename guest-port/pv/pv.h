@@ -65,6 +65,11 @@ void pv_time_resume(bool new_domain);
 /* suspend.c: publishes the P2M in shared_info (arch.max_pfn and
  * pfn_to_mfn_frame_list_list) for the toolstack's save. */
 void pv_p2m_publish(void);
+/* balloon.c: watches memory/target (KiB) and gives frames back to the
+ * hypervisor (XENMEM_decrease_reservation) or takes them again
+ * (XENMEM_populate_physmap), up to the boot size.  0 or xenbus_watch()'s
+ * error. */
+int pv_balloon_init(void);
 /* suspend.c: suspends the domain (SCHEDOP_shutdown(SHUTDOWN_suspend),
  * start_info's MFN in rdx) and returns once it runs again, restored
  * (channels, timer, console and xenbus bound again) or resumed in place.

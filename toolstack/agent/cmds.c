@@ -492,6 +492,52 @@ static void cmd_reboot(const struct proto_req *r)
     cmd_shutdown_common(r, "reboot");
 }
 
+/* mem-set dom= kib=: the domain's balloon target (xl mem-set), written to
+ * /local/domain/N/memory/target in KiB; its balloon driver gives frames
+ * back or takes them again.  Between 1 MiB and the size it was created
+ * with (Xen's static-max): -EINVAL otherwise; unmodified domains have no
+ * balloon: -EOPNOTSUPP. */
+static void cmd_mem_set(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "dom", "kib", NULL };
+    uint32_t domid;
+    struct dom_entry *d;
+    uint64_t kib;
+    char path[64], num[24];
+
+    if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
+        return;
+    if (!proto_parse_u64(proto_arg(r, "kib", NULL), &kib)) {
+        proto_send_err(r->id, XEN_EINVAL, "kib= must be the target in KiB");
+        return;
+    }
+    if (domid == 0 || !d) {
+        proto_send_err(r->id, XEN_EOPNOTSUPP, domid == 0 ? "Domain-0's memory is fixed at "
+                       "`lamina up --dom0-memory`" : "domain %u was not created by the toolstack",
+                       domid);
+        return;
+    }
+    if (d->cfg.unmodified) {
+        proto_send_err(r->id, XEN_EOPNOTSUPP, "domain %u (%s) is unmodified: it has no balloon "
+                       "driver", domid, d->cfg.name);
+        return;
+    }
+    if (kib < 1024 || kib > d->cfg.memory_mib * 1024) {
+        proto_send_err(r->id, XEN_EINVAL, "domain %u (%s): the target must be between 1 MiB "
+                       "and the %lu MiB it was created with, not %lu KiB", domid, d->cfg.name,
+                       (unsigned long)d->cfg.memory_mib, (unsigned long)kib);
+        return;
+    }
+    ksnprintf(path, sizeof(path), "/local/domain/%u/memory/target", domid);
+    ksnprintf(num, sizeof(num), "%lu", (unsigned long)kib);
+    int rc = xs_store_write(agent.store, path, num, strlen(num));
+    if (rc < 0) {
+        proto_send_err(r->id, -rc, "cannot write %s", path);
+        return;
+    }
+    proto_send_ok(r->id);
+}
+
 /* ---- consoles ------------------------------------------------------------------ */
 
 /* Resolves dom= to a domain with a console back-end, or answers E. */
@@ -718,6 +764,7 @@ static const struct {
     { "restore", cmd_restore },
     { "save-end", cmd_save_end },
     { "checkpoint-kept", cmd_checkpoint_kept },
+    { "mem-set", cmd_mem_set },
 };
 
 void cmd_dispatch(const struct proto_req *r)

@@ -575,3 +575,31 @@ int cmd_sched_credit(struct inv *iv)
         "slices; it has no weights or caps to show or set (docs/architecture.md)");
     return EXIT_FAIL;
 }
+
+int cmd_mem_set(struct inv *iv)
+{
+    char dom[256], *e;
+    errno = 0;
+    unsigned long long v = strtoull(iv->pos[1], &e, 10), kib;
+    if (e == iv->pos[1] || errno || iv->pos[1][0] == '-')
+        return usage_error(iv, "MEM must be a size such as 256, 256m, 262144k or 1g");
+    switch (*e) {
+    case 0: case 'm': case 'M': kib = v * 1024; break;
+    case 'k': case 'K': kib = v; break;
+    case 'g': case 'G': kib = v * 1024 * 1024; break;
+    default: return usage_error(iv, "MEM must be a size such as 256, 256m, 262144k or 1g");
+    }
+    if (*e && e[1])
+        return usage_error(iv, "MEM must be a size such as 256, 256m, 262144k or 1g");
+    if (v > (1ULL << 40))
+        return usage_error(iv, "MEM is too large");
+    if (pct_encode(iv->pos[0], strlen(iv->pos[0]), dom, sizeof(dom)) < 0)
+        return usage_error(iv, "domain name too long");
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    if (lamina_call(&c, "mem-set", NULL, NULL, NULL, 30000, "mem-set dom=%s kib=%llu", dom, kib))
+        return EXIT_FAIL;
+    lconn_close(&c);
+    return EXIT_OK;
+}

@@ -180,6 +180,7 @@ int cmd_domname(struct inv *iv);
 int cmd_uptime(struct inv *iv);
 int cmd_vcpu_list(struct inv *iv);
 int cmd_sched_credit(struct inv *iv);
+int cmd_mem_set(struct inv *iv);
 int cmd_restore(struct inv *iv);
 int cmd_console(struct inv *iv);
 int cmd_dmesg(struct inv *iv);

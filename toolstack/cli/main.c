@@ -47,6 +47,12 @@ static const struct cmd cmds[] = {
       NULL, { { 0 } }, 0, 64, cmd_vcpu_list, 0 },
     { "sched-credit", "[...]", "(xl's credit scheduler: Lamina's has no weights; explains)",
       NULL, { { 0 } }, 0, 64, cmd_sched_credit, 0 },
+    { "mem-set", "DOMAIN MEM", "set a PV domain's memory target (xl mem-set)",
+      "MEM is MiB, or a number with a suffix k, m or g.  The domain's balloon\n"
+      "driver (memory/target in xenstore) gives frames back to the hypervisor or\n"
+      "takes them again, up to the memory it was created with.  The command returns\n"
+      "once the target is set; `lamina list` shows the memory the domain holds.",
+      { { 0 } }, 2, 2, cmd_mem_set, 0 },
     { "pause", "DOMAIN", "pause a domain (by name or id)", NULL, { { 0 } }, 1, 1, cmd_domop, 0 },
     { "unpause", "DOMAIN", "unpause a domain", NULL, { { 0 } }, 1, 1, cmd_domop, 0 },
     { "shutdown", "DOMAIN", "ask a domain to power off (control/shutdown)", NULL,

@@ -197,6 +197,28 @@ int xc_domain_sethandle(xc_interface *xch, uint32_t domid, xen_domain_handle_t h
  * support continuations. */
 #define POPULATE_BATCH 512
 
+int xc_domain_decrease_reservation_exact(xc_interface *xch, uint32_t domid,
+                                         unsigned long nr, xen_pfn_t *mfns)
+{
+    (void)xch;
+    for (unsigned long done = 0; done < nr;) {
+        unsigned long n = nr - done < POPULATE_BATCH ? nr - done : POPULATE_BATCH;
+        struct xen_memory_reservation r = { .nr_extents = n, .domid = (domid_t)domid };
+        long rc;
+
+        set_xen_guest_handle(r.extent_start, mfns + done);
+        rc = HYPERVISOR_memory_op(XENMEM_decrease_reservation, &r);
+        if (rc < 0)
+            return xc_result(rc);
+        if ((unsigned long)rc != n) {
+            errno = XEN_EBUSY;
+            return -1;
+        }
+        done += n;
+    }
+    return 0;
+}
+
 int xc_domain_populate_physmap_exact(xc_interface *xch, uint32_t domid,
                                      unsigned long nr_extents,
                                      unsigned int extent_order,

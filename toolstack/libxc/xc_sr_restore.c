@@ -18,7 +18,7 @@ struct restore_ctx {
     const struct xc_sr_io *io;
     uint64_t nr_pfns;
     xen_pfn_t *p2m;                 /* [nr_pfns]: PFN -> new MFN */
-    uint8_t *types;                 /* [nr_pfns]: PFINFO >> 28, 0xf = none */
+    uint8_t *types;                 /* [nr_pfns]: PFINFO >> 28 (0: a zero page), 0xf = no frame */
     char *why;
     size_t whylen;
 };
@@ -113,7 +113,8 @@ static int restore_pages(struct restore_ctx *c, uint32_t len, struct xc_sr_stats
         if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
             continue;
         if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28)) {
-            st->pages++;                /* populate gave it zeroed */
+            c->types[pfn] = 0;          /* present; populate gave it zeroed */
+            st->pages++;
             continue;
         }
         if ((ty & 7) > 4 || ty == 0x8)
@@ -169,6 +170,27 @@ static int write_p2m(struct restore_ctx *c, const uint64_t *frames, unsigned int
             pg[j] = pfn < c->nr_pfns ? c->p2m[pfn] : INVALID_P2M_ENTRY;
         }
         xc_unmap_foreign(c->xch, pg, XC_PAGE_SIZE);
+    }
+    return 0;
+}
+
+/* The pfns the stream had no frame for (XTAB: the guest gave them back to
+ * its balloon) go back to the hypervisor and read INVALID in its P2M. */
+static int release_absent(struct restore_ctx *c)
+{
+    static xen_pfn_t mfns[LSR_BATCH];
+    unsigned int n = 0;
+
+    for (uint64_t pfn = 0; pfn <= c->nr_pfns; pfn++) {
+        if (n == LSR_BATCH || (pfn == c->nr_pfns && n)) {
+            if (xc_domain_decrease_reservation_exact(c->xch, c->domid, n, mfns) < 0)
+                return fail(c, -errno, "cannot give back the frames of absent pfns (%d)", errno);
+            n = 0;
+        }
+        if (pfn < c->nr_pfns && c->types[pfn] == 0xf) {
+            mfns[n++] = c->p2m[pfn];
+            c->p2m[pfn] = INVALID_P2M_ENTRY;
+        }
     }
     return 0;
 }
@@ -342,7 +364,7 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
                           "start_info or P2M record");
                 goto out;
             }
-            if (!(rc = write_p2m(&c, frames, nr_frames)))
+            if (!(rc = release_absent(&c)) && !(rc = write_p2m(&c, frames, nr_frames)))
                 rc = finish(&c, &v, &sh, &si, out);
             goto out;
         case LSR_PAGE_DATA:

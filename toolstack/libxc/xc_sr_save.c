@@ -348,9 +348,13 @@ int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct x
     if (fll_mfn == 0 || fll_mfn == ~0UL)
         return fail(&c, -XEN_EINVAL, "the guest has not published its P2M "
                     "(shared_info pfn_to_mfn_frame_list_list is unset)");
-    if (c.nr_pfns == 0 || c.nr_pfns > LSR_PFNS_MAX || c.nr_pfns > info.nr_pages + 1024)
+    /* A ballooned domain holds fewer pages than its P2M has pfns; the
+     * P2M never outgrows the domain's maximum. */
+    unsigned long max_pages = info.max_memkb / 4 > info.nr_pages ? info.max_memkb / 4
+                                                                  : info.nr_pages;
+    if (c.nr_pfns == 0 || c.nr_pfns > LSR_PFNS_MAX || c.nr_pfns > max_pages + 1024)
         return fail(&c, -XEN_EINVAL, "shared_info's max_pfn %lu does not fit the domain's "
-                    "%lu pages", (unsigned long)c.nr_pfns, info.nr_pages);
+                    "maximum of %lu pages", (unsigned long)c.nr_pfns, max_pages);
     unsigned int nr_p2m = (unsigned int)((c.nr_pfns + 511) / 512);
     if (!(c.p2m = kmalloc(c.nr_pfns * sizeof(xen_pfn_t))))
         return fail(&c, -XEN_ENOMEM, "dom0 has no memory for the P2M");

@@ -145,6 +145,12 @@ int xc_domain_sethandle(xc_interface *xch, uint32_t domid,
  * (order must be 0).  Issued in batches.  0 if every extent was populated;
  * -1 otherwise (errno from the hypervisor, or EBUSY if it did only part;
  * the populated part stays with the domain). */
+/* XENMEM_decrease_reservation (Xen public/memory.h) of the nr frames
+ * mfns[] (order 0) of domid, as Xen's libxc: 0, or -1 with errno (EBUSY
+ * when the hypervisor took fewer: a frame still mapped or not the
+ * domain's). */
+int xc_domain_decrease_reservation_exact(xc_interface *xch, uint32_t domid,
+                                         unsigned long nr, xen_pfn_t *mfns);
 int xc_domain_populate_physmap_exact(xc_interface *xch, uint32_t domid,
                                      unsigned long nr_extents,
                                      unsigned int extent_order,
