@@ -197,18 +197,6 @@ int cmd_create(struct inv *iv)
 
 /* ---- list ---------------------------------------------------------------- */
 
-struct dom_row {
-    long id;
-    char name[64], state[8], type[16];
-    unsigned long mem_kib, max_kib, vcpus;
-    unsigned long long cpu_ns;
-    long long uptime_ms;                /* -1: unknown (not the toolstack's) */
-};
-
-struct dom_list {
-    int n;
-    struct dom_row rows[256];
-};
 
 static int list_rec(void *ctx, const struct msg *m)
 {
@@ -230,8 +218,6 @@ static int list_rec(void *ctx, const struct msg *m)
     return 0;
 }
 
-/* fetch_list - the agent's domain list into *l; 0 or 1 (error printed). */
-int fetch_list(struct lconn *c, const char *what, void *l);
 int fetch_list(struct lconn *c, const char *what, void *l)
 {
     ((struct dom_list *)l)->n = 0;

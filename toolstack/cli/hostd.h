@@ -28,6 +28,9 @@ struct pending {
     int live;                       /* P_SAVE: live=1 (the domain runs on) */
     char fail_msg[300];             /* P_SAVE_END commit=0: why, encoded */
     char file_enc[PATH_MAX * 3];    /* P_SAVE: the file, percent-encoded */
+    int hold;                       /* P_SAVE: a snapshot: copy the disks while the
+                                     * domain is suspended, then resume it */
+    char copies[2 * PATH_MAX];      /* P_SAVE hold: "src\tdst\n" lines */
 };
 
 /* A new request slot for client ci's request cid: its gid, or 0 when the

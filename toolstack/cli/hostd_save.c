@@ -38,8 +38,16 @@ void client_save(int ci, uint32_t cid, char *rest)
     (void)kv_peek(rest, "dom", dom, sizeof(dom));
     if (kv_take(rest, "fwds", fenc, sizeof(fenc)) == 0 && pct_decode(fenc, fwds, sizeof(fwds)) >= 0)
         save_stream_set_forwards(fwds);
+    char hold[8] = "", cenc[sizeof(((struct pending *)0)->copies) * 3] = "";
+    (void)kv_take(rest, "hold", hold, sizeof(hold));
+    (void)kv_take(rest, "copies", cenc, sizeof(cenc));
     uint32_t gid = new_pending(ci, cid, P_SAVE, -1);
     char lv[8] = "";
+    if (gid && !strcmp(hold, "1")) {
+        find_pending(gid)->hold = 1;
+        if (pct_decode(cenc, find_pending(gid)->copies, sizeof(find_pending(gid)->copies)) < 0)
+            find_pending(gid)->copies[0] = 0;
+    }
     if (gid) {
         snprintf(find_pending(gid)->dom_arg, sizeof(find_pending(gid)->dom_arg), "%s", dom);
         snprintf(find_pending(gid)->file_enc, sizeof(find_pending(gid)->file_enc), "%s", enc);
@@ -53,6 +61,27 @@ void client_save(int ci, uint32_t cid, char *rest)
     }
     logmsg("save: into %s (request %u)", path, gid);
     agent_send(gid, "save", rest);
+}
+
+/* Copies each "src\tdst" line's disk image; -1 with err at the first
+ * failure. */
+static int hold_copies(char *lines, char *err, size_t n)
+{
+    for (char *l = lines, *nl; *l; l = nl) {
+        nl = strchr(l, '\n');
+        if (nl)
+            *nl++ = 0;
+        else
+            nl = l + strlen(l);
+        char *tab = strchr(l, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        if (copy_image(l, tab + 1, err, n) < 0)
+            return -1;
+        logmsg("snapshot: copied %s to %s", l, tab + 1);
+    }
+    return 0;
 }
 
 int save_answer(struct pending *p, char kind)
@@ -85,7 +114,11 @@ int save_answer(struct pending *p, char kind)
         if (kind == 'K' && !p->live) {
             uint32_t gid = new_pending(p->client, p->cid, P_SAVE_END, -1);
             char args[200];
-            snprintf(args, sizeof(args), "dom=%s commit=%d", p->dom_arg, wrote);
+            /* A snapshot: the disks are copied while the domain waits
+             * suspended, then it resumes (commit=0) whatever happened. */
+            if (p->hold && wrote && hold_copies(p->copies, err, sizeof(err)) < 0)
+                wrote = 0;
+            snprintf(args, sizeof(args), "dom=%s commit=%d", p->dom_arg, p->hold ? 0 : wrote);
             if (gid) {
                 struct pending *q = find_pending(gid);
                 if (!wrote)

@@ -181,6 +181,28 @@ int cmd_uptime(struct inv *iv);
 int cmd_vcpu_list(struct inv *iv);
 int cmd_sched_credit(struct inv *iv);
 int cmd_mem_set(struct inv *iv);
+
+/* One domain of the agent's `list` (domain.c). */
+struct dom_row {
+    long id;
+    char name[64], state[8], type[16];
+    unsigned long mem_kib, max_kib, vcpus;
+    unsigned long long cpu_ns;
+    long long uptime_ms;                /* -1: unknown (not the toolstack's) */
+};
+
+struct dom_list {
+    int n;
+    struct dom_row rows[256];
+};
+
+/* fetch_list - the agent's domain list into *l (a struct dom_list); 0, or
+ * 1 with the error printed under `what`. */
+int fetch_list(struct lconn *c, const char *what, void *l);
+int cmd_snapshot(struct inv *iv);
+int cmd_snapshot_list(struct inv *iv);
+int cmd_snapshot_revert(struct inv *iv);
+int cmd_snapshot_delete(struct inv *iv);
 int cmd_restore(struct inv *iv);
 int cmd_console(struct inv *iv);
 int cmd_dmesg(struct inv *iv);

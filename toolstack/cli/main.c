@@ -73,6 +73,19 @@ static const struct cmd cmds[] = {
       "foreign file is refused and nothing starts.  The domain gets new frames and\n"
       "a new id, its name, disks and vifs are those it was saved with.",
       { { 0 } }, 1, 1, cmd_restore, 0 },
+    { "snapshot", "DOMAIN NAME", "snapshot a PV domain's memory and disks; it runs on",
+      "The guest suspends; its memory goes to <run>/snapshots/DOMAIN/NAME/memory.sav\n"
+      "and each read-write disk image is copied beside it while it is suspended, so\n"
+      "memory and disks are of one instant; then it resumes.",
+      { { 0 } }, 2, 2, cmd_snapshot, 0 },
+    { "snapshot-list", "[DOMAIN]", "list the snapshots (of DOMAIN)", NULL, { { 0 } }, 0, 1,
+      cmd_snapshot_list, 0 },
+    { "snapshot-revert", "DOMAIN NAME", "go back to a snapshot",
+      "Destroys DOMAIN if it runs, copies the snapshot's disk images back over its\n"
+      "disks and restores its memory: the domain runs on from the snapshot's instant.",
+      { { 0 } }, 2, 2, cmd_snapshot_revert, 0 },
+    { "snapshot-delete", "DOMAIN NAME", "delete a snapshot", NULL, { { 0 } }, 2, 2,
+      cmd_snapshot_delete, 0 },
     { "console", "DOMAIN", "attach to a domain's console",
       "On a terminal the console is interactive (raw mode); Ctrl-] detaches.\n"
       "When stdin is not a terminal, each input line is sent to the domain and\n"

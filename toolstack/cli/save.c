@@ -14,9 +14,13 @@
 #include "savefile.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define ENC(dst, s) pct_encode((s), strlen(s), (dst), sizeof(dst))
 
@@ -187,25 +191,28 @@ static int config_args(const char *cfg, char *out, size_t n, char *name, size_t 
     return 0;
 }
 
-int cmd_restore(struct inv *iv)
+/* restore_file - `lamina restore FILE` (file as the user gave it). */
+static int restore_file(const char *file)
 {
     static struct save_info si;
     static char args[12288];
     char path[PATH_MAX], penc[PATH_MAX * 3], e[512], name[256], dname[256];
-    if (!realpath(iv->pos[0], path)) {
-        err("restore: cannot read %s: %s", iv->pos[0], strerror(errno));
+    if (!realpath(file, path)) {
+        err("restore: cannot read %s: %s", file, strerror(errno));
         return EXIT_FAIL;
     }
     if (save_file_check(path, &si, e, sizeof(e)) < 0) {
-        err("restore: %s: %s; nothing was started", iv->pos[0], e);
+        err("restore: %s: %s; nothing was started", file, e);
         return EXIT_FAIL;
     }
     if (config_args(si.config, args, sizeof(args), name, sizeof(name), e, sizeof(e)) < 0) {
-        err("restore: %s: %s; nothing was started", iv->pos[0], e);
+        err("restore: %s: %s; nothing was started", file, e);
         return EXIT_FAIL;
     }
-    if (ENC(penc, path) < 0)
-        return usage_error(iv, "path too long");
+    if (ENC(penc, path) < 0) {
+        err("restore: %s: path too long", file);
+        return EXIT_FAIL;
+    }
     /* The host forwards it was saved with: fwdN=HOST:IP:PORT, as create's. */
     int nf = 0;
     for (char *p = si.forwards, *nl; (nl = strchr(p, '\n')) && nf < 16; p = nl + 1) {
@@ -231,7 +238,243 @@ int cmd_restore(struct inv *iv)
         return EXIT_FAIL;
     lconn_close(&c);
     printf("Restored domain %s as %llu from %s: %llu pages in %.1f ms (dom0), %.1f ms in "
-           "all\n", dname, r.id, iv->pos[0], r.pages, (double)r.total_ns / 1e6,
+           "all\n", dname, r.id, file, r.pages, (double)r.total_ns / 1e6,
            (double)(now_ns() - t0) / 1e6);
+    return EXIT_OK;
+}
+
+int cmd_restore(struct inv *iv)
+{
+    return restore_file(iv->pos[0]);
+}
+
+/* ---- snapshots: <run>/snapshots/DOMAIN/NAME/{memory.sav,disks,diskN.img} ---- */
+
+/* snap_dir - the directory of DOM's snapshot NAME (either may be NULL:
+ * the level above); -1 after a usage message for a bad name. */
+static int snap_dir(struct inv *iv, const char *dom, const char *name, char *out, size_t n)
+{
+    for (const char *s = name; s && *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.') || (s == name && *s == '.')) {
+            usage_error(iv, "a snapshot name has letters, digits and -_. only (not first)");
+            return -1;
+        }
+    int k = snprintf(out, n, "%s/snapshots%s%s%s%s", lp.run, dom ? "/" : "", dom ? dom : "",
+                     name ? "/" : "", name ? name : "");
+    if (k < 0 || (size_t)k + 16 >= n) {
+        usage_error(iv, "the snapshot's path would be too long");
+        return -1;
+    }
+    return 0;
+}
+
+struct disk_scan { char lines[2 * PATH_MAX]; const char *dir; int n; };
+
+static int disk_rec(void *ctx, const struct msg *m)
+{
+    struct disk_scan *s = ctx;
+    const char *t = msg_get(m, "target"), *mode = msg_get(m, "mode");
+    if (!t || !mode || strcmp(mode, "w"))
+        return 0;               /* read-only disks cannot change */
+    size_t l = strlen(s->lines);
+    snprintf(s->lines + l, sizeof(s->lines) - l, "%s\t%s/disk%d.img\n", t, s->dir, s->n++);
+    return 0;
+}
+
+int cmd_snapshot(struct inv *iv)
+{
+    static char dir[PATH_MAX], path[2 * PATH_MAX], penc[PATH_MAX * 6], cenc[6 * PATH_MAX],
+        fwds[3 * 1024 + 16];
+    static struct disk_scan ds;
+    char dom[256], name[256] = "";
+    if (ENC(dom, iv->pos[0]) < 0)
+        return usage_error(iv, "domain name too long");
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    static struct dom_list l;
+    if (fetch_list(&c, "snapshot", &l))
+        return EXIT_FAIL;
+    char *e;
+    long id = strtol(iv->pos[0], &e, 10);
+    for (int i = 0; i < l.n; i++)
+        if ((!*e && e != iv->pos[0] && l.rows[i].id == id) || !strcmp(l.rows[i].name, iv->pos[0]))
+            snprintf(name, sizeof(name), "%s", l.rows[i].name);
+    if (!name[0]) {
+        err("snapshot: no domain '%s'", iv->pos[0]);
+        return EXIT_FAIL;
+    }
+    if (snap_dir(iv, name, iv->pos[1], dir, sizeof(dir)) < 0)
+        return EXIT_USAGE;
+    if (access(dir, F_OK) == 0) {
+        err("snapshot: %s has a snapshot '%s' already; `lamina snapshot-delete %s %s` first",
+            name, iv->pos[1], name, iv->pos[1]);
+        return EXIT_FAIL;
+    }
+    char up[PATH_MAX];
+    (void)snap_dir(iv, name, NULL, up, sizeof(up));
+    (void)snap_dir(iv, NULL, NULL, path, sizeof(path));
+    (void)mkdir(path, 0755);
+    (void)mkdir(up, 0755);
+    if (mkdir(dir, 0755) < 0) {
+        err("snapshot: cannot create %s: %s", dir, strerror(errno));
+        return EXIT_FAIL;
+    }
+    memset(&ds, 0, sizeof(ds));
+    ds.dir = dir;
+    if (lamina_call(&c, "snapshot", disk_rec, NULL, &ds, 30000, "block-list dom=%s", dom))
+        return EXIT_FAIL;
+    snprintf(path, sizeof(path), "%s/disks", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(ds.lines, f) < 0 || fclose(f) != 0) {
+        err("snapshot: cannot write %s: %s", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    snprintf(path, sizeof(path), "%s/memory.sav", dir);
+    if (ENC(penc, path) < 0 || pct_encode(ds.lines, strlen(ds.lines), cenc, sizeof(cenc)) < 0)
+        return usage_error(iv, "paths too long");
+    save_forwards(&c, dom, fwds, sizeof(fwds));
+    struct save_res r = { 0 };
+    uint64_t t0 = now_ns();
+    if (lamina_call(&c, "snapshot", save_rec, NULL, &r, 120000,
+                    "save dom=%s file=%s hold=1 copies=%s%s", dom, penc, cenc, fwds)) {
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        if (system(path) != 0)
+            err("snapshot: could not remove %s", dir);
+        return EXIT_FAIL;
+    }
+    lconn_close(&c);
+    printf("Snapshot %s of %s: %llu pages and %d disk%s in %.1f ms; it keeps running\n",
+           iv->pos[1], name, r.pages, ds.n, ds.n == 1 ? "" : "s", (double)(now_ns() - t0) / 1e6);
+    return EXIT_OK;
+}
+
+int cmd_snapshot_list(struct inv *iv)
+{
+    char top[PATH_MAX], sub[2 * PATH_MAX], f[3 * PATH_MAX];
+    if (snap_dir(iv, NULL, NULL, top, sizeof(top)) < 0)
+        return EXIT_USAGE;
+    DIR *d = opendir(top);
+    int n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] == '.' || (iv->npos && strcmp(de->d_name, iv->pos[0])))
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", top, de->d_name);
+        DIR *s = opendir(sub);
+        for (struct dirent *se; s && (se = readdir(s));) {
+            struct stat st;
+            snprintf(f, sizeof(f), "%s/%s/memory.sav", sub, se->d_name);
+            if (se->d_name[0] == '.' || stat(f, &st) < 0)
+                continue;
+            if (!n++)
+                printf("%-24s %-24s %-19s %10s\n", "Domain", "Snapshot", "Taken", "Memory");
+            char ts[32];
+            strftime(ts, sizeof(ts), "%F %T", localtime(&st.st_mtime));
+            printf("%-24s %-24s %-19s %7.1f MiB\n", de->d_name, se->d_name, ts,
+                   (double)st.st_size / 1048576.0);
+        }
+        if (s)
+            closedir(s);
+    }
+    if (d)
+        closedir(d);
+    if (!n)
+        printf("no snapshots%s%s\n", iv->npos ? " of " : "", iv->npos ? iv->pos[0] : "");
+    return EXIT_OK;
+}
+
+/* snap_find - DOM's snapshot NAME must exist: its directory into dir. */
+static int snap_find(struct inv *iv, char *dir, size_t n)
+{
+    char f[2 * PATH_MAX];
+    if (snap_dir(iv, iv->pos[0], iv->pos[1], dir, n) < 0)
+        return EXIT_USAGE;
+    snprintf(f, sizeof(f), "%s/memory.sav", dir);
+    if (access(f, R_OK) < 0) {
+        err("%s: %s has no snapshot '%s' (see `lamina snapshot-list %s`)", iv->cmd->name,
+            iv->pos[0], iv->pos[1], iv->pos[0]);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+int cmd_snapshot_revert(struct inv *iv)
+{
+    static char dir[PATH_MAX], f[2 * PATH_MAX], lines[2 * PATH_MAX];
+    char dom[256], e[512];
+    int rc = snap_find(iv, dir, sizeof(dir));
+    if (rc)
+        return rc;
+    snprintf(f, sizeof(f), "%s/memory.sav", dir);
+    static struct save_info si;
+    if (save_file_check(f, &si, e, sizeof(e)) < 0) {
+        err("snapshot-revert: %s: %s; nothing was changed", f, e);
+        return EXIT_FAIL;
+    }
+    snprintf(f, sizeof(f), "%s/disks", dir);
+    FILE *df = fopen(f, "r");
+    size_t got = df ? fread(lines, 1, sizeof(lines) - 1, df) : 0;
+    lines[got] = 0;
+    if (df)
+        fclose(df);
+    if (ENC(dom, iv->pos[0]) < 0)
+        return usage_error(iv, "domain name too long");
+    /* The domain as it runs now goes first, and its disks with it. */
+    struct lconn c;
+    if (lconn_open(&c, 0))
+        return EXIT_FAIL;
+    static struct dom_list l;
+    if (fetch_list(&c, "snapshot-revert", &l))
+        return EXIT_FAIL;
+    for (int i = 0; i < l.n; i++)
+        if (!strcmp(l.rows[i].name, iv->pos[0])) {
+            if (lamina_call(&c, "snapshot-revert", NULL, NULL, NULL, 30000, "destroy dom=%s", dom))
+                return EXIT_FAIL;
+            for (int t = 0; t < 100; t++) {
+                if (fetch_list(&c, "snapshot-revert", &l))
+                    return EXIT_FAIL;
+                int there = 0;
+                for (int j = 0; j < l.n; j++)
+                    there |= !strcmp(l.rows[j].name, iv->pos[0]);
+                if (!there)
+                    break;
+                usleep(100000);
+            }
+            usleep(300000);     /* hostd unplugs its disks */
+            break;
+        }
+    lconn_close(&c);
+    for (char *p = lines, *nl; *p; p = nl) {
+        nl = strchr(p, '\n');
+        if (nl)
+            *nl++ = 0;
+        else
+            nl = p + strlen(p);
+        char *tab = strchr(p, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        if (copy_image(tab + 1, p, e, sizeof(e)) < 0) {
+            err("snapshot-revert: %s; the domain was not restored", e);
+            return EXIT_FAIL;
+        }
+    }
+    snprintf(f, sizeof(f), "%s/memory.sav", dir);
+    return restore_file(f);
+}
+
+int cmd_snapshot_delete(struct inv *iv)
+{
+    static char dir[PATH_MAX], cmd[PATH_MAX + 16];
+    int rc = snap_find(iv, dir, sizeof(dir));
+    if (rc)
+        return rc;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        err("snapshot-delete: could not remove %s", dir);
+        return EXIT_FAIL;
+    }
+    printf("Deleted snapshot %s of %s\n", iv->pos[1], iv->pos[0]);
     return EXIT_OK;
 }

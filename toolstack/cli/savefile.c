@@ -295,3 +295,48 @@ int save_file_check(const char *path, struct save_info *si, char *err, size_t n)
     munmap(m, (size_t)st.st_size);
     return rc;
 }
+
+int copy_image(const char *src, const char *dst, char *err, size_t n)
+{
+    static char buf[1 << 20];
+    int in = open(src, O_RDONLY), out = -1;
+    if (in < 0) {
+        snprintf(err, n, "cannot read %s: %s", src, strerror(errno));
+        return -1;
+    }
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        snprintf(err, n, "cannot write %s: %s", dst, strerror(errno));
+        close(in);
+        return -1;
+    }
+    off_t pos = 0;
+    for (;;) {
+        ssize_t got = read(in, buf, sizeof(buf));
+        if (got < 0) {
+            snprintf(err, n, "reading %s: %s", src, strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        bool zero = true;
+        for (ssize_t i = 0; i < got && zero; i++)
+            zero = buf[i] == 0;
+        if (!zero && pwrite(out, buf, (size_t)got, pos) != got) {
+            snprintf(err, n, "writing %s: %s", dst, strerror(errno ? errno : ENOSPC));
+            goto fail;
+        }
+        pos += got;
+    }
+    if (ftruncate(out, pos) < 0 || fsync(out) < 0) {
+        snprintf(err, n, "finishing %s: %s", dst, strerror(errno));
+        goto fail;
+    }
+    close(in);
+    close(out);
+    return 0;
+fail:
+    close(in);
+    close(out);
+    return -1;
+}

@@ -75,4 +75,9 @@ struct save_info {
  * (truncated, corrupt, another version...). */
 int save_file_check(const char *path, struct save_info *si, char *err, size_t n);
 
+/* copy_image - copies the disk image src to dst (created or truncated,
+ * mode 0644), holes kept, then fsync: the disk half of a snapshot and of
+ * its revert.  0, or -1 with a message in err (n bytes). */
+int copy_image(const char *src, const char *dst, char *err, size_t n);
+
 #endif /* LAMINA_SAVEFILE_H */
