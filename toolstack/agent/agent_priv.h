@@ -78,6 +78,10 @@ void agent_block_release(struct dom_entry *d);
 /* True while a released disk's slot has not been announced to hostd yet
  * (blkback still holds it). */
 bool agent_block_releasing(void);
+/* Serves the rings until hostd has unplugged every disk being released
+ * (at most 5 s), so that an answer sent afterwards finds the images free:
+ * destroy and save-end wait so. */
+void agent_block_wait_released(void);
 void agent_block_poll(void);
 int block_parse_arg(const char *v, struct dom_vbd *out, char *msg, size_t n);
 void cmd_block_list(const struct proto_req *r);

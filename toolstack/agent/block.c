@@ -122,6 +122,16 @@ bool agent_block_releasing(void)
     return eject_pending != 0;
 }
 
+void agent_block_wait_released(void)
+{
+    for (uint64_t t = arch_now_ns(); agent_block_releasing() &&
+                                     arch_now_ns() - t < 5000000000ULL;) {
+        (void)agent_serve_rings();
+        agent_idle();
+        thread_sleep_ns(1000000);
+    }
+}
+
 /* True if a domain's configuration holds slot s. */
 static bool slot_assigned(unsigned int s)
 {

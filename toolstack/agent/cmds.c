@@ -442,6 +442,7 @@ static void cmd_destroy(const struct proto_req *r)
         agent_domain_teardown(d, true);     /* flushes its console first */
         proto_send_log("domain %u (%s) destroyed", domid, d->cfg.name);
         agent_domain_forget(d);
+        agent_block_wait_released();    /* its images are free when it answers */
     } else if (xc_domain_destroy(agent.xch, domid) < 0) {
         proto_send_err(r->id, errno, "cannot destroy domain %u (%s)", domid,
                        proto_errno_name(errno));

@@ -266,14 +266,7 @@ void cmd_save_end(const struct proto_req *r)
     agent_domain_teardown(d, true);     /* flushes its console first */
     proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
     agent_domain_forget(d);
-    /* Its disks go back to hostd before the answer, so that a restore
-     * right after finds the images free. */
-    for (uint64_t t = arch_now_ns(); agent_block_releasing() &&
-                                     arch_now_ns() - t < 5000000000ULL;) {
-        (void)agent_serve_rings();
-        agent_idle();
-        thread_sleep_ns(1000000);
-    }
+    agent_block_wait_released();        /* a restore right after finds them free */
     proto_send_ok(r->id);
 }
 

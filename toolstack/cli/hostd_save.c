@@ -63,27 +63,6 @@ void client_save(int ci, uint32_t cid, char *rest)
     agent_send(gid, "save", rest);
 }
 
-/* Copies each "src\tdst" line's disk image; -1 with err at the first
- * failure. */
-static int hold_copies(char *lines, char *err, size_t n)
-{
-    for (char *l = lines, *nl; *l; l = nl) {
-        nl = strchr(l, '\n');
-        if (nl)
-            *nl++ = 0;
-        else
-            nl = l + strlen(l);
-        char *tab = strchr(l, '\t');
-        if (!tab)
-            continue;
-        *tab = 0;
-        if (copy_image(l, tab + 1, err, n) < 0)
-            return -1;
-        logmsg("snapshot: copied %s to %s", l, tab + 1);
-    }
-    return 0;
-}
-
 int save_answer(struct pending *p, char kind)
 {
     if (p->kind == P_SAVE) {
@@ -116,8 +95,10 @@ int save_answer(struct pending *p, char kind)
             char args[200];
             /* A snapshot: the disks are copied while the domain waits
              * suspended, then it resumes (commit=0) whatever happened. */
-            if (p->hold && wrote && hold_copies(p->copies, err, sizeof(err)) < 0)
+            if (p->hold && wrote && copy_images(p->copies, false, err, sizeof(err)) < 0)
                 wrote = 0;
+            if (p->hold && wrote)
+                logmsg("snapshot: disks copied");
             snprintf(args, sizeof(args), "dom=%s commit=%d", p->dom_arg, p->hold ? 0 : wrote);
             if (gid) {
                 struct pending *q = find_pending(gid);

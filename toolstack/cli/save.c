@@ -282,6 +282,17 @@ static int disk_rec(void *ctx, const struct msg *m)
     return 0;
 }
 
+/* find_row - the row of l whose name, or id, is dom; NULL if none. */
+static const struct dom_row *find_row(const struct dom_list *l, const char *dom)
+{
+    char *e;
+    long id = strtol(dom, &e, 10);
+    for (int i = 0; i < l->n; i++)
+        if ((!*e && e != dom && l->rows[i].id == id) || !strcmp(l->rows[i].name, dom))
+            return &l->rows[i];
+    return NULL;
+}
+
 int cmd_snapshot(struct inv *iv)
 {
     static char dir[PATH_MAX], path[2 * PATH_MAX], penc[PATH_MAX * 6], cenc[6 * PATH_MAX],
@@ -296,11 +307,9 @@ int cmd_snapshot(struct inv *iv)
     static struct dom_list l;
     if (fetch_list(&c, "snapshot", &l))
         return EXIT_FAIL;
-    char *e;
-    long id = strtol(iv->pos[0], &e, 10);
-    for (int i = 0; i < l.n; i++)
-        if ((!*e && e != iv->pos[0] && l.rows[i].id == id) || !strcmp(l.rows[i].name, iv->pos[0]))
-            snprintf(name, sizeof(name), "%s", l.rows[i].name);
+    const struct dom_row *row = find_row(&l, iv->pos[0]);
+    if (row)
+        snprintf(name, sizeof(name), "%s", row->name);
     if (!name[0]) {
         err("snapshot: no domain '%s'", iv->pos[0]);
         return EXIT_FAIL;
@@ -427,38 +436,14 @@ int cmd_snapshot_revert(struct inv *iv)
     static struct dom_list l;
     if (fetch_list(&c, "snapshot-revert", &l))
         return EXIT_FAIL;
-    for (int i = 0; i < l.n; i++)
-        if (!strcmp(l.rows[i].name, iv->pos[0])) {
-            if (lamina_call(&c, "snapshot-revert", NULL, NULL, NULL, 30000, "destroy dom=%s", dom))
-                return EXIT_FAIL;
-            for (int t = 0; t < 100; t++) {
-                if (fetch_list(&c, "snapshot-revert", &l))
-                    return EXIT_FAIL;
-                int there = 0;
-                for (int j = 0; j < l.n; j++)
-                    there |= !strcmp(l.rows[j].name, iv->pos[0]);
-                if (!there)
-                    break;
-                usleep(100000);
-            }
-            usleep(300000);     /* hostd unplugs its disks */
-            break;
-        }
+    /* dom0 answers the destroy once hostd has unplugged its disks. */
+    if (find_row(&l, iv->pos[0]) &&
+        lamina_call(&c, "snapshot-revert", NULL, NULL, NULL, 30000, "destroy dom=%s", dom))
+        return EXIT_FAIL;
     lconn_close(&c);
-    for (char *p = lines, *nl; *p; p = nl) {
-        nl = strchr(p, '\n');
-        if (nl)
-            *nl++ = 0;
-        else
-            nl = p + strlen(p);
-        char *tab = strchr(p, '\t');
-        if (!tab)
-            continue;
-        *tab = 0;
-        if (copy_image(tab + 1, p, e, sizeof(e)) < 0) {
-            err("snapshot-revert: %s; the domain was not restored", e);
-            return EXIT_FAIL;
-        }
+    if (copy_images(lines, true, e, sizeof(e)) < 0) {
+        err("snapshot-revert: %s; the domain was not restored", e);
+        return EXIT_FAIL;
     }
     snprintf(f, sizeof(f), "%s/memory.sav", dir);
     return restore_file(f);

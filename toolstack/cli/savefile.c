@@ -340,3 +340,21 @@ fail:
     close(out);
     return -1;
 }
+
+int copy_images(char *lines, bool reverse, char *err, size_t n)
+{
+    for (char *l = lines, *nl; *l; l = nl) {
+        nl = strchr(l, '\n');
+        if (nl)
+            *nl++ = 0;
+        else
+            nl = l + strlen(l);
+        char *tab = strchr(l, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        if (copy_image(reverse ? tab + 1 : l, reverse ? l : tab + 1, err, n) < 0)
+            return -1;
+    }
+    return 0;
+}

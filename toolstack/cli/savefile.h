@@ -79,5 +79,9 @@ int save_file_check(const char *path, struct save_info *si, char *err, size_t n)
  * mode 0644), holes kept, then fsync: the disk half of a snapshot and of
  * its revert.  0, or -1 with a message in err (n bytes). */
 int copy_image(const char *src, const char *dst, char *err, size_t n);
+/* copy_images - copy_image() for each "src\tdst\n" line of lines (changed
+ * in place); reverse copies dst to src (a snapshot's revert).  0, or -1
+ * at the first failure with its message in err. */
+int copy_images(char *lines, bool reverse, char *err, size_t n);
 
 #endif /* LAMINA_SAVEFILE_H */

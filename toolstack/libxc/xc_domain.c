@@ -197,17 +197,23 @@ int xc_domain_sethandle(xc_interface *xch, uint32_t domid, xen_domain_handle_t h
  * support continuations. */
 #define POPULATE_BATCH 512
 
-int xc_domain_decrease_reservation_exact(xc_interface *xch, uint32_t domid,
-                                         unsigned long nr, xen_pfn_t *mfns)
+/* XENMEM op on all nr extents of list, in batches: 0, or -1 with errno
+ * (EBUSY when the hypervisor did only part). */
+static int memop_exact(unsigned int op, uint32_t domid, unsigned long nr,
+                       unsigned int extent_order, unsigned int mem_flags, xen_pfn_t *list)
 {
-    (void)xch;
     for (unsigned long done = 0; done < nr;) {
         unsigned long n = nr - done < POPULATE_BATCH ? nr - done : POPULATE_BATCH;
-        struct xen_memory_reservation r = { .nr_extents = n, .domid = (domid_t)domid };
+        struct xen_memory_reservation r = {
+            .nr_extents = n,
+            .extent_order = extent_order,
+            .mem_flags = mem_flags,
+            .domid = (domid_t)domid,
+        };
         long rc;
 
-        set_xen_guest_handle(r.extent_start, mfns + done);
-        rc = HYPERVISOR_memory_op(XENMEM_decrease_reservation, &r);
+        set_xen_guest_handle(r.extent_start, list + done);
+        rc = HYPERVISOR_memory_op(op, &r);
         if (rc < 0)
             return xc_result(rc);
         if ((unsigned long)rc != n) {
@@ -219,36 +225,22 @@ int xc_domain_decrease_reservation_exact(xc_interface *xch, uint32_t domid,
     return 0;
 }
 
+int xc_domain_decrease_reservation_exact(xc_interface *xch, uint32_t domid,
+                                         unsigned long nr, xen_pfn_t *mfns)
+{
+    (void)xch;
+    return memop_exact(XENMEM_decrease_reservation, domid, nr, 0, 0, mfns);
+}
+
 int xc_domain_populate_physmap_exact(xc_interface *xch, uint32_t domid,
                                      unsigned long nr_extents,
                                      unsigned int extent_order,
                                      unsigned int mem_flags,
                                      xen_pfn_t *extent_start)
 {
-    unsigned long done = 0;
-
-    while (done < nr_extents) {
-        unsigned long n = nr_extents - done < POPULATE_BATCH ? nr_extents - done
-                                                             : POPULATE_BATCH;
-        struct xen_memory_reservation r = {
-            .nr_extents = n,
-            .extent_order = extent_order,
-            .mem_flags = mem_flags,
-            .domid = (domid_t)domid,
-        };
-        long rc;
-
-        set_xen_guest_handle(r.extent_start, extent_start + done);
-        rc = HYPERVISOR_memory_op(XENMEM_populate_physmap, &r);
-        if (rc < 0)
-            return xc_result(rc);
-        if ((unsigned long)rc != n) {
-            errno = XEN_EBUSY;
-            return -1;
-        }
-        done += n;
-    }
-    return 0;
+    (void)xch;
+    return memop_exact(XENMEM_populate_physmap, domid, nr_extents, extent_order, mem_flags,
+                       extent_start);
 }
 
 static int vcpucontext(uint32_t cmd, uint32_t domid, uint32_t vcpu,
