@@ -14,7 +14,9 @@
 #    blkfront reconnects, every record is in order and reads back intact;
 #  - a TCP transfer between two domUs survives the sender's save/restore:
 #    every byte arrives, both checksums agree;
-#  - a vif's host forward is kept in the file and comes back with it.
+#  - a vif's host forward is kept in the file and comes back with it;
+#  - a file hostd cannot write (a full disk) fails the save with the
+#    reason and the domain resumes.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/scenario.bash
 . tests/lib/cli.bash
@@ -200,6 +202,24 @@ else
     fail "after the restore (domain $wid, $before pages before): $(head -n 3 "$RUN/page")"
 fi
 lam destroy web
+
+# hostd cannot write the file (the disk is full: FILE.tmp is /dev/full):
+# the save fails with the reason, the domain resumes and counts on.
+printf 'name = "full"\nkernel = "%s"\ncmdline = "service tick_ms=20"\nmemory = 16\n' \
+    "$kernel" >"$RUN/full.cfg"
+lam create "$RUN/full.cfg"
+expect_ok "create full"
+fticks() { console_count full '^service: tick'; }
+wait_for 30 eval '[ "$(fticks)" -ge 5 ]' || fail "full does not count"
+ln -sf /dev/full "$RUN/full.sav.tmp"
+lam save full "$RUN/full.sav"
+expect_err "a save onto a full disk" "writing .*full.sav.tmp failed: No space left on device; the domain was resumed"
+[ ! -e "$RUN/full.sav" ] && [ ! -L "$RUN/full.sav.tmp" ] && ok "no file and no .tmp left" \
+    || fail "a file is left after the failed save: $(ls "$RUN"/full.sav* 2>&1)"
+t0=$(fticks)
+wait_for 10 eval '[ "$(fticks)" -gt $((t0 + 10)) ]' && ok "the domain resumed and counts on" \
+    || fail "full stopped counting after the failed save"
+lam destroy full
 lam down
 expect_ok "down"
 finish
