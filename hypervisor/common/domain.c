@@ -4,6 +4,7 @@
  */
 #include "common/hv.h"
 #include "common/grant_table.h"
+#include "mm/paging.h"
 #include "arch/x86/x86.h"
 #include "pv/pv.h"
 #include "unmod/unmod.h"
@@ -160,6 +161,7 @@ void domain_destroy(struct domain *d)
         return;
     d->is_dying = true;
     domain_console_flush(d);
+    paging_log_dirty_disable(d);
     /* d's grant mappings go while its page tables still stand. */
     gnttab_destroy(d);
     for (unsigned int i = 0; i < d->max_vcpus; i++) {

@@ -16,6 +16,7 @@
 #include "unmod/unmod.h"
 #include "common/guest_access.h"
 #include "common/grant_table.h"
+#include "mm/paging.h"
 
 /* A vcpu_guest_context is 5 KiB: too big for the hypervisor stack.  The
  * hypervisor is not reentrant, so one buffer serves every call. */
@@ -233,6 +234,36 @@ static long domctl_do(struct xen_domctl *dc, struct domain *d, bool *copyback)
         for (uint64_t i = 0; i < num; i++)
             arr[i] = domctl_pageframe_type(d, arr[i]);
         return copy_to_guest(h, arr, num * sizeof(arr[0])) ? -XEN_EFAULT : 0;
+    }
+    case XEN_DOMCTL_shadow_op: {
+        /* Log-dirty mode only (mm/paging.h): Lamina's PV domains have no
+         * shadow allocation to get or set. */
+        struct xen_domctl_shadow_op *so = &dc->u.shadow_op;
+        if (current && current->domain == d)
+            return -XEN_EINVAL;
+        switch (so->op) {
+        case XEN_DOMCTL_SHADOW_OP_OFF:
+            paging_log_dirty_disable(d);
+            return 0;
+        case XEN_DOMCTL_SHADOW_OP_ENABLE:
+            if (so->mode != XEN_DOMCTL_SHADOW_ENABLE_LOG_DIRTY)
+                return -XEN_EINVAL;
+            /* fall through */
+        case XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY:
+            return paging_log_dirty_enable(d);
+        case XEN_DOMCTL_SHADOW_OP_CLEAN:
+        case XEN_DOMCTL_SHADOW_OP_PEEK: {
+            uint64_t pages = so->pages;
+            rc = paging_log_dirty_op(d, so->op == XEN_DOMCTL_SHADOW_OP_CLEAN,
+                                     (uint64_t)(uintptr_t)so->dirty_bitmap.p, &pages,
+                                     &so->stats.fault_count, &so->stats.dirty_count);
+            so->pages = pages;
+            *copyback = true;
+            return rc;
+        }
+        default:
+            return -XEN_EINVAL;
+        }
     }
     case XEN_DOMCTL_unpausedomain:
         return domain_unpause_by_toolstack(d);

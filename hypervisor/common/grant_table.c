@@ -21,6 +21,7 @@
 #include "common/guest_access.h"
 #include "common/continuation.h"
 #include "mm/mm.h"
+#include "mm/paging.h"
 
 #define ENTRIES_PER_FRAME   (PAGE_SIZE / sizeof(grant_entry_v1_t))     /* 512 */
 #define MAPTRACK_NONE       (~0U)
@@ -422,8 +423,11 @@ static void mapping_release(struct grant_table *lgt, uint32_t h)
 {
     struct grant_mapping *m = maptrack_entry(lgt, h);
 
-    if (!(m->flags & GNTMAP_readonly))
+    if (!(m->flags & GNTMAP_readonly)) {
+        /* The backend wrote through it: a save in progress sends it. */
+        paging_mark_dirty(mfn_to_page(m->mfn)->owner, m->mfn);
         put_page_type(m->mfn);
+    }
     put_page(m->mfn);
     maptrack_put(lgt, h);
 }
@@ -544,6 +548,7 @@ static void gnttab_copy_one(struct domain *ld, struct gnttab_copy *op)
     }
     memmove((char *)mfn_to_virt(dst.mfn) + op->dest.offset,
             (const char *)mfn_to_virt(src.mfn) + op->source.offset, op->len);
+    paging_mark_dirty(mfn_to_page(dst.mfn)->owner, dst.mfn);
     copy_release(&dst, true);
     copy_release(&src, false);
 }

@@ -17,6 +17,7 @@
 #include <lamina/xen.h>
 #include "mm/mm.h"
 #include "common/hv.h"
+#include "mm/paging.h"
 
 #if __has_include("desc.h")
 #include "pv/pv.h"
@@ -47,7 +48,6 @@ static unsigned long nr_free_frames, nr_clean_frames;
 /* PTE flag bits a guest may set (Xen's base_disallow_mask complement). */
 #define PTE_AVAIL           0xe00UL
 #define PTE_AVAIL_HIGH      (0x7ffUL << 52)        /* bits 52..62 */
-#define PTE_GNTTAB          (1UL << 62)            /* Xen-internal in L1s */
 #define PTE_GUEST_KERNEL    (1UL << 52)            /* Xen's _PAGE_GUEST_KERNEL */
 #define PTE_CACHE_ATTRS     (_PAGE_PWT | _PAGE_PCD | _PAGE_PAT)
 #define PTE_FLAGS_MASK      (~PTE_ADDR_MASK)
@@ -406,7 +406,9 @@ static int __attribute__((noinline)) page_type_get_slow(unsigned long mfn, unsig
         pg->type_info = x + 1;
         return 0;
     }
-    /* Type change (or revalidation), allowed only at count 0. */
+    /* Type change (or revalidation), allowed only at count 0.  A save in
+     * progress must send the frame again with its new type. */
+    paging_mark_dirty(pg->owner, mfn);
     if ((x & PGT_type_mask) == PGT_writable_page && type != PGT_writable_page)
         flush_tlb_local();                  /* no stale writable TLB entries */
     pg->type_info = type | 1;
@@ -430,6 +432,7 @@ static void __attribute__((noinline)) page_type_put_slow(unsigned long mfn)
     BUG_ON((x & PGT_count_mask) == 0);
     if ((x & PGT_count_mask) == 1 && type_is_pt(type) && (x & PGT_validated)) {
         /* Last type ref of a table: devalidate, dropping what it maps. */
+        paging_mark_dirty(pg->owner, mfn);
         pg->type_info = type;
         devalidate_page(mfn, type);
         return;
@@ -479,7 +482,7 @@ static inline int get_page_from_l1e(uint64_t l1e, struct domain *l1e_owner,
                              struct domain *pg_owner)
 {
     unsigned long mfn = pte_mfn(l1e);
-    uint64_t allowed = (PTE_BASE_ALLOWED | _PAGE_GLOBAL) & ~PTE_GNTTAB;
+    uint64_t allowed = (PTE_BASE_ALLOWED | _PAGE_GLOBAL) & ~PTE_LOGDIRTY;
     struct page_info *pg;
 
     if (l1e_owner->is_privileged)
@@ -514,8 +517,11 @@ static inline void put_page_from_l1e(uint64_t l1e)
     if (!pte_present(l1e) || !mfn_valid(mfn))
         return;
     pg = mfn_to_page(mfn);
-    if (l1e & _PAGE_RW)
+    if (l1e & (_PAGE_RW | PTE_LOGDIRTY)) {
+        /* Whatever wrote through it (dom0's foreign mapping) is done. */
+        paging_mark_dirty(pg->owner, mfn);
         page_type_put(mfn, pg);
+    }
     page_put(mfn, pg);
 }
 
@@ -567,6 +573,13 @@ static uint64_t adjust_guest_entry(uint64_t e, unsigned int level)
     return e | _PAGE_USER;
 }
 
+/* A guest's L1 entry with PTE_LOGDIRTY (as it read one back from a table
+ * in log-dirty mode) stands for the writable entry it was. */
+static inline uint64_t l1e_logical(uint64_t e)
+{
+    return (e & PTE_LOGDIRTY) ? (e | _PAGE_RW) & ~PTE_LOGDIRTY : e;
+}
+
 static unsigned int type_level(unsigned long type)
 {
     return (unsigned int)(type >> 60);
@@ -593,10 +606,14 @@ static int validate_page(unsigned long mfn, unsigned long type)
             continue;
         if (!pte_present(t[i]))
             continue;
+        if (level == 1)
+            t[i] = l1e_logical(t[i]);
         rc = get_page_from_entry(t[i], level, d, d);
         if (rc)
             goto fail;
         t[i] = adjust_guest_entry(t[i], level);
+        if (level == 1)
+            t[i] = paging_l1e_install(d, t[i]);
     }
     if (level == 4)
         for (i = HV_FIRST_L4_SLOT; i <= HV_LAST_L4_SLOT; i++)
@@ -645,14 +662,19 @@ int mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx, uint64_t nva
     if (level == 4 && is_hv_l4_slot(idx))
         return -XEN_EINVAL;
     if (pte_present(nval)) {
+        if (level == 1)
+            nval = l1e_logical(nval);
         rc = get_page_from_entry(nval, level, d, pg_owner ? pg_owner : d);
         if (rc)
             return rc;
         nval = adjust_guest_entry(nval, level);
+        if (level == 1)
+            nval = paging_l1e_install(d, nval);
     }
     old = t[idx];
     t[idx] = nval;
     put_page_from_entry(old, level);
+    paging_mark_dirty(d, table_mfn);
     return 0;
 }
 
@@ -678,6 +700,7 @@ int mm_pin_table(struct domain *d, unsigned long mfn, unsigned long type)
         return -XEN_EINVAL;                 /* already pinned */
     }
     mfn_to_page(mfn)->type_info |= PGT_pinned;
+    paging_mark_dirty(d, mfn);              /* its LPINTAB bit changed */
     return 0;
 }
 
@@ -693,6 +716,7 @@ int mm_unpin_table(struct domain *d, unsigned long mfn)
         return -XEN_EINVAL;
     }
     pg->type_info &= ~PGT_pinned;
+    paging_mark_dirty(d, mfn);
     put_page_and_type(mfn);
     put_page(mfn);
     return 0;

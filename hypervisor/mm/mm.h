@@ -56,6 +56,16 @@ struct page_info {
 
 #define INVALID_MFN         (~0UL)
 
+/* A domain's log-dirty state (mm/paging.h).  bitmap NULL: not in
+ * log-dirty mode. */
+struct log_dirty {
+    unsigned long *bitmap;      /* one bit per PFN, nr_pfns bits */
+    unsigned long nr_pfns;      /* a multiple of 64 */
+    bool overflow;              /* a PFN >= nr_pfns was written */
+    uint32_t fault_count;       /* write faults since the last CLEAN */
+    uint32_t dirty_count;       /* PFNs newly marked since the last CLEAN */
+};
+
 extern struct page_info *frame_table;   /* frame_table[mfn], mfn < max_mfn */
 extern unsigned long max_mfn;           /* one past the highest usable MFN */
 extern unsigned long *m2p_table;        /* writable M2P: m2p_table[mfn] = PFN */

@@ -13,6 +13,7 @@
 #undef FIRST_RESERVED_GDT_ENTRY
 #include <lamina/xen.h>
 #include "mm/mm.h"
+#include "mm/paging.h"
 #include "common/hv.h"
 #include "unmod/unmod.h"
 #include "pv/pv.h"
@@ -149,6 +150,7 @@ static int mmu_normal_update(struct domain *d, struct domain *pg_owner, uint64_t
     if (get_page_type(mfn, PGT_writable_page) == 0) {
         /* Not a table in use: a plain write, as Xen does. */
         ((uint64_t *)mfn_to_virt(mfn))[idx] = val;
+        paging_mark_dirty(d, mfn);
         put_page_type(mfn);
         rc = 0;
     }
@@ -266,6 +268,7 @@ static int mmuext_copy_page(struct domain *d, unsigned long dst, unsigned long s
     }
     if (src != dst)
         memcpy(mfn_to_virt(dst), mfn_to_virt(src), PAGE_SIZE);
+    paging_mark_dirty(d, dst);
     put_page_type(dst);
     put_page(dst);
     put_page(src);
@@ -303,6 +306,7 @@ static int mmuext_one(const struct mmuext_op *op, struct domain *pg_owner)
             return -XEN_EINVAL;
         }
         memset(mfn_to_virt(op->arg1.mfn), 0, PAGE_SIZE);
+        paging_mark_dirty(pg_owner, op->arg1.mfn);
         put_page_type(op->arg1.mfn);
         put_page(op->arg1.mfn);
         return 0;

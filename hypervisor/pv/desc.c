@@ -9,6 +9,7 @@
  */
 #include "common/hv.h"
 #include "mm/mm.h"
+#include "mm/paging.h"
 #include "pv/desc.h"
 
 #define DESCS_PER_FRAME     (PAGE_SIZE / sizeof(uint64_t))
@@ -190,6 +191,7 @@ long do_update_descriptor(uint64_t maddr, uint64_t desc)
 
     entry = (volatile uint64_t *)((char *)mfn_to_virt(mfn) + (maddr & ~PAGE_MASK));
     *entry = fixup_descriptor(d, desc);
+    paging_mark_dirty(d, mfn);
 
     for (unsigned int i = 0; i < gdt_nr_frames(v->gdt_ents); i++)
         if (v->gdt_frames[i] == mfn)

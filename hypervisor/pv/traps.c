@@ -11,6 +11,7 @@
 #include "common/hv.h"
 #include "arch/x86/x86.h"
 #include "mm/mm.h"
+#include "mm/paging.h"
 #include "pv/pv.h"
 
 void toggle_guest_mode(struct vcpu *v)
@@ -408,7 +409,13 @@ static bool pv_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vec)
 {
     if (vec != X86_EXC_PF)
         return pv_trap_other(v, regs, vec);
-    v->vcpu_info->arch.cr2 = read_cr2();
+    unsigned long cr2 = read_cr2();
+    /* A write log-dirty mode protected (a migration is sending the
+     * domain): the entry is writable again, the access retried. */
+    if (__builtin_expect(v->domain->log_dirty.bitmap != NULL, 0) &&
+        paging_fault(v->domain, cr2, regs->error_code))
+        return false;
+    v->vcpu_info->arch.cr2 = cr2;
     return pv_trap_bounced(exception_fast(v, regs, &v->trap_ctxt[X86_EXC_PF], true),
                            v, regs, X86_EXC_PF, true);
 }

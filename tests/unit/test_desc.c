@@ -29,6 +29,14 @@ void *mfn_to_virt(unsigned long mfn)
     return machine[mfn];
 }
 
+/* No domain here is in log-dirty mode (mm/paging.h). */
+void paging_mark_dirty_slow(struct domain *d, unsigned long mfn)
+{
+    (void)d;
+    (void)mfn;
+    fail_msg("log-dirty marking without log-dirty mode");
+}
+
 bool get_page(unsigned long mfn, struct domain *d)
 {
     struct page_info *pg;

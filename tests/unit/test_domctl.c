@@ -24,6 +24,7 @@
 
 
 #include "../../hypervisor/mm/mm.c"
+#include "../../hypervisor/mm/paging.c"
 #include "../../hypervisor/mm/mm_hcall.c"
 #include "../../hypervisor/common/domain.c"
 #include "../../hypervisor/common/domctl.c"

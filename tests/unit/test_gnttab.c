@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../../hypervisor/mm/mm.c"
+#include "../../hypervisor/mm/paging.c"
 #include "../../hypervisor/mm/mm_hcall.c"
 #include "../../hypervisor/common/grant_table.c"
 

@@ -9,6 +9,7 @@
 #include "common/hv.h"
 #include "arch/x86/cpu.h"
 #include "pv/pv.h"
+#include "mm/paging.h"
 
 #ifndef LAMINA_HOST_TEST
 
@@ -218,6 +219,11 @@ void trap_from_hv(struct cpu_regs *regs)
         write_dr6(DR6_DEFAULT);
         return;
     }
+    /* The hypervisor writing to a guest address (a bounce frame, a
+     * hypercall's result) through an entry log-dirty mode protected. */
+    if (vec == X86_EXC_PF && current && current->domain->log_dirty.bitmap &&
+        paging_fault(current->domain, read_cr2(), regs->error_code))
+        return;
     /* Only the faults a guest access can legitimately raise are fixed up:
      * a #PF on an unmapped guest page, a #GP on a non-canonical address. */
     if (vec == 13 || vec == 14)
