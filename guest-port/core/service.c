@@ -9,6 +9,11 @@
  * unmapped kernel address, a fatal fault that the arch layer's trap path
  * turns into a crash power-off (PV: SHUTDOWN_crash).  Under PV the
  * control/shutdown watch (arch_services_start) handles poweroff/reboot.
+ * dirty_pages=P (with tick_ms) writes P pages of a working set of
+ * dirty_ws=W pages (default 256) each tick, in turn, for the migration
+ * benchmark's set dirtying rate; each page carries the stamp it was last
+ * given, checked before it is written again, so a write a migration lost
+ * prints `service: memory check failed`.
  * `flood` and `xs-garbage` add hostile threads (core/hostile_svc.c).
  * `idle` prints one line (`idle: up, N frames`) and then sleeps for good:
  * the cheapest long-lived domain (make bench-scale creates many).
@@ -83,8 +88,50 @@ static void service_line(const char *line)
     kprintf("service: got %s\n", line);
 }
 
+/* dirty_pages: the working set and the stamp each page was last given. */
+struct dirtier {
+    uint8_t *ws;
+    uint64_t *stamp;
+    unsigned long pages, per_tick, next;
+    unsigned long failures;
+};
+
+static void dirtier_init(struct dirtier *dt, const char *cmdline)
+{
+    dt->per_tick = cmdline_u64(cmdline, "dirty_pages=", 0);
+    dt->pages = cmdline_u64(cmdline, "dirty_ws=", 256);
+    if (!dt->per_tick || !dt->pages)
+        return;
+    dt->ws = kmalloc(dt->pages * 4096);
+    dt->stamp = kmalloc(dt->pages * sizeof(uint64_t));
+    if (!dt->ws || !dt->stamp) {
+        kprintf("service: no memory for dirty_ws=%lu pages\n", dt->pages);
+        dt->per_tick = 0;
+        return;
+    }
+    for (unsigned long i = 0; i < dt->pages; i++) {
+        uint64_t *pg = (uint64_t *)(dt->ws + i * 4096);
+        dt->stamp[i] = pg[0] = pg[511] = i + 1;
+    }
+    kprintf("service: dirtying %lu of %lu pages a tick\n", dt->per_tick, dt->pages);
+}
+
+/* One tick's writes; each page must still hold its last stamp. */
+static void dirtier_tick(struct dirtier *dt, unsigned long tick)
+{
+    for (unsigned long k = 0; k < dt->per_tick; k++) {
+        unsigned long i = dt->next++ % dt->pages;
+        uint64_t *pg = (uint64_t *)(dt->ws + i * 4096);
+        if ((pg[0] != dt->stamp[i] || pg[511] != dt->stamp[i]) && dt->failures++ < 8)
+            kprintf("service: memory check failed: page %lu holds %lx/%lx, not %lx\n", i,
+                    (unsigned long)pg[0], (unsigned long)pg[511], (unsigned long)dt->stamp[i]);
+        dt->stamp[i] = pg[0] = pg[511] = (tick << 20) | (i + 1);
+    }
+}
+
 static __attribute__((noreturn)) void service_main(const struct arch_boot_info *bi)
 {
+    static struct dirtier dt;
     char line[LINE_MAX];
     size_t len = 0;
     bool overlong = false;
@@ -97,12 +144,15 @@ static __attribute__((noreturn)) void service_main(const struct arch_boot_info *
     uint64_t next_tick = arch_now_ns() + tick_ns;
 
     kprintf("service: started (arch %s)\n", bi->arch_name);
+    dirtier_init(&dt, bi->cmdline);
     guest_service_run_stage(bi, GUEST_STAGE_ADDON);    /* flood, xs-garbage */
     for (;;) {
         uint64_t now = arch_now_ns();
 
         if (now >= next_tick) {
             kprintf("service: tick %lu\n", ++ticks);
+            if (dt.per_tick)
+                dirtier_tick(&dt, ticks);
             next_tick += tick_ns;
             if (next_tick <= now)           /* we were held up: no catch-up burst */
                 next_tick = now + tick_ns;

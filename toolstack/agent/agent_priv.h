@@ -70,6 +70,7 @@ void cmd_save(const struct proto_req *r);
 void cmd_restore(const struct proto_req *r);
 void cmd_save_end(const struct proto_req *r);
 void cmd_checkpoint_kept(const struct proto_req *r);
+void cmd_config(const struct proto_req *r);
 
 /* block.c: the domain's virtual disks (blkback) and their commands. */
 int agent_block_start(struct dom_entry *d, char *msg, size_t msglen);

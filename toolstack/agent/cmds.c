@@ -765,6 +765,7 @@ static const struct {
     { "restore", cmd_restore },
     { "save-end", cmd_save_end },
     { "checkpoint-kept", cmd_checkpoint_kept },
+    { "config", cmd_config },
     { "mem-set", cmd_mem_set },
 };
 

@@ -122,6 +122,49 @@ static bool wait_suspended(uint32_t domid, xc_dominfo_t *info)
     return false;
 }
 
+/* Asks domid to suspend, as xl does (its control thread answers with
+ * SCHEDOP_shutdown(SHUTDOWN_suspend)), and waits.  0, or -XEN_EIO when
+ * the store cannot be written, -XEN_ETIMEDOUT when it did not suspend. */
+static int suspend_domain(uint32_t domid, xc_dominfo_t *info)
+{
+    char path[64];
+
+    ksnprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+    if (xs_store_write(agent.store, path, "suspend", 7) < 0)
+        return -XEN_EIO;
+    if (!wait_suspended(domid, info)) {
+        (void)xs_store_write(agent.store, path, "", 0);
+        return -XEN_ETIMEDOUT;
+    }
+    return 0;
+}
+
+/* xc_sr_live's callbacks for a migration's pre-copy. */
+struct live_job {
+    uint32_t domid;
+    struct dom_entry *d;
+    uint64_t t_suspended;
+};
+
+static int live_suspend(void *opaque)
+{
+    struct live_job *j = opaque;
+    xc_dominfo_t info;
+    int rc = suspend_domain(j->domid, &info);
+
+    j->t_suspended = arch_now_ns();
+    if (rc == 0 && j->d->cons)
+        (void)consback_poll(j->d->cons);    /* its last words on this machine */
+    return rc;
+}
+
+static void live_poll(void *opaque)
+{
+    (void)opaque;
+    agent_idle();
+    (void)agent_serve_rings();          /* it runs: its rings need dom0 */
+}
+
 /* The domain runs on where it suspended; its SCHEDOP_shutdown returns 1. */
 static int resume_in_place(uint32_t domid)
 {
@@ -138,21 +181,31 @@ static int resume_in_place(uint32_t domid)
 
 void cmd_save(const struct proto_req *r)
 {
-    static const char *const allowed[] = { "dom", "live", NULL };
+    static const char *const allowed[] = { "dom", "live", "migrate", "rounds", "threshold",
+                                           NULL };
     struct ring_io rio = { 0, 0 };
     struct xc_sr_io io = { ring_write, ring_read, &rio };
     struct xc_sr_stats st;
     struct dom_entry *d;
     xc_dominfo_t info;
     uint32_t domid;
-    uint64_t live = 0;
-    char path[64], why[200];
+    uint64_t live = 0, migrate = 0, rounds = 8, threshold = 50;
+    char why[200];
     const char *v, *bwhy;
 
     if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
         return;
     if ((v = proto_arg(r, "live", NULL)) && (!proto_parse_u64(v, &live) || live > 1)) {
         proto_send_err(r->id, XEN_EINVAL, "live= must be 0 or 1");
+        return;
+    }
+    if (((v = proto_arg(r, "migrate", NULL)) && (!proto_parse_u64(v, &migrate) || migrate > 1)) ||
+        ((v = proto_arg(r, "rounds", NULL)) && (!proto_parse_u64(v, &rounds) || rounds < 1 ||
+                                                rounds > LSR_ROUNDS_MAX)) ||
+        ((v = proto_arg(r, "threshold", NULL)) && !proto_parse_u64(v, &threshold)) ||
+        (live && migrate)) {
+        proto_send_err(r->id, XEN_EINVAL, "migrate= must be 0 or 1 (not with live=1), rounds= "
+                       "1-%u, threshold= a page count", LSR_ROUNDS_MAX);
         return;
     }
     if (domid == 0 || !d) {
@@ -176,32 +229,40 @@ void cmd_save(const struct proto_req *r)
         return;
     }
 
-    /* Ask, as xl does; the guest's control thread answers with
-     * SCHEDOP_shutdown(SHUTDOWN_suspend). */
-    uint64_t t0 = arch_now_ns();
-    d->saving = true;
-    ksnprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
-    int rc = xs_store_write(agent.store, path, "suspend", 7);
-    if (rc < 0) {
-        d->saving = false;
-        proto_send_err(r->id, -rc, "cannot write %s", path);
-        return;
-    }
-    if (!wait_suspended(domid, &info)) {
-        (void)xs_store_write(agent.store, path, "", 0);
-        d->saving = false;
-        proto_send_err(r->id, XEN_ETIMEDOUT, "domain %u (%s) did not suspend within %u s "
-                       "(its kernel must act on control/shutdown \"suspend\")", domid,
-                       d->cfg.name, (unsigned int)(SUSPEND_WAIT_NS / 1000000000ULL));
-        return;
-    }
-    uint64_t t_susp = arch_now_ns();
-    if (d->cons)
-        (void)consback_poll(d->cons);   /* its last words before the suspend */
-
+    uint64_t t0 = arch_now_ns(), t_susp;
     struct save_extra x = { &io, d };
-    rc = xc_sr_save(agent.xch, domid, live ? LSR_F_LIVE : 0, &io, save_extra_records, &x, &st,
-                    why, sizeof(why));
+    struct live_job lj = { domid, d, 0 };
+    int rc;
+    d->saving = true;
+    if (migrate) {
+        /* Pre-copy while it runs; it suspends for the last round. */
+        struct xc_sr_live lv = { live_suspend, &lj, (unsigned int)rounds,
+                                 (unsigned int)threshold, live_poll };
+        rc = xc_sr_save_live(agent.xch, domid, &io, save_extra_records, &x, &lv, &st, why,
+                             sizeof(why));
+        t_susp = lj.t_suspended ? lj.t_suspended : arch_now_ns();
+        if (rc < 0 && (xc_domain_getinfo(agent.xch, domid, 1, &info) != 1 ||
+                       !info.shutdown || info.shutdown_reason != SHUTDOWN_suspend)) {
+            /* It failed before the suspend: the domain never stopped. */
+            d->saving = false;
+            proto_send_err(r->id, -rc, "migration failed, domain %u runs on: %s", domid, why);
+            return;
+        }
+    } else {
+        if ((rc = suspend_domain(domid, &info)) < 0) {
+            d->saving = false;
+            proto_send_err(r->id, -rc, rc == -XEN_EIO ? "cannot write domain %u's control/"
+                           "shutdown" : "domain %u (%s) did not suspend within %u s (its "
+                           "kernel must act on control/shutdown \"suspend\")", domid,
+                           d->cfg.name, (unsigned int)(SUSPEND_WAIT_NS / 1000000000ULL));
+            return;
+        }
+        t_susp = arch_now_ns();
+        if (d->cons)
+            (void)consback_poll(d->cons);   /* its last words before the suspend */
+        rc = xc_sr_save(agent.xch, domid, live ? LSR_F_LIVE : 0, &io, save_extra_records, &x,
+                        &st, why, sizeof(why));
+    }
     uint64_t t_saved = arch_now_ns();
     if (rc < 0 || live) {
         int rrc = resume_in_place(domid);
@@ -230,6 +291,17 @@ void cmd_save(const struct proto_req *r)
     proto_line_kvu(rec_line(), "save_ns", t_saved - t_susp);
     proto_line_kvu(rec_line(), "map_ns", st.map_ns);
     proto_line_kvu(rec_line(), "total_ns", arch_now_ns() - t0);
+    if (migrate) {
+        char list[LSR_ROUNDS_MAX * 12 + 1];
+        size_t n = 0;
+        list[0] = 0;
+        for (unsigned int i = 0; i < st.nr_rounds && n < sizeof(list) - 12; i++)
+            n += (size_t)ksnprintf(list + n, sizeof(list) - n, "%s%u", i ? "," : "",
+                                   st.round_pages[i]);
+        proto_line_kvu(rec_line(), "rounds", st.nr_rounds);
+        proto_line_kvs(rec_line(), "round_pages", list);
+        proto_line_kvu(rec_line(), "stop_ns", st.final_ns);
+    }
     rec_send();
     proto_send_ok(r->id);
 }
@@ -267,6 +339,30 @@ void cmd_save_end(const struct proto_req *r)
     proto_send_log("domain %u (%s) saved", domid, d->cfg.name);
     agent_domain_forget(d);
     agent_block_wait_released();        /* a restore right after finds them free */
+    proto_send_ok(r->id);
+}
+
+/* config dom=D: the CONFIG record's text D would be saved with (one R
+ * line, config=<text>): what a migration's target is created with. */
+void cmd_config(const struct proto_req *r)
+{
+    static const char *const allowed[] = { "dom", NULL };
+    static char text[CONFIG_TEXT_MAX];
+    struct dom_entry *d;
+    uint32_t domid;
+
+    if (!args_ok(r, allowed) || !resolve_dom(r, &domid, &d))
+        return;
+    if (!d || d->cfg.unmodified) {
+        proto_send_err(r->id, d ? XEN_EOPNOTSUPP : XEN_EINVAL, d ? "domain %u is unmodified: "
+                       "only PV domains can be saved or migrated so far" : "domain %u was not "
+                       "created by the toolstack", domid);
+        return;
+    }
+    size_t n = config_text(d, text, sizeof(text));
+    rec_start(r);
+    proto_line_kv(rec_line(), "config", text, n);
+    rec_send();
     proto_send_ok(r->id);
 }
 
@@ -349,15 +445,17 @@ void cmd_restore(const struct proto_req *r)
 
     if (!args_ok(r, allowed))
         return;
-    if (!proto_parse_u64(proto_arg(r, "size", NULL), &size) || size < 64) {
-        proto_send_err(r->id, XEN_EINVAL, "size= must be the stream's size in bytes");
+    /* size=0: a migration's stream, as long as it is (up to its END). */
+    if (!proto_parse_u64(proto_arg(r, "size", NULL), &size) || (size && size < 64)) {
+        proto_send_err(r->id, XEN_EINVAL, "size= must be the stream's size in bytes (0: a "
+                       "migration's stream, to its end)");
         return;
     }
     if (!bulk_ready(&why)) {
         proto_send_err(r->id, agent.bulk_rc < 0 ? XEN_ENODEV : XEN_EIO, "%s", why);
         return;
     }
-    rio.limit = size;
+    rio.limit = size ? size : ~0ULL;
     memset(&j, 0, sizeof(j));
     j.io = &io;
     uint64_t t0 = arch_now_ns();
@@ -390,7 +488,9 @@ void cmd_restore(const struct proto_req *r)
     }
     /* Whatever happened, take the rest of the stream off the ring so the
      * next transfer starts in step. */
-    while (rio.bytes < size) {
+    if (!size && rc < 0)
+        bulk_discard();                 /* the host stops sending on our answer */
+    while (size && rio.bytes < size) {
         size_t n = size - rio.bytes < 65536 ? (size_t)(size - rio.bytes) : 65536;
         size_t got = bulk_read(NULL, n, NULL, STREAM_IDLE_NS, agent_idle, NULL);
         rio.bytes += got;

@@ -4,6 +4,7 @@
  */
 #include "lamina.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -57,7 +58,10 @@ void paths_init(void)
     else
         snprintf(lp.images, sizeof(lp.images), "%s", lp.root);
     const char *run = getenv("LAMINA_RUN_DIR");
-    if (run && *run) {
+    const char *mname = getenv("LAMINA_MACHINE");
+    if ((!run || !*run) && mname && *mname) {
+        machine_run_dir(mname, lp.run, sizeof(lp.run));
+    } else if (run && *run) {
         if (run[0] == '/' || !getcwd(exe, sizeof(exe)))
             snprintf(lp.run, sizeof(lp.run), "%s", run);
         else
@@ -79,6 +83,25 @@ void paths_init(void)
     for (const char *p = lp.run; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
     snprintf(lp.shm, sizeof(lp.shm), "/dev/shm/lamina-%u-%08x-bulk", (unsigned)getuid(), h);
+}
+
+int machine_run_dir(const char *name, char *out, size_t n)
+{
+    if (strchr(name, '/'))
+        return snprintf(out, n, "%s", name) < (int)n ? 0 : -1;
+    char base[PATH_MAX];
+    join(base, lp.root, "machines");
+    return snprintf(out, n, "%s/%s", base, name) < (int)n ? 0 : -1;
+}
+
+int machine_name_ok(const char *name)
+{
+    if (!*name || strlen(name) > 32)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return 0;
+    return 1;
 }
 
 const char *machine_get(const char *key)
@@ -130,6 +153,25 @@ int qemu_pid(void)
             return 0;
     }
     return pid;
+}
+
+int lconn_open_sock(struct lconn *c, const char *sock)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->next_id = 1;
+    if (strlen(sock) >= sizeof(sa.sun_path))
+        return -1;
+    strcpy(sa.sun_path, sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    c->fd = fd;
+    return 0;
 }
 
 int lconn_open(struct lconn *c, int quiet)

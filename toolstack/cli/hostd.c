@@ -98,6 +98,7 @@ static struct {
     int active;
     uint32_t gid;
     int fd;                         /* the file, or -1: the bench pattern */
+    int stream;                     /* fd is a FIFO (a migration): read to its end */
     uint64_t done, total, last_ns;
 } bulk;
 
@@ -323,7 +324,20 @@ static void bulk_pump(void)
         if (n > bulk.total - bulk.done)
             n = bulk.total - bulk.done;
         char *dst = bulk_data + off;
-        if (bulk.fd >= 0) {
+        if (bulk.stream) {
+            ssize_t r = read(bulk.fd, dst, n);
+            if (r == 0 && bulk.done) {
+                bulk_stop("stream ended");  /* the source closed it */
+                break;
+            }
+            if (r <= 0 && (r == 0 || errno == EAGAIN || errno == EINTR))
+                break;                      /* nothing yet */
+            if (r < 0) {
+                bulk_stop("stream read failed");
+                return;
+            }
+            n = (uint64_t)r;
+        } else if (bulk.fd >= 0) {
             ssize_t r = pread(bulk.fd, dst, n, (off_t)bulk.done);
             if (r <= 0) {
                 bulk_stop("file read failed");
@@ -343,6 +357,8 @@ static void bulk_pump(void)
         __atomic_store_n(&bulk_hdr->prod, prod, __ATOMIC_RELEASE);
         bulk.last_ns = now_ns();
     }
+    if (!bulk.active)
+        return;
     if (bulk.done == bulk.total)
         bulk_stop("done");
     else if (now_ns() - bulk.last_ns > BULK_STALL_NS)
@@ -431,7 +447,7 @@ static void client_attach(int ci, uint32_t cid, char *rest)
  * into a PCI slot of its own and puts vbdN=<slot>:<devid>:<r|w>:<path>
  * (what the agent takes) in their place.  On failure answers E, unplugs
  * what it plugged and returns -1. */
-static int plug_disks(int ci, uint32_t cid, char *rest, int slots_out[4])
+static int plug_disks(int ci, uint32_t cid, char *rest, int slots_out[4], int shared)
 {
     char key[8], enc[PATH_MAX * 3 + 96], spec[PATH_MAX + 32], why[2 * PATH_MAX + 512];
     char add[4 * (PATH_MAX * 3 + 48)];
@@ -454,7 +470,7 @@ static int plug_disks(int ci, uint32_t cid, char *rest, int slots_out[4])
         }
         *c2 = 0;
         char pwhy[PATH_MAX + 192];
-        int s = hostdisk_plug(c2 + 1, c1[1] == 'r', pwhy, sizeof(pwhy));
+        int s = hostdisk_plug(c2 + 1, c1[1] == 'r', shared, pwhy, sizeof(pwhy));
         snprintf(why, sizeof(why), "%s: %s", at, pwhy);
         *c2 = ':';
         if (s < 0)
@@ -579,7 +595,25 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
     }
     uint64_t size = strtoull(sz, NULL, 10);
     bool image = !strcmp(cmd, "create") || !strcmp(cmd, "restore");
-    if (image) {
+    /* restore stream=1 size=0 bulk=FIFO: a migration's target; the source
+     * machine's hostd writes the stream into the FIFO as dom0 makes it. */
+    char sv[8] = "";
+    int stream = !strcmp(cmd, "restore") && kv_take(rest, "stream", sv, sizeof(sv)) == 0 &&
+                 !strcmp(sv, "1");
+    if (stream) {
+        struct stat st;
+        if (size != 0 || kv_take(rest, "bulk", enc, sizeof(enc)) < 0 ||
+            pct_decode(enc, path, sizeof(path)) < 0 ||
+            (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
+            !S_ISFIFO(st.st_mode)) {
+            if (fd >= 0)
+                close(fd);
+            client_send(ci, "E %u EINVAL restore%%20stream=1%%20needs%%20size=0%%20and%%20"
+                        "bulk=<a%%20FIFO>\n", cid);
+            return;
+        }
+        size = UINT64_MAX;
+    } else if (image) {
         if (kv_take(rest, "bulk", enc, sizeof(enc)) < 0 ||
             pct_decode(enc, path, sizeof(path)) < 0) {
             client_send(ci, "E %u EINVAL create%%20through%%20hostd%%20needs%%20"
@@ -604,7 +638,7 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
             close(fd);
         return;
     }
-    if (image && plug_disks(ci, cid, rest, dslots) < 0) {
+    if (image && plug_disks(ci, cid, rest, dslots, stream) < 0) {
         forwards_undo(fports);
         if (fd >= 0)
             close(fd);
@@ -623,6 +657,7 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
     bulk.active = 1;
     bulk.gid = gid;
     bulk.fd = fd;
+    bulk.stream = stream;
     bulk.done = 0;
     bulk.total = size;
     bulk.last_ns = now_ns();
@@ -677,7 +712,7 @@ static void client_line(int ci, char *line)
         client_save(ci, (uint32_t)cid, rest);
     } else if (!strcmp(cmd, "block-attach") || !strcmp(cmd, "blk-bench")) {
         int dslots[4] = { 0 };
-        if (plug_disks(ci, (uint32_t)cid, rest, dslots) < 0)
+        if (plug_disks(ci, (uint32_t)cid, rest, dslots, 0) < 0)
             return;
         uint32_t gid = new_pending_disks(ci, (uint32_t)cid, P_PLAIN, dslots,
                                          !strcmp(cmd, "blk-bench"));

@@ -26,6 +26,7 @@ struct pending {
     int unplug_after;               /* unplug them when it ends, however */
     char dom_arg[80];               /* P_SAVE: the dom= it was given */
     int live;                       /* P_SAVE: live=1 (the domain runs on) */
+    int migrate;                    /* P_SAVE: stream=1, a migration's pre-copy */
     char fail_msg[300];             /* P_SAVE_END commit=0: why, encoded */
     char file_enc[PATH_MAX * 3];    /* P_SAVE: the file, percent-encoded */
     int hold;                       /* P_SAVE: a snapshot: copy the disks while the

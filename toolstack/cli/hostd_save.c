@@ -29,7 +29,11 @@ void client_save(int ci, uint32_t cid, char *rest)
                     "path>\n", cid);
         return;
     }
-    if (save_stream_begin(hostd_bulk_hdr(), path, err, sizeof(err)) < 0) {
+    /* stream=1: a migration; file= is the FIFO the target's hostd reads. */
+    char sv[8] = "";
+    int stream = kv_take(rest, "stream", sv, sizeof(sv)) == 0 && !strcmp(sv, "1");
+    if ((stream ? save_stream_begin_fifo(hostd_bulk_hdr(), path, err, sizeof(err))
+                : save_stream_begin(hostd_bulk_hdr(), path, err, sizeof(err))) < 0) {
         pct_encode(err, strlen(err), eenc, sizeof(eenc));
         client_send(ci, "E %u EBUSY %s\n", cid, eenc);
         return;
@@ -52,6 +56,7 @@ void client_save(int ci, uint32_t cid, char *rest)
         snprintf(find_pending(gid)->dom_arg, sizeof(find_pending(gid)->dom_arg), "%s", dom);
         snprintf(find_pending(gid)->file_enc, sizeof(find_pending(gid)->file_enc), "%s", enc);
         find_pending(gid)->live = kv_peek(rest, "live", lv, sizeof(lv)) == 0 && !strcmp(lv, "1");
+        find_pending(gid)->migrate = stream;
     }
     if (!gid) {
         uint64_t b;
@@ -59,7 +64,7 @@ void client_save(int ci, uint32_t cid, char *rest)
         client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
         return;
     }
-    logmsg("save: into %s (request %u)", path, gid);
+    logmsg("%s: into %s (request %u)", stream ? "migrate" : "save", path, gid);
     agent_send(gid, "save", rest);
 }
 
@@ -74,6 +79,10 @@ int save_answer(struct pending *p, char kind)
         int wrote = save_stream_end(kind == 'K', &bytes, err, sizeof(err)) == 0;
         logmsg("save: %s, %llu bytes", kind != 'K' ? "failed" : wrote ? "written" : err,
                (unsigned long long)bytes);
+        /* A migration: the domain waits, suspended, for the CLI's
+         * save-end once the target has it (commit=1) or has failed. */
+        if (kind == 'K' && p->migrate && wrote)
+            return 0;
         if (kind == 'K' && p->live && wrote) {
             /* The domain's last checkpoint, for on_crash=restore; nobody
              * waits for the answer. */

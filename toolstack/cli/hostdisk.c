@@ -216,7 +216,7 @@ static void wait_unplugged(const char *path, int ms)
     }
 }
 
-int hostdisk_plug(const char *path, int readonly, char *why, size_t n)
+int hostdisk_plug(const char *path, int readonly, int shared, char *why, size_t n)
 {
     char r[1024], jpath[PATH_MAX * 2];
     int s, free_s = -1;
@@ -248,7 +248,8 @@ int hostdisk_plug(const char *path, int readonly, char *why, size_t n)
     if (qmp_cmd(r, sizeof(r),
                 "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"raw\","
                 "\"node-name\":\"vbd-s%d\",\"read-only\":%s,\"file\":{\"driver\":\"file\","
-                "\"filename\":\"%s\"}}}", s, readonly ? "true" : "false", jpath) < 0) {
+                "\"filename\":\"%s\"%s}}}", s, readonly ? "true" : "false", jpath,
+                shared ? ",\"locking\":\"off\"" : "") < 0) {
         snprintf(why, n, "QEMU cannot open %s: %s", path, r);
         return -1;
     }

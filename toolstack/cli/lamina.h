@@ -112,12 +112,14 @@ int hostdisk_hmp(const char *cmd, char *out, size_t n);
 /* hostdisk.c (hostd only): disk images as hot-plugged virtio-blk PCI
  * devices of dom0.  connect: QMP handshake, 0 or -1.  plug: the slot
  * (8-31) the image went into, or -1 with why (sharing refused: an image
- * has one read-write or many read-only users; QEMU's error).  unplug:
+ * has one read-write or many read-only users; QEMU's error); shared: the
+ * image is also open on another machine (a migration's source), so QEMU
+ * takes no lock on it.  unplug:
  * starts removing slot s (0 or unplugged: no-op); dom0 ejects it, QEMU
  * says DEVICE_DELETED, the slot is free.  poll: handles QMP events;
  * fd: the QMP socket for poll(2), or -1. */
 int hostdisk_connect(void);
-int hostdisk_plug(const char *path, int readonly, char *why, size_t n);
+int hostdisk_plug(const char *path, int readonly, int shared, char *why, size_t n);
 void hostdisk_unplug(int s);
 void hostdisk_poll(void);
 int hostdisk_fd(void);
@@ -156,6 +158,16 @@ typedef int (*rec_fn)(void *ctx, const struct msg *m);
 int lamina_call(struct lconn *c, const char *what, rec_fn fn, rec_fn cfn, void *ctx,
                 int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 extern char lamina_errno[32];
+
+/* machine_run_dir - the run directory of the machine NAME: <root>/machines/NAME
+ * (`lamina up --name NAME`, LAMINA_MACHINE=NAME), or NAME itself when it has
+ * a '/'.  0, or -1 when it does not fit in n bytes.  machine_name_ok: NAME
+ * is 1-32 of [A-Za-z0-9_-]. */
+int machine_run_dir(const char *name, char *out, size_t n);
+int machine_name_ok(const char *name);
+/* lconn_open_sock - connect to the hostd listening on sock (another
+ * machine's): 0, or -1 with errno, nothing printed. */
+int lconn_open_sock(struct lconn *c, const char *sock);
 
 /* machine_get - a value of <run>/machine ("accel", "memory", ...) or NULL. */
 const char *machine_get(const char *key);
@@ -199,6 +211,15 @@ struct dom_list {
 /* fetch_list - the agent's domain list into *l (a struct dom_list); 0, or
  * 1 with the error printed under `what`. */
 int fetch_list(struct lconn *c, const char *what, void *l);
+int cmd_migrate(struct inv *iv);
+/* save.c: config_args - a CONFIG record's lines (docs/save-format.md) as
+ * create's arguments (" key=value..."; disks as hostd's diskN=) into out,
+ * the domain's (encoded) name into name; 0, or -1 with e (a corrupt line).
+ * domain_forwards - the host forwards to DOM's vifs as "HOST:IP:PORT\n"
+ * lines; 0, or -1 after printing the error (what: the command). */
+int config_args(const char *cfg, char *out, size_t n, char *name, size_t nn, char *e, size_t en);
+struct lconn;
+int domain_forwards(struct lconn *c, const char *what, const char *dom_enc, char *out, size_t n);
 int cmd_snapshot(struct inv *iv);
 int cmd_snapshot_list(struct inv *iv);
 int cmd_snapshot_revert(struct inv *iv);

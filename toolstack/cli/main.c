@@ -20,7 +20,9 @@ static const struct cmd cmds[] = {
       { { "memory", 'm', "MiB", "RAM of the QEMU machine (default 1024)" },
         { "dom0-memory", 0, "MiB", "dom0's memory (default 64)" },
         { "accel", 0, "tcg|kvm", "QEMU accelerator (default tcg; kvm is refused on PVM hosts)" },
-        { "timeout", 't', "SEC", "give up when the agent has not answered (default 60)" } },
+        { "timeout", 't', "SEC", "give up when the agent has not answered (default 60)" },
+        { "name", 'n', "NAME", "a second machine on this host: its files in "
+          "machines/NAME (LAMINA_MACHINE=NAME selects it for later commands)" } },
       0, 0, cmd_up, 0 },
     { "down", "", "power the machine off",
       "Asks dom0's agent to power off, waits for QEMU to exit (killing it after\n"
@@ -73,6 +75,19 @@ static const struct cmd cmds[] = {
       "foreign file is refused and nothing starts.  The domain gets new frames and\n"
       "a new id, its name, disks and vifs are those it was saved with.",
       { { 0 } }, 1, 1, cmd_restore, 0 },
+    { "migrate", "DOMAIN MACHINE", "move a running PV domain to another machine (xl migrate)",
+      "Live migration by pre-copy: the domain runs on while its memory goes to\n"
+      "MACHINE (a name given to `lamina up --name`, or a run directory) round after\n"
+      "round, write-protected so that each round sends what the last one saw\n"
+      "written; then it suspends for the last pages and resumes there.  It keeps\n"
+      "its name, MAC, IP and disks (the image is shared: both machines are on this\n"
+      "host), and its forwarded host ports move with it.  If anything fails before\n"
+      "the target runs it, the domain runs on here.",
+      { { "rounds", 'r', "N", "pre-copy rounds at most, the first full one included "
+          "(default 8)" },
+        { "threshold", 0, "PAGES", "stop and copy once a round leaves this few dirty "
+          "pages (default 50)" } },
+      2, 2, cmd_migrate, 0 },
     { "snapshot", "DOMAIN NAME", "snapshot a PV domain's memory and disks; it runs on",
       "The guest suspends; its memory goes to <run>/snapshots/DOMAIN/NAME/memory.sav\n"
       "and each read-write disk image is copied beside it while it is suspended, so\n"
@@ -190,7 +205,8 @@ static void main_help(FILE *f)
         if (!cmds[i].hidden)
             fprintf(f, "  %-14s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(f, "\n`lamina COMMAND --help` describes a command; docs/cli.md has the details.\n"
-               "Environment: LAMINA_RUN_DIR (default run/ beside this binary), LAMINA_ROOT\n"
+               "Environment: LAMINA_RUN_DIR (default run/ beside this binary), LAMINA_MACHINE\n"
+               "(a machine started with `up --name`), LAMINA_ROOT\n"
                "(a tree whose build/ images to run; default: those beside this binary),\n"
                "QEMU (the QEMU binary).\n");
 }
@@ -349,6 +365,13 @@ int main(int argc, char **argv)
     int r = parse_args(&iv, argc - 2, argv + 2);
     if (r)
         return r < 0 ? EXIT_OK : r;
+    const char *mname = c->fn == cmd_up ? inv_str(&iv, "name") : NULL;
+    if (mname) {
+        if (!machine_name_ok(mname))
+            return usage_error(&iv, "--name: want 1-32 letters, digits, '-' or '_', got '%s'",
+                               mname);
+        setenv("LAMINA_MACHINE", mname, 1);
+    }
     paths_init();
     return c->fn(&iv);
 }

@@ -101,19 +101,28 @@ static int fwd_rec(void *ctx, const struct msg *m)
     return 0;
 }
 
+int domain_forwards(struct lconn *c, const char *what, const char *dom_enc, char *out, size_t n)
+{
+    static struct fwd_scan f;
+    memset(&f, 0, sizeof(f));
+    out[0] = 0;
+    if (lamina_call(c, what, ip_rec, NULL, &f, 30000, "network-list dom=%s", dom_enc))
+        return -1;
+    if (f.nips && lamina_call(c, what, fwd_rec, NULL, &f, 30000, "forward op=list"))
+        return -1;
+    snprintf(out, n, "%s", f.out);
+    return 0;
+}
+
 /* save_forwards - " fwds=..." for the save request: the host ports
  * forwarded to DOM's vifs, which the file keeps (they go with the vifs). */
 static void save_forwards(struct lconn *c, const char *dom_enc, char *out, size_t n)
 {
-    static struct fwd_scan f;
-    char enc[3 * 1024 + 1];
-    memset(&f, 0, sizeof(f));
+    char raw[1024], enc[3 * 1024 + 1];
     out[0] = 0;
-    if (lamina_call(c, "save", ip_rec, NULL, &f, 30000, "network-list dom=%s", dom_enc) ||
-        !f.nips || lamina_call(c, "save", fwd_rec, NULL, &f, 30000, "forward op=list") ||
-        !f.out[0])
+    if (domain_forwards(c, "save", dom_enc, raw, sizeof(raw)) < 0 || !raw[0])
         return;
-    pct_encode(f.out, strlen(f.out), enc, sizeof(enc));
+    pct_encode(raw, strlen(raw), enc, sizeof(enc));
     snprintf(out, n, " fwds=%s", enc);
 }
 
@@ -145,9 +154,7 @@ int cmd_save(struct inv *iv)
     return EXIT_OK;
 }
 
-/* config_args - the CONFIG record's lines as create's arguments for the
- * agent (disks as hostd's diskN=, the rest as they are). */
-static int config_args(const char *cfg, char *out, size_t n, char *name, size_t nn,
+int config_args(const char *cfg, char *out, size_t n, char *name, size_t nn,
                        char *e, size_t en)
 {
     static const char *const keys[] = { "name", "type", "memory", "cmdline", "on_crash",

@@ -17,6 +17,7 @@
 
 static struct {
     bool active, failed;
+    bool stream;                    /* into a FIFO: no checksum, no rename */
     int fd;
     struct lamina_bulk_hdr *h;
     uint64_t bytes;
@@ -31,7 +32,8 @@ void save_stream_set_forwards(const char *lines)
     snprintf(w.forwards, sizeof(w.forwards), "%s", lines ? lines : "");
 }
 
-int save_stream_begin(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n)
+/* The checks and state every stream starts with; path is where it goes. */
+static int begin_common(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n)
 {
     if (w.active) {
         snprintf(err, n, "another save is being written");
@@ -46,22 +48,66 @@ int save_stream_begin(struct lamina_bulk_hdr *h, const char *path, char *err, si
         snprintf(err, n, "path too long");
         return -1;
     }
+    w.h = h;
+    w.failed = false;
+    w.stream = false;
+    w.bytes = 0;
+    w.crc = 0;
+    w.why[0] = 0;
+    w.forwards[0] = 0;
+    return 0;
+}
+
+/* The stream starts: whatever an abandoned save left in the ring is
+ * dropped. */
+static void begin_active(void)
+{
+    __atomic_store_n(&w.h->out_cons, __atomic_load_n(&w.h->out_prod, __ATOMIC_ACQUIRE),
+                     __ATOMIC_RELEASE);
+    w.active = true;
+}
+
+int save_stream_begin(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n)
+{
+    if (begin_common(h, path, err, n) < 0)
+        return -1;
     snprintf(w.tmp, sizeof(w.tmp), "%s.tmp", path);
     w.fd = open(w.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (w.fd < 0) {
         snprintf(err, n, "cannot create %s: %s", w.tmp, strerror(errno));
         return -1;
     }
-    w.h = h;
-    /* Whatever an abandoned save left in the ring is dropped. */
-    __atomic_store_n(&h->out_cons, __atomic_load_n(&h->out_prod, __ATOMIC_ACQUIRE),
-                     __ATOMIC_RELEASE);
-    w.active = true;
-    w.failed = false;
-    w.bytes = 0;
-    w.crc = 0;
-    w.why[0] = 0;
-    w.forwards[0] = 0;
+    begin_active();
+    return 0;
+}
+
+int save_stream_begin_fifo(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n)
+{
+    struct stat st;
+    if (begin_common(h, path, err, n) < 0)
+        return -1;
+    if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+        snprintf(err, n, "%s is not a FIFO", path);
+        return -1;
+    }
+    snprintf(w.tmp, sizeof(w.tmp), "%s", path);
+    /* The reader (the target's hostd) opens its end when it gets its
+     * request, which the CLI sent first: wait for it a little. */
+    for (int i = 0; i < 500; i++) {
+        w.fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (w.fd >= 0 || errno != ENXIO)
+            break;
+        usleep(10000);
+    }
+    if (w.fd < 0) {
+        snprintf(err, n, "cannot open the migration stream %s: %s", path,
+                 errno == ENXIO ? "the target machine is not reading it" : strerror(errno));
+        return -1;
+    }
+    /* Writes block while the target catches up. */
+    (void)fcntl(w.fd, F_SETFL, fcntl(w.fd, F_GETFL) & ~O_NONBLOCK);
+    w.stream = true;
+    begin_active();
     return 0;
 }
 
@@ -122,6 +168,11 @@ int save_stream_end(bool ok, uint64_t *bytes, char *err, size_t n)
     if (ok && w.failed) {
         snprintf(err, n, "%s", w.why);
         ok = false;
+    }
+    if (w.stream) {
+        close(w.fd);                    /* the reader sees the end */
+        w.fd = -1;
+        return ok ? 0 : -1;
     }
     if (ok && w.forwards[0]) {
         /* hostd's own record, after dom0's END and inside the checksum. */

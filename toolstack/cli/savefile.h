@@ -43,6 +43,11 @@ struct lamina_bulk_hdr {
 /* Starts writing the stream dom0 will produce into path (through
  * path.tmp until save_stream_end).  0, or -1 with err set. */
 int save_stream_begin(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n);
+/* save_stream_begin() into the FIFO at path (a migration's stream, read
+ * by the target machine's hostd): no temporary file, checksum or rename;
+ * writes block while the reader is behind, and end closes the FIFO.  0,
+ * or -1 with err (nobody opened the FIFO for reading within 5 s). */
+int save_stream_begin_fifo(struct lamina_bulk_hdr *h, const char *path, char *err, size_t n);
 /* True between begin and end. */
 bool save_stream_active(void);
 /* Moves what dom0 produced into the file; -1 when writing failed (the

@@ -296,6 +296,22 @@ int xc_get_pfn_type_batch(xc_interface *xch, uint32_t domid, unsigned int num,
     return do_domctl(&d) < 0 ? -1 : 0;
 }
 
+int xc_shadow_control(xc_interface *xch, uint32_t domid, unsigned int sop,
+                      unsigned long *dirty_bitmap, unsigned long pages,
+                      struct xen_domctl_shadow_op_stats *stats)
+{
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_shadow_op, .domain = (domid_t)domid };
+
+    d.u.shadow_op.op = sop;
+    d.u.shadow_op.pages = pages;
+    set_xen_guest_handle(d.u.shadow_op.dirty_bitmap, (uint8_t *)dirty_bitmap);
+    if (do_domctl(&d) < 0)
+        return -1;
+    if (stats)
+        *stats = d.u.shadow_op.stats;
+    return (int)d.u.shadow_op.pages;
+}
+
 int xc_evtchn_status(xc_interface *xch, uint32_t dom, uint32_t port, struct evtchn_status *st)
 {
     memset(st, 0, sizeof(*st));

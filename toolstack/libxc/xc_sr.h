@@ -38,6 +38,7 @@ struct lsr_header {
     uint64_t reserved[2];       /* zero */
 };
 #define LSR_F_LIVE      1       /* the domain kept running (a snapshot) */
+#define LSR_F_MIGRATE   2       /* a live migration's pre-copy: pfns repeat */
 
 /* Every record: type, body length in bytes (before padding), body. */
 struct lsr_rhdr {
@@ -124,10 +125,18 @@ struct xc_sr_io {
 };
 
 /* Counters and times of one save or restore (ns of dom0's clock). */
+#define LSR_ROUNDS_MAX  30          /* pre-copy rounds recorded (and allowed) */
+
 struct xc_sr_stats {
     uint64_t pages, pt_pages, zero_pages, bytes;
     uint64_t map_ns, copy_ns;
     uint64_t populate_ns, build_ns;     /* restore: populating; the whole of xc_sr_restore */
+    /* xc_sr_save_live: rounds[0] is the first full pass, rounds[n-1] the
+     * stop-and-copy round (pages sent in each, zero pages included). */
+    uint32_t nr_rounds;
+    uint32_t round_pages[LSR_ROUNDS_MAX + 1];
+    uint64_t suspend_ns;                /* the suspend callback's time */
+    uint64_t final_ns;                  /* suspended -> END written */
 };
 
 /* Formats why[0..whylen) and returns rc: the failure of a save or restore
@@ -152,6 +161,31 @@ int xc_sr_write_record(const struct xc_sr_io *io, uint32_t type, const void *bod
 int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct xc_sr_io *io,
                int (*extra)(void *opaque), void *opaque, struct xc_sr_stats *st,
                char *why, size_t whylen);
+
+/*
+ * Live save, the pre-copy of a migration (Clark et al., NSDI 2005): domid
+ * runs on in log-dirty mode (XEN_DOMCTL_shadow_op) while every page is
+ * sent once, then, round after round, the pages it dirtied meanwhile.
+ * When a round leaves at most live->dirty_threshold pages, or after
+ * live->max_rounds rounds (1..LSR_ROUNDS_MAX), live->suspend(opaque)
+ * suspends the domain and the last dirty pages, the vCPU and the rest
+ * follow as in xc_sr_save().  A pfn may appear in several PAGE_DATA
+ * records; the last one counts.  Log-dirty mode is off again on return.
+ * On failure after suspend the domain is left suspended (the caller
+ * resumes it).  0, or a negative Xen errno with why[].
+ */
+struct xc_sr_live {
+    int (*suspend)(void *opaque);       /* 0, or a negative Xen errno */
+    void *opaque;
+    unsigned int max_rounds;
+    unsigned int dirty_threshold;       /* pages */
+    /* Called between batches while the domain runs (may be NULL): dom0
+     * serves the domain's rings there, since it keeps doing I/O. */
+    void (*poll)(void *opaque);
+};
+int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
+                    int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
+                    struct xc_sr_stats *st, char *why, size_t whylen);
 
 /* Restore, part 1: reads and checks the header and DOMAIN record.  0, or
  * -XEN_EINVAL (not a stream), -XEN_ENOSYS (another version), with why. */

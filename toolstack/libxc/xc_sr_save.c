@@ -23,6 +23,8 @@ struct save_ctx {
     uint64_t max_mfn;               /* physinfo: highest MFN */
     char *why;
     size_t whylen;
+    void (*poll)(void *opaque);     /* between batches of a pre-copy round */
+    void *poll_opaque;
 };
 
 static const uint8_t zero_pad[LSR_ALIGN];
@@ -102,9 +104,16 @@ static int read_p2m(struct save_ctx *c, uint64_t fll_mfn, xen_pfn_t *p2m_mfns,
 }
 
 /* Rewrites page table t (level 1-4) from MFNs to PFNs in place; the
- * hypervisor's L4 slots are cleared (restore's pin puts them back). */
-static int canonicalise(struct save_ctx *c, uint64_t *t, unsigned int level, uint64_t pfn)
+ * hypervisor's L4 slots are cleared (restore's pin puts them back), and an
+ * entry log-dirty mode write-protected goes as the writable entry it is.
+ * lenient (a pre-copy round, the guest running): an entry that maps no
+ * frame of the domain is cleared and 1 returned, the page to be sent again
+ * once the domain is suspended; else that is an error. */
+static int canonicalise(struct save_ctx *c, uint64_t *t, unsigned int level, uint64_t pfn,
+                        bool lenient)
 {
+    int deferred = 0;
+
     for (unsigned int i = 0; i < 512; i++) {
         uint64_t e = t[i], p;
 
@@ -114,14 +123,22 @@ static int canonicalise(struct save_ctx *c, uint64_t *t, unsigned int level, uin
         }
         if (!(e & PV_PTE_P))
             continue;
-        if (!mfn_to_pfn(c, (e & PV_PTE_ADDR_MASK) >> XC_PAGE_SHIFT, &p))
+        if (level == 1 && (e & PV_PTE_LOGDIRTY))
+            e = (e | PV_PTE_RW) & ~PV_PTE_LOGDIRTY;
+        if (!mfn_to_pfn(c, (e & PV_PTE_ADDR_MASK) >> XC_PAGE_SHIFT, &p)) {
+            if (lenient) {
+                t[i] = 0;
+                deferred = 1;
+                continue;
+            }
             return fail(c, -XEN_EINVAL, "L%u entry %u of pfn %lx maps mfn %lx, which is not "
                         "the domain's memory (a grant or foreign mapping left in place?)",
                         level, i, (unsigned long)pfn,
                         (unsigned long)((e & PV_PTE_ADDR_MASK) >> XC_PAGE_SHIFT));
+        }
         t[i] = (e & ~PV_PTE_ADDR_MASK) | (p << XC_PAGE_SHIFT);
     }
-    return 0;
+    return deferred;
 }
 
 /* True when the 4096 bytes at p are all zero. */
@@ -135,91 +152,127 @@ static bool page_is_zero(const void *p)
     return true;
 }
 
-/* The memory, LSR_BATCH pages per PAGE_DATA record.  A data page of zeros
- * is sent as XALLOC (Xen's "allocate only"): no bytes follow, restore's
- * frames are zeroed already. */
-static int save_pages(struct save_ctx *c, struct xc_sr_stats *st)
+static inline bool test_pfn(const unsigned long *map, uint64_t pfn)
+{
+    return map[pfn / 64] & (1UL << (pfn % 64));
+}
+
+static inline void set_pfn(unsigned long *map, uint64_t pfn)
+{
+    map[pfn / 64] |= 1UL << (pfn % 64);
+}
+
+/* What one pass over the memory sends. */
+struct pass {
+    const unsigned long *want;  /* pfns to send (bitmap); NULL: all */
+    unsigned long *defer;       /* pre-copy: tables to send again; NULL: strict */
+    bool zero_ok;               /* first sending: zero pages go as XALLOC */
+    uint32_t sent;              /* out: pages sent */
+};
+
+/* One PAGE_DATA record of the n pfns in pfns[] (n <= LSR_BATCH).  A data
+ * page of zeros is sent as XALLOC (Xen's "allocate only") when ps->zero_ok:
+ * no bytes follow, restore's frames are zeroed already. */
+static int save_batch(struct save_ctx *c, const uint64_t *pfns, unsigned int n,
+                      struct pass *ps, struct xc_sr_stats *st)
 {
     static uint64_t rec[2 + LSR_BATCH];     /* count/pad, pfn_type[] */
     static xen_pfn_t mfns[LSR_BATCH], types[LSR_BATCH];
     static uint64_t pt[512];
     struct lsr_page_data *pd = (struct lsr_page_data *)rec;
+    unsigned int nmap = 0;
     int rc;
 
-    for (uint64_t base = 0; base < c->nr_pfns; base += LSR_BATCH) {
-        unsigned int n = c->nr_pfns - base < LSR_BATCH ? (unsigned int)(c->nr_pfns - base)
-                                                         : LSR_BATCH;
-        unsigned int nmap = 0;
+    for (unsigned int i = 0; i < n; i++)
+        types[i] = mfns[i] = c->p2m[pfns[i]];
+    if (xc_get_pfn_type_batch(c->xch, c->domid, n, types) < 0)
+        return fail(c, -errno, "getpageframeinfo3 failed (%d)", errno);
+    for (unsigned int i = 0; i < n; i++) {
+        uint32_t t = (uint32_t)types[i];
+        uint64_t p;
+        if (c->p2m[pfns[i]] == INVALID_P2M_ENTRY || !mfn_to_pfn(c, mfns[i], &p) ||
+            p != pfns[i])
+            t = XEN_DOMCTL_PFINFO_XTAB;
+        pd->pfn_type[i] = pfns[i] | ((uint64_t)(t >> 28) << LSR_TYPE_SHIFT);
+        if (t != XEN_DOMCTL_PFINFO_XTAB)
+            mfns[nmap++] = mfns[i];
+    }
+    pd->count = n;
+    pd->pad = 0;
+    uint64_t t0 = arch_now_ns();
+    uint8_t *va = nmap ? xc_map_foreign_pages(c->xch, c->domid, XC_PROT_READ, mfns,
+                                              (int)nmap) : NULL;
+    if (nmap && !va)
+        return fail(c, -errno, "cannot map pages %lx-%lx of the domain (%d)",
+                    (unsigned long)pfns[0], (unsigned long)pfns[n - 1], errno);
+    uint64_t t1 = arch_now_ns();
+    unsigned int nsend = 0;
+    for (unsigned int i = 0, m = 0; i < n; i++) {
+        unsigned int ty = (unsigned int)(pd->pfn_type[i] >> LSR_TYPE_SHIFT);
+        if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
+            continue;
+        if (ty == 0 && ps->zero_ok && page_is_zero(va + (size_t)m * XC_PAGE_SIZE)) {
+            pd->pfn_type[i] |= (uint64_t)(XEN_DOMCTL_PFINFO_XALLOC >> 28) << LSR_TYPE_SHIFT;
+            st->zero_pages++;
+        } else {
+            nsend++;
+        }
+        m++;
+    }
+    struct lsr_rhdr h = { .type = LSR_PAGE_DATA,
+                          .length = 8 + 8 * n + nsend * XC_PAGE_SIZE };
+    rc = c->io->write(c->io->opaque, &h, sizeof(h));
+    if (!rc)
+        rc = c->io->write(c->io->opaque, rec, 8 + 8 * n);
+    for (unsigned int i = 0, m = 0; !rc && i < n; i++) {
+        unsigned int ty = (unsigned int)(pd->pfn_type[i] >> LSR_TYPE_SHIFT);
+        unsigned int level = ty & 7;
+        if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
+            continue;
+        const void *src = va + (size_t)m++ * XC_PAGE_SIZE;
+        ps->sent++;
+        st->pages++;
+        if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28))
+            continue;
+        if (level >= 1 && level <= 4) {
+            memcpy(pt, src, XC_PAGE_SIZE);
+            if ((rc = canonicalise(c, pt, level, pfns[i], ps->defer != NULL)) < 0)
+                break;
+            if (rc > 0)
+                set_pfn(ps->defer, pfns[i]);
+            src = pt;
+            st->pt_pages++;
+        }
+        rc = c->io->write(c->io->opaque, src, XC_PAGE_SIZE);
+    }
+    if (!rc && (h.length % LSR_ALIGN))
+        rc = c->io->write(c->io->opaque, zero_pad, LSR_ALIGN - h.length % LSR_ALIGN);
+    if (va)
+        xc_unmap_foreign(c->xch, va, (size_t)nmap * XC_PAGE_SIZE);
+    st->map_ns += t1 - t0;
+    st->copy_ns += arch_now_ns() - t1;
+    if (rc)
+        return c->why[0] ? rc : fail(c, rc, "writing the stream failed (%d)", rc);
+    return 0;
+}
 
-        for (unsigned int i = 0; i < n; i++)
-            types[i] = mfns[i] = c->p2m[base + i];
-        if (xc_get_pfn_type_batch(c->xch, c->domid, n, types) < 0)
-            return fail(c, -errno, "getpageframeinfo3 failed (%d)", errno);
-        for (unsigned int i = 0; i < n; i++) {
-            uint32_t t = (uint32_t)types[i];
-            uint64_t p;
-            if (c->p2m[base + i] == INVALID_P2M_ENTRY || !mfn_to_pfn(c, mfns[i], &p) ||
-                p != base + i)
-                t = XEN_DOMCTL_PFINFO_XTAB;
-            pd->pfn_type[i] = (base + i) | ((uint64_t)(t >> 28) << LSR_TYPE_SHIFT);
-            if (t != XEN_DOMCTL_PFINFO_XTAB)
-                mfns[nmap++] = mfns[i];
-        }
-        pd->count = n;
-        pd->pad = 0;
-        uint64_t t0 = arch_now_ns();
-        uint8_t *va = nmap ? xc_map_foreign_pages(c->xch, c->domid, XC_PROT_READ, mfns,
-                                                  (int)nmap) : NULL;
-        if (nmap && !va)
-            return fail(c, -errno, "cannot map pages %lx-%lx of the domain (%d)",
-                        (unsigned long)base, (unsigned long)(base + n - 1), errno);
-        uint64_t t1 = arch_now_ns();
-        unsigned int nsend = 0;
-        for (unsigned int i = 0, m = 0; i < n; i++) {
-            unsigned int ty = (unsigned int)(pd->pfn_type[i] >> LSR_TYPE_SHIFT);
-            if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
-                continue;
-            if (ty == 0 && page_is_zero(va + (size_t)m * XC_PAGE_SIZE)) {
-                pd->pfn_type[i] |= (uint64_t)(XEN_DOMCTL_PFINFO_XALLOC >> 28) << LSR_TYPE_SHIFT;
-                st->zero_pages++;
-            } else {
-                nsend++;
-            }
-            m++;
-        }
-        struct lsr_rhdr h = { .type = LSR_PAGE_DATA,
-                              .length = 8 + 8 * n + nsend * XC_PAGE_SIZE };
-        rc = c->io->write(c->io->opaque, &h, sizeof(h));
-        if (!rc)
-            rc = c->io->write(c->io->opaque, rec, 8 + 8 * n);
-        for (unsigned int i = 0, m = 0; !rc && i < n; i++) {
-            unsigned int ty = (unsigned int)(pd->pfn_type[i] >> LSR_TYPE_SHIFT);
-            unsigned int level = ty & 7;
-            if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
-                continue;
-            const void *src = va + (size_t)m++ * XC_PAGE_SIZE;
-            if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28)) {
-                st->pages++;
-                continue;
-            }
-            if (level >= 1 && level <= 4) {
-                memcpy(pt, src, XC_PAGE_SIZE);
-                if ((rc = canonicalise(c, pt, level, base + i)))
-                    break;
-                src = pt;
-                st->pt_pages++;
-            }
-            rc = c->io->write(c->io->opaque, src, XC_PAGE_SIZE);
-            st->pages++;
-        }
-        if (!rc && (h.length % LSR_ALIGN))
-            rc = c->io->write(c->io->opaque, zero_pad, LSR_ALIGN - h.length % LSR_ALIGN);
-        if (va)
-            xc_unmap_foreign(c->xch, va, (size_t)nmap * XC_PAGE_SIZE);
-        st->map_ns += t1 - t0;
-        st->copy_ns += arch_now_ns() - t1;
-        if (rc)
-            return c->why[0] ? rc : fail(c, rc, "writing the stream failed (%d)", rc);
+/* The memory, or the pfns ps->want names, LSR_BATCH pages per record. */
+static int save_pages(struct save_ctx *c, struct pass *ps, struct xc_sr_stats *st)
+{
+    static uint64_t pfns[LSR_BATCH];
+    uint64_t pfn = 0;
+    int rc;
+
+    ps->sent = 0;
+    while (pfn < c->nr_pfns) {
+        unsigned int n = 0;
+        for (; pfn < c->nr_pfns && n < LSR_BATCH; pfn++)
+            if (!ps->want || test_pfn(ps->want, pfn))
+                pfns[n++] = pfn;
+        if (n && (rc = save_batch(c, pfns, n, ps, st)))
+            return rc;
+        if (c->poll && ps->defer)
+            c->poll(c->poll_opaque);
     }
     return 0;
 }
@@ -307,59 +360,70 @@ static int save_state(struct save_ctx *c, vcpu_guest_context_any_t *vc, uint64_t
     return 0;
 }
 
-int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct xc_sr_io *io,
-               int (*extra)(void *opaque), void *opaque, struct xc_sr_stats *st,
-               char *why, size_t whylen)
+/* What a save keeps between its steps. */
+struct save_run {
+    struct save_ctx c;
+    uint64_t fll_mfn;
+    unsigned int nr_p2m;
+    xen_pfn_t p2m_mfns[LSR_PFNS_MAX / 512];
+    vcpu_guest_context_any_t vc;
+    unsigned long shared_info_frame;
+};
+
+/* Checks the domain (suspended or running, as asked), finds its size and
+ * reads its P2M into c->p2m (kmalloc'd; the caller frees it). */
+static int save_open(struct save_run *s, bool suspended)
 {
-    static vcpu_guest_context_any_t vc;
-    static xen_pfn_t p2m_mfns[LSR_PFNS_MAX / 512];
-    struct save_ctx c = { .xch = xch, .domid = domid, .io = io, .why = why, .whylen = whylen };
-    struct lsr_header hdr;
-    struct lsr_domain dom;
+    struct save_ctx *c = &s->c;
     xc_dominfo_t info;
     xc_physinfo_t pi;
-    uint64_t fll_mfn;
-    uint8_t upcall_mask;
-    int rc;
 
-    why[0] = 0;
-    memset(st, 0, sizeof(*st));
-    if (xc_domain_getinfo(xch, domid, 1, &info) != 1 || info.domid != domid)
-        return fail(&c, -XEN_ESRCH, "no domain %u", domid);
+    if (xc_domain_getinfo(c->xch, c->domid, 1, &info) != 1 || info.domid != c->domid)
+        return fail(c, -XEN_ESRCH, "no domain %u", c->domid);
     if (info.hvm)
-        return fail(&c, -XEN_EOPNOTSUPP, "domain %u is unmodified: only PV domains can be "
-                    "saved so far", domid);
-    if (!info.shutdown || info.shutdown_reason != SHUTDOWN_suspend)
-        return fail(&c, -XEN_EINVAL, "domain %u has not suspended itself", domid);
-    if (xc_physinfo(xch, &pi) < 0)
-        return fail(&c, -errno, "physinfo failed");
-    c.max_mfn = pi.max_mfn;
-    if (xc_vcpu_getcontext(xch, domid, 0, &vc) < 0)
-        return fail(&c, -errno, "cannot read the vCPU context (%d)", errno);
+        return fail(c, -XEN_EOPNOTSUPP, "domain %u is unmodified: only PV domains can be "
+                    "saved so far", c->domid);
+    bool susp = info.shutdown && info.shutdown_reason == SHUTDOWN_suspend;
+    if (suspended && !susp)
+        return fail(c, -XEN_EINVAL, "domain %u has not suspended itself", c->domid);
+    if (!suspended && (info.shutdown || info.crashed || info.dying))
+        return fail(c, -XEN_EINVAL, "domain %u is not running", c->domid);
+    if (xc_physinfo(c->xch, &pi) < 0)
+        return fail(c, -errno, "physinfo failed");
+    c->max_mfn = pi.max_mfn;
+    s->shared_info_frame = info.shared_info_frame;
 
-    const struct shared_info *sh = xc_map_foreign_range(xch, domid, XC_PAGE_SIZE, XC_PROT_READ,
-                                                        info.shared_info_frame);
+    const struct shared_info *sh = xc_map_foreign_range(c->xch, c->domid, XC_PAGE_SIZE,
+                                                        XC_PROT_READ, info.shared_info_frame);
     if (!sh)
-        return fail(&c, -errno, "cannot map shared_info (%d)", errno);
-    c.nr_pfns = sh->arch.max_pfn;
-    fll_mfn = sh->arch.pfn_to_mfn_frame_list_list;
-    upcall_mask = sh->vcpu_info[0].evtchn_upcall_mask;
-    xc_unmap_foreign(xch, (void *)sh, XC_PAGE_SIZE);
-    if (fll_mfn == 0 || fll_mfn == ~0UL)
-        return fail(&c, -XEN_EINVAL, "the guest has not published its P2M "
+        return fail(c, -errno, "cannot map shared_info (%d)", errno);
+    c->nr_pfns = sh->arch.max_pfn;
+    s->fll_mfn = sh->arch.pfn_to_mfn_frame_list_list;
+    xc_unmap_foreign(c->xch, (void *)sh, XC_PAGE_SIZE);
+    if (s->fll_mfn == 0 || s->fll_mfn == ~0UL)
+        return fail(c, -XEN_EINVAL, "the guest has not published its P2M "
                     "(shared_info pfn_to_mfn_frame_list_list is unset)");
     /* A ballooned domain holds fewer pages than its P2M has pfns; the
      * P2M never outgrows the domain's maximum. */
     unsigned long max_pages = info.max_memkb / 4 > info.nr_pages ? info.max_memkb / 4
                                                                   : info.nr_pages;
-    if (c.nr_pfns == 0 || c.nr_pfns > LSR_PFNS_MAX || c.nr_pfns > max_pages + 1024)
-        return fail(&c, -XEN_EINVAL, "shared_info's max_pfn %lu does not fit the domain's "
-                    "maximum of %lu pages", (unsigned long)c.nr_pfns, max_pages);
-    unsigned int nr_p2m = (unsigned int)((c.nr_pfns + 511) / 512);
-    if (!(c.p2m = kmalloc(c.nr_pfns * sizeof(xen_pfn_t))))
-        return fail(&c, -XEN_ENOMEM, "dom0 has no memory for the P2M");
-    if ((rc = read_p2m(&c, fll_mfn, p2m_mfns, nr_p2m)))
-        goto out;
+    if (c->nr_pfns == 0 || c->nr_pfns > LSR_PFNS_MAX || c->nr_pfns > max_pages + 1024)
+        return fail(c, -XEN_EINVAL, "shared_info's max_pfn %lu does not fit the domain's "
+                    "maximum of %lu pages", (unsigned long)c->nr_pfns, max_pages);
+    s->nr_p2m = (unsigned int)((c->nr_pfns + 511) / 512);
+    if (!(c->p2m = kmalloc(c->nr_pfns * sizeof(xen_pfn_t))))
+        return fail(c, -XEN_ENOMEM, "dom0 has no memory for the P2M");
+    return read_p2m(c, s->fll_mfn, s->p2m_mfns, s->nr_p2m);
+}
+
+/* The header, the DOMAIN record and the caller's records. */
+static int save_head(struct save_run *s, uint32_t flags, int (*extra)(void *opaque),
+                     void *opaque)
+{
+    struct save_ctx *c = &s->c;
+    struct lsr_header hdr;
+    struct lsr_domain dom;
+    int rc;
 
     memset(&hdr, 0, sizeof(hdr));
     memcpy(hdr.magic, LSR_MAGIC, 8);
@@ -367,21 +431,186 @@ int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct x
     hdr.flags = flags;
     memset(&dom, 0, sizeof(dom));
     dom.page_shift = XC_PAGE_SHIFT;
-    dom.nr_pfns = c.nr_pfns;
+    dom.nr_pfns = c->nr_pfns;
     dom.saved_at_ns = arch_now_ns();
-    dom.src_domid = domid;
-    if ((rc = io->write(io->opaque, &hdr, sizeof(hdr))) ||
-        (rc = xc_sr_write_record(io, LSR_DOMAIN, &dom, sizeof(dom))) ||
-        (extra && (rc = extra(opaque)))) {
-        fail(&c, rc, "writing the stream failed (%d)", rc);
+    dom.src_domid = c->domid;
+    if ((rc = c->io->write(c->io->opaque, &hdr, sizeof(hdr))) ||
+        (rc = xc_sr_write_record(c->io, LSR_DOMAIN, &dom, sizeof(dom))) ||
+        (extra && (rc = extra(opaque))))
+        return fail(c, rc, "writing the stream failed (%d)", rc);
+    return 0;
+}
+
+/* The suspended domain's vCPU context into s->vc. */
+static int save_get_vcpu(struct save_run *s)
+{
+    if (xc_vcpu_getcontext(s->c.xch, s->c.domid, 0, &s->vc) < 0)
+        return fail(&s->c, -errno, "cannot read the vCPU context (%d)", errno);
+    return 0;
+}
+
+/* After the memory: vCPU, shared_info, start_info, P2M frames, event
+ * channels, grant table, END. */
+static int save_tail(struct save_run *s)
+{
+    struct save_ctx *c = &s->c;
+    const struct shared_info *sh = xc_map_foreign_range(c->xch, c->domid, XC_PAGE_SIZE,
+                                                        XC_PROT_READ, s->shared_info_frame);
+    int rc;
+
+    if (!sh)
+        return fail(c, -errno, "cannot map shared_info (%d)", errno);
+    uint8_t upcall_mask = sh->vcpu_info[0].evtchn_upcall_mask;
+    xc_unmap_foreign(c->xch, (void *)sh, XC_PAGE_SIZE);
+    if ((rc = save_state(c, &s->vc, s->fll_mfn, upcall_mask, s->p2m_mfns, s->nr_p2m)))
+        return rc;
+    if ((rc = save_evtchn_gnttab(c)) || (rc = xc_sr_write_record(c->io, LSR_END, NULL, 0)))
+        return fail(c, rc, "writing the stream failed (%d)", rc);
+    return 0;
+}
+
+int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct xc_sr_io *io,
+               int (*extra)(void *opaque), void *opaque, struct xc_sr_stats *st,
+               char *why, size_t whylen)
+{
+    static struct save_run s;
+    struct pass all = { .zero_ok = true };
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.c = (struct save_ctx){ .xch = xch, .domid = domid, .io = io, .why = why,
+                             .whylen = whylen };
+    why[0] = 0;
+    memset(st, 0, sizeof(*st));
+    if (!(rc = save_open(&s, true)) && !(rc = save_get_vcpu(&s)) &&
+        !(rc = save_head(&s, flags, extra, opaque)) && !(rc = save_pages(&s.c, &all, st)))
+        rc = save_tail(&s);
+    kfree(s.c.p2m);
+    return rc;
+}
+
+/* Adds the suspended guest's start_info, xenstore and console pfns to map:
+ * dom0 writes the rings through mappings no log-dirty entry sees. */
+static void want_special_pfns(struct save_run *s, unsigned long *map)
+{
+    struct save_ctx *c = &s->c;
+    uint64_t p;
+
+    if (!mfn_to_pfn(c, s->vc.x64.user_regs.rdx, &p))
+        return;                             /* save_state says what is wrong */
+    set_pfn(map, p);
+    const start_info_t *si = xc_map_foreign_range(c->xch, c->domid, XC_PAGE_SIZE,
+                                                  XC_PROT_READ, c->p2m[p]);
+    if (!si)
+        return;
+    if (mfn_to_pfn(c, si->store_mfn, &p))
+        set_pfn(map, p);
+    if (mfn_to_pfn(c, si->console.domU.mfn, &p))
+        set_pfn(map, p);
+    xc_unmap_foreign(c->xch, (void *)si, XC_PAGE_SIZE);
+}
+
+/* Bits set in map's first n pfns. */
+static uint32_t count_pfns(const unsigned long *map, uint64_t n)
+{
+    uint32_t k = 0;
+
+    for (uint64_t w = 0; w < (n + 63) / 64; w++)
+        k += (uint32_t)__builtin_popcountl(map[w]);
+    return k;
+}
+
+int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
+                    int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
+                    struct xc_sr_stats *st, char *why, size_t whylen)
+{
+    static struct save_run s;
+    unsigned long *pend = NULL, *defer = NULL;
+    bool logdirty = false;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.c = (struct save_ctx){ .xch = xch, .domid = domid, .io = io, .why = why,
+                             .whylen = whylen };
+    why[0] = 0;
+    memset(st, 0, sizeof(*st));
+    if (live->max_rounds < 1 || live->max_rounds > LSR_ROUNDS_MAX)
+        return fail(&s.c, -XEN_EINVAL, "%u pre-copy rounds asked for (1-%u)",
+                    live->max_rounds, LSR_ROUNDS_MAX);
+    s.c.poll = live->poll;
+    s.c.poll_opaque = live->opaque;
+    if ((rc = save_open(&s, false)))
+        goto out;
+    size_t words = (size_t)((s.c.nr_pfns + 63) / 64);
+    pend = kmalloc(words * 8);
+    defer = kmalloc(words * 8);
+    if (!pend || !defer) {
+        rc = fail(&s.c, -XEN_ENOMEM, "dom0 has no memory for the dirty bitmaps");
         goto out;
     }
-    if ((rc = save_pages(&c, st)) ||
-        (rc = save_state(&c, &vc, fll_mfn, upcall_mask, p2m_mfns, nr_p2m)))
+    memset(defer, 0, words * 8);
+    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0, NULL) < 0) {
+        rc = fail(&s.c, -errno, "cannot put domain %u in log-dirty mode (%s)", domid,
+                  errno == XEN_EINVAL ? "another save has it" : "out of memory");
         goto out;
-    if ((rc = save_evtchn_gnttab(&c)) || (rc = xc_sr_write_record(io, LSR_END, NULL, 0)))
-        fail(&c, rc, "writing the stream failed (%d)", rc);
+    }
+    logdirty = true;
+    if ((rc = save_head(&s, LSR_F_MIGRATE, extra, opaque)))
+        goto out;
+
+    /* Round 0 sends everything; each later round what the one before
+     * saw dirtied, until few enough are left to send suspended. */
+    struct pass ps = { .defer = defer, .zero_ok = true };
+    if ((rc = save_pages(&s.c, &ps, st)))
+        goto out;
+    st->round_pages[st->nr_rounds++] = ps.sent;
+    for (;;) {
+        memset(pend, 0, words * 8);
+        if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, pend, s.c.nr_pfns,
+                              NULL) < 0) {
+            rc = fail(&s.c, -errno, "reading the dirty bitmap failed (%d)", errno);
+            goto out;
+        }
+        if (count_pfns(pend, s.c.nr_pfns) <= live->dirty_threshold ||
+            st->nr_rounds >= live->max_rounds)
+            break;                          /* pend goes with the last round */
+        ps = (struct pass){ .want = pend, .defer = defer };
+        if ((rc = save_pages(&s.c, &ps, st)))
+            goto out;
+        st->round_pages[st->nr_rounds++] = ps.sent;
+    }
+
+    /* Stop and copy. */
+    uint64_t t0 = arch_now_ns();
+    if ((rc = live->suspend(live->opaque)) < 0) {
+        fail(&s.c, rc, "domain %u did not suspend", domid);
+        goto out;
+    }
+    uint64_t t1 = arch_now_ns();
+    st->suspend_ns = t1 - t0;
+    static unsigned long last[LSR_PFNS_MAX / 64];
+    memset(last, 0, words * 8);
+    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, last, s.c.nr_pfns,
+                          NULL) < 0) {
+        rc = fail(&s.c, -errno, "reading the dirty bitmap failed (%d)", errno);
+        goto out;
+    }
+    for (size_t w = 0; w < words; w++)
+        pend[w] |= last[w] | defer[w];
+    /* The P2M as the guest left it (its pages are in pend if it changed). */
+    if ((rc = read_p2m(&s.c, s.fll_mfn, s.p2m_mfns, s.nr_p2m)) || (rc = save_get_vcpu(&s)))
+        goto out;
+    want_special_pfns(&s, pend);
+    ps = (struct pass){ .want = pend };
+    if ((rc = save_pages(&s.c, &ps, st)) || (rc = save_tail(&s)))
+        goto out;
+    st->round_pages[st->nr_rounds++] = ps.sent;
+    st->final_ns = arch_now_ns() - t1;
 out:
-    kfree(c.p2m);
+    if (logdirty)
+        (void)xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0, NULL);
+    kfree(pend);
+    kfree(defer);
+    kfree(s.c.p2m);
     return rc;
 }

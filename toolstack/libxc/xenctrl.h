@@ -172,6 +172,16 @@ int xc_domain_resume_cooperative(xc_interface *xch, uint32_t domid);
  * 1024) is replaced by its XEN_DOMCTL_PFINFO_* word.  0 or -1. */
 int xc_get_pfn_type_batch(xc_interface *xch, uint32_t domid, unsigned int num,
                           xen_pfn_t *arr);
+/* XEN_DOMCTL_shadow_op (Xen's xc_shadow_control, log-dirty ops only):
+ * sop XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, _OFF, _CLEAN or _PEEK.  For
+ * CLEAN/PEEK, dirty_bitmap gets `pages` bits (one per PFN, bytes rounded
+ * up) and *stats (may be NULL) the faults and dirty PFNs since the last
+ * CLEAN.  Returns the bitmap's size in PFNs (0 for the other ops) or -1
+ * with errno (EINVAL: not in log-dirty mode, or a privileged/unmodified
+ * domain for ENABLE). */
+int xc_shadow_control(xc_interface *xch, uint32_t domid, unsigned int sop,
+                      unsigned long *dirty_bitmap, unsigned long pages,
+                      struct xen_domctl_shadow_op_stats *stats);
 /* EVTCHNOP_status of port of domain dom into *st.  0 or -1 (EINVAL: the
  * port does not exist). */
 int xc_evtchn_status(xc_interface *xch, uint32_t dom, uint32_t port, struct evtchn_status *st);

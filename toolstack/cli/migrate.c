@@ -1,0 +1,206 @@
+/*
+ * migrate.c - `lamina migrate DOMAIN MACHINE`: live migration of a PV
+ * domain between two Lamina machines on this host (docs/save-format.md,
+ * "Migration").
+ *
+ * The CLI joins the two hostds with a FIFO in the target's run directory:
+ *   1. target: restore <config> size=0 stream=1 bulk=FIFO (hostd opens the
+ *      FIFO and pumps what arrives into its dom0, which builds the domain
+ *      as the pages come; the disks are opened without QEMU's lock, since
+ *      the source still has them);
+ *   2. source: save dom=D migrate=1 stream=1 file=FIFO (dom0 puts the
+ *      domain in log-dirty mode, sends its memory round after round while
+ *      it runs, suspends it for the last round; hostd writes it all into
+ *      the FIFO).  The domain then waits, suspended, on the source;
+ *   3. the target answers: its domain runs (K) -> the source destroys its
+ *      copy (save-end commit=1) and the host forwards move; or it failed
+ *      (E) -> the source resumes its copy (commit=0).
+ * Runs on the host.
+ */
+#define _GNU_SOURCE
+#include "lamina.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENC(dst, s) pct_encode((s), strlen(s), (dst), sizeof(dst))
+#define MIGRATE_TIMEOUT_MS 600000
+
+/* What the two dom0s report. */
+struct mig_res {
+    unsigned long long bytes, pages, total_ns, save_ns, suspend_ns, stop_ns, rounds, id;
+    char round_pages[400];
+    char config[8192];
+};
+
+static int mig_rec(void *ctx, const struct msg *m)
+{
+    struct mig_res *r = ctx;
+    static const struct { const char *k; size_t off; } nums[] = {
+        { "bytes", offsetof(struct mig_res, bytes) },
+        { "pages", offsetof(struct mig_res, pages) },
+        { "total_ns", offsetof(struct mig_res, total_ns) },
+        { "save_ns", offsetof(struct mig_res, save_ns) },
+        { "suspend_ns", offsetof(struct mig_res, suspend_ns) },
+        { "stop_ns", offsetof(struct mig_res, stop_ns) },
+        { "rounds", offsetof(struct mig_res, rounds) },
+        { "id", offsetof(struct mig_res, id) },
+    };
+    const char *v;
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if ((v = msg_get(m, nums[i].k)))
+            *(unsigned long long *)((char *)r + nums[i].off) = strtoull(v, NULL, 10);
+    if ((v = msg_get(m, "round_pages")))
+        snprintf(r->round_pages, sizeof(r->round_pages), "%s", v);
+    if ((v = msg_get(m, "config")))
+        snprintf(r->config, sizeof(r->config), "%s", v);
+    return 0;
+}
+
+/* Waits for the answer to request id on c: 0 (K), 1 (E, printed with
+ * the prefix), -1 (hostd gone or no answer). */
+static int wait_answer(struct lconn *c, uint32_t id, struct mig_res *r, const char *prefix,
+                       char *why, size_t n)
+{
+    struct msg m;
+    for (;;) {
+        int rc = lconn_next(c, &m, MIGRATE_TIMEOUT_MS);
+        if (rc <= 0) {
+            snprintf(why, n, "%s: %s", prefix, rc ? "lost the connection to its hostd"
+                                                  : "no answer");
+            return -1;
+        }
+        if (m.id != id)
+            continue;
+        if (m.kind == 'R')
+            (void)mig_rec(r, &m);
+        else if (m.kind == 'K')
+            return 0;
+        else if (m.kind == 'E') {
+            snprintf(why, n, "%s: %s", prefix, m.text && *m.text ? m.text : m.word);
+            return 1;
+        }
+    }
+}
+
+/* Moves the host forwards ("HOST:IP:PORT" lines) from a to b. */
+static void move_forwards(struct lconn *a, struct lconn *b, char *fwds, const char *target)
+{
+    for (char *p = fwds, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        unsigned int host, port;
+        char ip[20], to[64], enc[200];
+        *nl = 0;
+        if (sscanf(p, "%u:%19[0-9.]:%u", &host, ip, &port) != 3)
+            continue;
+        (void)lamina_call(a, "migrate", NULL, NULL, NULL, 30000, "forward op=remove host=%u",
+                          host);
+        snprintf(to, sizeof(to), "%s:%u", ip, port);
+        ENC(enc, to);
+        if (lamina_call(b, "migrate", NULL, NULL, NULL, 30000, "forward op=add host=%u to=%s",
+                        host, enc))
+            err("migrate: host port %u could not follow the domain to %s", host, target);
+        else
+            printf("Host port %u now forwards to %s on %s\n", host, to, target);
+    }
+}
+
+int cmd_migrate(struct inv *iv)
+{
+    const char *dom = iv->pos[0], *target = iv->pos[1];
+    long rounds = inv_num(iv, "rounds", 8, 1, 30);
+    long threshold = inv_num(iv, "threshold", 50, 0, 1L << 24);
+    char trun[PATH_MAX], tsock[PATH_MAX + 16], a_real[PATH_MAX], b_real[PATH_MAX];
+    char denc[256], fifo[PATH_MAX + 64], fenc[3 * (PATH_MAX + 64)], why[1024];
+    static char args[12288], fwds[1024];
+    static struct mig_res src, dst;
+    char name[256], e[512];
+
+    if (!strchr(target, '/') && !machine_name_ok(target))
+        return usage_error(iv, "MACHINE is a name given to `lamina up --name` (letters, "
+                           "digits, '-', '_') or a run directory, not '%s'", target);
+    if (machine_run_dir(target, trun, sizeof(trun)) < 0 || ENC(denc, dom) < 0)
+        return usage_error(iv, "machine or domain name too long");
+    if (realpath(trun, b_real) && realpath(lp.run, a_real) && !strcmp(a_real, b_real)) {
+        err("migrate: %s is this machine (%s); name another one", target, lp.run);
+        return EXIT_FAIL;
+    }
+    struct lconn a, b;
+    if (lconn_open(&a, 0))
+        return EXIT_FAIL;
+    snprintf(tsock, sizeof(tsock), "%s/lamina.sock", trun);
+    if (lconn_open_sock(&b, tsock) < 0) {
+        err("migrate: machine %s is not up (nothing answers on %s); start it with "
+            "`lamina up --name %s`", target, tsock, target);
+        return EXIT_FAIL;
+    }
+    memset(&src, 0, sizeof(src));
+    memset(&dst, 0, sizeof(dst));
+    if (lamina_call(&a, "migrate", mig_rec, NULL, &src, 30000, "config dom=%s", denc))
+        return EXIT_FAIL;
+    if (config_args(src.config, args, sizeof(args), name, sizeof(name), e, sizeof(e)) < 0) {
+        err("migrate: %s", e);
+        return EXIT_FAIL;
+    }
+    if (domain_forwards(&a, "migrate", denc, fwds, sizeof(fwds)) < 0)
+        return EXIT_FAIL;
+
+    snprintf(fifo, sizeof(fifo), "%s/migrate-%d.fifo", trun, (int)getpid());
+    unlink(fifo);
+    if (mkfifo(fifo, 0600) < 0) {
+        err("migrate: cannot make the stream FIFO %s: %s", fifo, strerror(errno));
+        return EXIT_FAIL;
+    }
+    ENC(fenc, fifo);
+    uint64_t t0 = now_ns();
+    uint32_t bid;
+    if (lconn_send(&b, &bid, "restore%s size=0 stream=1 bulk=%s", args, fenc)) {
+        err("migrate: lost the connection to %s's hostd", target);
+        unlink(fifo);
+        return EXIT_FAIL;
+    }
+    uint32_t aid;
+    int arc = lconn_send(&a, &aid, "save dom=%s file=%s stream=1 migrate=1 rounds=%ld "
+                         "threshold=%ld", denc, fenc, rounds, threshold) ? -1
+            : wait_answer(&a, aid, &src, "the source", why, sizeof(why));
+    uint64_t t_src = now_ns();
+    if (arc != 0) {
+        /* The source's dom0 resumed the domain (or never stopped it); the
+         * target sees its stream end and gives up. */
+        char bwhy[512];
+        (void)wait_answer(&b, bid, &dst, "the target", bwhy, sizeof(bwhy));
+        unlink(fifo);
+        err("migrate: %s; domain %s runs on here", why, dom);
+        return EXIT_FAIL;
+    }
+    int brc = wait_answer(&b, bid, &dst, "the target", why, sizeof(why));
+    uint64_t t_dst = now_ns();
+    unlink(fifo);
+    if (brc != 0) {
+        if (lamina_call(&a, "migrate", NULL, NULL, NULL, 60000, "save-end dom=%s commit=0",
+                        denc)) {
+            err("migrate: %s; and domain %s could not be resumed here", why, dom);
+            return EXIT_FAIL;
+        }
+        err("migrate: %s; domain %s was resumed here", why, dom);
+        return EXIT_FAIL;
+    }
+    if (lamina_call(&a, "migrate", NULL, NULL, NULL, 60000, "save-end dom=%s commit=1", denc))
+        err("migrate: domain %s runs on %s, but its suspended copy here could not be "
+            "destroyed: `lamina destroy %s`", dom, target, dom);
+    uint64_t t_end = now_ns();
+    /* Downtime: the source's stop-and-copy (suspended -> its last byte
+     * sent, its dom0's clock), then until the target answered that the
+     * domain runs (this host's clock): an upper bound. */
+    double down = (double)src.save_ns / 1e6 + (double)(t_dst - t_src) / 1e6;
+    printf("Migrated domain %s to %s as domain %llu: %.1f MiB in %.1f ms, downtime %.1f ms "
+           "(stop-and-copy %.1f ms); %llu rounds, pages per round %s\n", dom, target, dst.id,
+           (double)src.bytes / 1048576.0, (double)(t_end - t0) / 1e6, down,
+           (double)src.save_ns / 1e6, src.rounds, src.round_pages);
+    move_forwards(&a, &b, fwds, target);
+    lconn_close(&a);
+    lconn_close(&b);
+    return EXIT_OK;
+}
