@@ -60,8 +60,9 @@ struct page_info {
  * log-dirty mode. */
 struct log_dirty {
     unsigned long *bitmap;      /* one bit per PFN, nr_pfns bits */
-    unsigned long nr_pfns;      /* a multiple of 64 */
-    bool overflow;              /* a PFN >= nr_pfns was written */
+    unsigned long nr_pfns;      /* the domain's pages + 1024, a multiple of 64;
+                                 * writes to frames whose M2P PFN is beyond
+                                 * are not recorded */
     uint32_t fault_count;       /* write faults since the last CLEAN */
     uint32_t dirty_count;       /* PFNs newly marked since the last CLEAN */
 };

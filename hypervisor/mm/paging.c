@@ -30,10 +30,8 @@ void paging_mark_dirty_slow(struct domain *d, unsigned long mfn)
     if (!mfn_valid(mfn) || mfn_to_page(mfn)->owner != d)
         return;
     pfn = m2p_table[mfn];
-    if (pfn >= ld->nr_pfns) {
-        ld->overflow = true;
-        return;
-    }
+    if (pfn >= ld->nr_pfns)
+        return;             /* no PFN a save sends (INVALID_M2P_ENTRY, ...) */
     unsigned long *w = &ld->bitmap[pfn / BITS_PER_WORD], bit = 1UL << (pfn % BITS_PER_WORD);
     if (!(*w & bit)) {
         *w |= bit;
@@ -89,7 +87,9 @@ static void protect_all(struct domain *d, bool protect)
 int paging_log_dirty_enable(struct domain *d)
 {
     struct log_dirty *ld = &d->log_dirty;
-    unsigned long n = d->max_pages > d->tot_pages ? d->max_pages : d->tot_pages;
+    /* A saver sends the PFNs below shared_info's max_pfn, which it allows
+     * to exceed the domain's pages by 1024 (toolstack/libxc/xc_sr_save.c). */
+    unsigned long n = (d->max_pages > d->tot_pages ? d->max_pages : d->tot_pages) + 1024;
 
     if (d->is_privileged || d->unmod || ld->bitmap)
         return -XEN_EINVAL;
@@ -97,7 +97,6 @@ int paging_log_dirty_enable(struct domain *d)
     if (!n || !(ld->bitmap = vzalloc(n / 8)))
         return -XEN_ENOMEM;
     ld->nr_pfns = n;
-    ld->overflow = false;
     ld->fault_count = ld->dirty_count = 0;
     protect_all(d, true);
     return 0;
@@ -122,8 +121,6 @@ int paging_log_dirty_op(struct domain *d, bool clean, uint64_t buf, uint64_t *pa
 
     if (!ld->bitmap)
         return -XEN_EINVAL;
-    if (ld->overflow)
-        memset(ld->bitmap, 0xff, ld->nr_pfns / 8);
     if (n > ld->nr_pfns)
         n = ld->nr_pfns;
     /* Whole bytes; a partial last byte keeps the bits beyond n clear. */
@@ -136,10 +133,9 @@ int paging_log_dirty_op(struct domain *d, bool clean, uint64_t buf, uint64_t *pa
     }
     *pages = ld->nr_pfns;
     *faults = ld->fault_count;
-    *dirty = ld->overflow ? (uint32_t)ld->nr_pfns : ld->dirty_count;
+    *dirty = ld->dirty_count;
     if (clean) {
         memset(ld->bitmap, 0, ld->nr_pfns / 8);
-        ld->overflow = false;
         ld->fault_count = ld->dirty_count = 0;
         protect_all(d, true);
     }

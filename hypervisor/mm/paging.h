@@ -49,7 +49,7 @@ uint64_t paging_l1e_install(struct domain *d, uint64_t e);
 
 /*
  * XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY: allocates a bitmap of one bit per
- * PFN below d's maximum (max_pages frames) and write-protects every
+ * PFN below d's maximum (max_pages frames) + 1024 and write-protects every
  * writable L1 entry of d.  -EINVAL: d is privileged, not PV, or already in
  * log-dirty mode; -ENOMEM: no memory for the bitmap.
  */
@@ -63,8 +63,7 @@ void paging_log_dirty_disable(struct domain *d);
  * guest virtual address buf, and sets *pages to the bits that exist.
  * *faults and *dirty get the write faults taken and the PFNs marked since
  * the last CLEAN.  CLEAN then empties the bitmap and write-protects again
- * every entry a fault made writable.  A PFN beyond the bitmap (an M2P
- * entry the guest set out of range) makes every bit read as dirty.
+ * every entry a fault made writable.
  * -EINVAL: not in log-dirty mode; -EFAULT: buf is not writable.
  */
 int paging_log_dirty_op(struct domain *d, bool clean, uint64_t buf, uint64_t *pages,

@@ -23,6 +23,15 @@
 
 #define PFEC_W  (X86_PFEC_PRESENT | X86_PFEC_WRITE)
 
+/* paging_log_dirty_op() for a buffer of *pages bits; *pages gets the
+ * bitmap's size back, as XEN_DOMCTL_shadow_op's pages does. */
+static int ld_op(struct domain *d, bool clean, void *map, uint64_t want, uint64_t *pages,
+                 uint32_t *faults, uint32_t *dirty)
+{
+    *pages = want;
+    return paging_log_dirty_op(d, clean, (uintptr_t)map, pages, faults, dirty);
+}
+
 /* dom[1]'s tree, pinned, its data frame at PFN 7, its L1 at PFN 3. */
 static struct tree pinned_tree(void)
 {
@@ -45,7 +54,7 @@ static void test_protect_and_fault(void **state)
     struct domain *d = dom[1];
     struct tree t = pinned_tree();
     uint8_t map[32];
-    uint64_t pages = 256;
+    uint64_t pages, bits = 256;
     uint32_t faults, dirty;
 
     assert_int_equal(paging_log_dirty_enable(d), 0);
@@ -69,18 +78,18 @@ static void test_protect_and_fault(void **state)
     assert_false(paging_fault(d, 0x123, PFEC_W));                  /* a real fault now */
 
     memset(map, 0, sizeof(map));
-    assert_int_equal(paging_log_dirty_op(d, false, (uintptr_t)map, &pages, &faults, &dirty), 0);
+    assert_int_equal(ld_op(d, false, map, bits, &pages, &faults, &dirty), 0);
     assert_true(bit(map, 7));
     assert_int_equal(faults, 1);
     assert_int_equal(dirty, 1);
-    assert_int_equal(pages, 256);
+    assert_int_equal(pages, 1280);
     /* CLEAN hands the same bits over, then empties and protects again. */
     memset(map, 0, sizeof(map));
-    assert_int_equal(paging_log_dirty_op(d, true, (uintptr_t)map, &pages, &faults, &dirty), 0);
+    assert_int_equal(ld_op(d, true, map, bits, &pages, &faults, &dirty), 0);
     assert_true(bit(map, 7));
     assert_true(tab(t.l1)[0] & PTE_LOGDIRTY);
     memset(map, 0xff, sizeof(map));
-    assert_int_equal(paging_log_dirty_op(d, false, (uintptr_t)map, &pages, &faults, &dirty), 0);
+    assert_int_equal(ld_op(d, false, map, bits, &pages, &faults, &dirty), 0);
     for (unsigned int i = 0; i < 32; i++)
         assert_int_equal(map[i], 0);
     assert_int_equal(dirty, 0);
@@ -93,7 +102,7 @@ static void test_protect_and_fault(void **state)
     assert_false(tab(t.l1)[0] & PTE_LOGDIRTY);
     assert_int_equal(tcount_of(t.data), 1);
     assert_false(paging_fault(d, 0x123, PFEC_W));
-    assert_int_equal(paging_log_dirty_op(d, false, (uintptr_t)map, &pages, &faults, &dirty),
+    assert_int_equal(ld_op(d, false, map, bits, &pages, &faults, &dirty),
                      -XEN_EINVAL);
 }
 
@@ -103,7 +112,7 @@ static void test_updates_while_on(void **state)
     struct tree t = pinned_tree();
     unsigned long more = alloc(d);
     uint8_t map[32];
-    uint64_t pages = 256;
+    uint64_t pages, bits = 256;
     uint32_t faults, dirty;
 
     m2p_table[more] = 9;
@@ -126,7 +135,7 @@ static void test_updates_while_on(void **state)
     assert_int_equal(tcount_of(more), 0);
     assert_false(tab(t.l1)[2] & PTE_LOGDIRTY);
     memset(map, 0, sizeof(map));
-    assert_int_equal(paging_log_dirty_op(d, true, (uintptr_t)map, &pages, &faults, &dirty), 0);
+    assert_int_equal(ld_op(d, true, map, bits, &pages, &faults, &dirty), 0);
     assert_true(bit(map, 3));
     assert_true(bit(map, 7));
     assert_true(bit(map, 9));
@@ -134,31 +143,31 @@ static void test_updates_while_on(void **state)
     paging_log_dirty_disable(d);
 }
 
-static void test_refusals_and_overflow(void **state)
+static void test_refusals_and_unrecorded(void **state)
 {
     struct domain *d = dom[1];
     struct tree t = pinned_tree();
     uint8_t map[32];
-    uint64_t pages = 64;
+    uint64_t pages, bits = 64;
     uint32_t faults, dirty;
 
     dom[0]->is_privileged = true;
     assert_int_equal(paging_log_dirty_enable(dom[0]), -XEN_EINVAL);
     dom[0]->is_privileged = false;
 
-    /* A PFN beyond the bitmap (the guest's M2P says so): all dirty. */
-    m2p_table[t.data] = 100000;
+    /* A frame whose M2P names no PFN of the bitmap is not recorded; the
+     * bitmap is the domain's 256 pages + 1024. */
+    m2p_table[t.data] = INVALID_MFN;
     assert_int_equal(paging_log_dirty_enable(d), 0);
     assert_true(paging_fault(d, 0, PFEC_W));
-    memset(map, 0, sizeof(map));
-    assert_int_equal(paging_log_dirty_op(d, true, (uintptr_t)map, &pages, &faults, &dirty), 0);
+    memset(map, 0xee, sizeof(map));
+    assert_int_equal(ld_op(d, true, map, bits, &pages, &faults, &dirty), 0);
     for (unsigned int i = 0; i < 8; i++)
-        assert_int_equal(map[i], 0xff);
-    assert_int_equal(map[8], 0);                    /* only the 64 bits asked for */
-    assert_int_equal(pages, 256);
-    memset(map, 0, sizeof(map));
-    assert_int_equal(paging_log_dirty_op(d, false, (uintptr_t)map, &pages, &faults, &dirty), 0);
-    assert_int_equal(map[0], 0);
+        assert_int_equal(map[i], 0);
+    assert_int_equal(map[8], 0xee);                 /* only the 64 bits asked for */
+    assert_int_equal(pages, 1280);
+    assert_int_equal(dirty, 0);
+    assert_int_equal(faults, 1);
     paging_log_dirty_disable(d);
 }
 
@@ -167,7 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_protect_and_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_updates_while_on, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_and_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_and_unrecorded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,9 +59,7 @@ void paths_init(void)
         snprintf(lp.images, sizeof(lp.images), "%s", lp.root);
     const char *run = getenv("LAMINA_RUN_DIR");
     const char *mname = getenv("LAMINA_MACHINE");
-    if ((!run || !*run) && mname && *mname) {
-        machine_run_dir(mname, lp.run, sizeof(lp.run));
-    } else if (run && *run) {
+    if (run && *run) {
         if (run[0] == '/' || !getcwd(exe, sizeof(exe)))
             snprintf(lp.run, sizeof(lp.run), "%s", run);
         else
@@ -69,6 +67,10 @@ void paths_init(void)
     } else {
         join(lp.run, lp.root, "run");
     }
+    /* A named machine's files are in machines/NAME of that directory. */
+    snprintf(lp.base, sizeof(lp.base), "%s", lp.run);
+    if (mname && *mname)
+        (void)machine_run_dir(mname, lp.run, sizeof(lp.run));
     join(lp.sock, lp.run, "lamina.sock");
     join(lp.ctl, lp.run, "ctl.sock");
     join(lp.hvlog, lp.run, "hypervisor.log");
@@ -89,9 +91,7 @@ int machine_run_dir(const char *name, char *out, size_t n)
 {
     if (strchr(name, '/'))
         return snprintf(out, n, "%s", name) < (int)n ? 0 : -1;
-    char base[PATH_MAX];
-    join(base, lp.root, "machines");
-    return snprintf(out, n, "%s/%s", base, name) < (int)n ? 0 : -1;
+    return snprintf(out, n, "%s/machines/%s", lp.base, name) < (int)n ? 0 : -1;
 }
 
 int machine_name_ok(const char *name)

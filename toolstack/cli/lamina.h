@@ -65,7 +65,8 @@ struct lamina_paths {
     char root[PATH_MAX];            /* the build directory the CLI is in (B=) */
     char images[PATH_MAX];          /* lamina.elf's directory: root, or
                                      * $LAMINA_ROOT/build */
-    char run[PATH_MAX];             /* $LAMINA_RUN_DIR or <root>/run */
+    char base[PATH_MAX];            /* $LAMINA_RUN_DIR or <root>/run */
+    char run[PATH_MAX];             /* base, or base/machines/$LAMINA_MACHINE */
     char sock[PATH_MAX];            /* <run>/lamina.sock (hostd) */
     char ctl[PATH_MAX];             /* <run>/ctl.sock (QEMU COM2) */
     char hvlog[PATH_MAX];           /* <run>/hypervisor.log (COM1) */
@@ -159,7 +160,7 @@ int lamina_call(struct lconn *c, const char *what, rec_fn fn, rec_fn cfn, void *
                 int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 extern char lamina_errno[32];
 
-/* machine_run_dir - the run directory of the machine NAME: <root>/machines/NAME
+/* machine_run_dir - the run directory of the machine NAME: <base>/machines/NAME
  * (`lamina up --name NAME`, LAMINA_MACHINE=NAME), or NAME itself when it has
  * a '/'.  0, or -1 when it does not fit in n bytes.  machine_name_ok: NAME
  * is 1-32 of [A-Za-z0-9_-]. */

@@ -138,6 +138,7 @@ static int spawn_hostd(int qpid)
         char pidstr[16];
         snprintf(pidstr, sizeof(pidstr), "%d", qpid);
         setenv("LAMINA_RUN_DIR", lp.run, 1);
+        unsetenv("LAMINA_MACHINE");         /* lp.run is that machine's already */
         execl("/proc/self/exe", "lamina", "hostd", lp.run, pidstr, (char *)NULL);
         _exit(127);
     }

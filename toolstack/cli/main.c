@@ -21,8 +21,8 @@ static const struct cmd cmds[] = {
         { "dom0-memory", 0, "MiB", "dom0's memory (default 64)" },
         { "accel", 0, "tcg|kvm", "QEMU accelerator (default tcg; kvm is refused on PVM hosts)" },
         { "timeout", 't', "SEC", "give up when the agent has not answered (default 60)" },
-        { "name", 'n', "NAME", "a second machine on this host: its files in "
-          "machines/NAME (LAMINA_MACHINE=NAME selects it for later commands)" } },
+        { "name", 'n', "NAME", "another machine on this host: its files in "
+          "<run>/machines/NAME (LAMINA_MACHINE=NAME selects it for later commands)" } },
       0, 0, cmd_up, 0 },
     { "down", "", "power the machine off",
       "Asks dom0's agent to power off, waits for QEMU to exit (killing it after\n"

@@ -169,10 +169,15 @@ int cmd_migrate(struct inv *iv)
     if (arc != 0) {
         /* The source's dom0 resumed the domain (or never stopped it); the
          * target sees its stream end and gives up. */
-        char bwhy[512];
-        (void)wait_answer(&b, bid, &dst, "the target", bwhy, sizeof(bwhy));
+        char bwhy[1024];
+        int brc = wait_answer(&b, bid, &dst, "the target", bwhy, sizeof(bwhy));
         unlink(fifo);
-        err("migrate: %s; domain %s runs on here", why, dom);
+        /* The target's refusal (no memory, a disk it cannot open) is the
+         * cause; the source then saw its stream's reader go. */
+        if (brc == 1)
+            err("migrate: %s (%s); domain %s runs on here", bwhy, why, dom);
+        else
+            err("migrate: %s; domain %s runs on here", why, dom);
         return EXIT_FAIL;
     }
     int brc = wait_answer(&b, bid, &dst, "the target", why, sizeof(why));
