@@ -191,6 +191,7 @@ bench: all
 	tools/lamina-bench-io
 	tools/lamina-bench-net
 	tools/lamina-bench-save
+	tools/lamina-bench-migrate
 
 bench-scale: all
 	tools/lamina-bench-scale

@@ -503,6 +503,7 @@ void cmd_restore(const struct proto_req *r)
         proto_send_err(r->id, -rc, "%s", msg);
         return;
     }
+    uint64_t t_run = arch_now_ns();
     d->image = dom_image_share(j.image, j.image_len);
     d->image_len = j.image_len;
     /* The file it came from is its last checkpoint (on_crash=restore). */
@@ -520,6 +521,9 @@ void cmd_restore(const struct proto_req *r)
     proto_line_kvu(rec_line(), "map_ns", j.st.map_ns);
     proto_line_kvu(rec_line(), "copy_ns", j.st.copy_ns);
     proto_line_kvu(rec_line(), "total_ns", arch_now_ns() - t0);
+    /* The stream's last byte -> the domain runs: a migration's downtime
+     * on this side. */
+    proto_line_kvu(rec_line(), "resume_ns", j.st.end_ns ? t_run - j.st.end_ns : 0);
     rec_send();
     proto_send_ok(r->id);
 }

@@ -137,6 +137,7 @@ struct xc_sr_stats {
     uint32_t round_pages[LSR_ROUNDS_MAX + 1];
     uint64_t suspend_ns;                /* the suspend callback's time */
     uint64_t final_ns;                  /* suspended -> END written */
+    uint64_t end_ns;                    /* restore: arch_now_ns() when END was read */
 };
 
 /* Formats why[0..whylen) and returns rc: the failure of a save or restore

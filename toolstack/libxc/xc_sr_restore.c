@@ -359,6 +359,7 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
             goto out;
         switch (r.type) {
         case LSR_END:
+            st->end_ns = arch_now_ns();
             if (seen != 0xf) {
                 rc = fail(&c, -XEN_EINVAL, "the stream ends without its vCPU, shared_info, "
                           "start_info or P2M record");
