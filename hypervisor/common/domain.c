@@ -4,7 +4,6 @@
  */
 #include "common/hv.h"
 #include "common/grant_table.h"
-#include "mm/paging.h"
 #include "arch/x86/x86.h"
 #include "pv/pv.h"
 #include "unmod/unmod.h"

@@ -16,7 +16,6 @@
 #include "unmod/unmod.h"
 #include "common/guest_access.h"
 #include "common/grant_table.h"
-#include "mm/paging.h"
 
 /* A vcpu_guest_context is 5 KiB: too big for the hypervisor stack.  The
  * hypervisor is not reentrant, so one buffer serves every call. */
@@ -254,6 +253,7 @@ static long domctl_do(struct xen_domctl *dc, struct domain *d, bool *copyback)
         case XEN_DOMCTL_SHADOW_OP_CLEAN:
         case XEN_DOMCTL_SHADOW_OP_PEEK: {
             uint64_t pages = so->pages;
+            gnttab_mark_dirty_mapped(d);
             rc = paging_log_dirty_op(d, so->op == XEN_DOMCTL_SHADOW_OP_CLEAN,
                                      (uint64_t)(uintptr_t)so->dirty_bitmap.p, &pages,
                                      &so->stats.fault_count, &so->stats.dirty_count);

@@ -21,7 +21,6 @@
 #include "common/guest_access.h"
 #include "common/continuation.h"
 #include "mm/mm.h"
-#include "mm/paging.h"
 
 #define ENTRIES_PER_FRAME   (PAGE_SIZE / sizeof(grant_entry_v1_t))     /* 512 */
 #define MAPTRACK_NONE       (~0U)
@@ -524,6 +523,19 @@ static void copy_release(struct copy_side *s, bool rw)
     put_page(s->mfn);
     if (s->entry && s->set)
         entry_clear(s->entry, s->set);
+}
+
+void gnttab_mark_dirty_mapped(struct domain *d)
+{
+    struct grant_table *gt = d->grant_table;
+
+    if (!gt)
+        return;
+    for (unsigned int ref = 0; ref < nr_entries(gt); ref++) {
+        const struct active_grant *act = active_entry(gt, ref);
+        if (act->host_rw || act->dev_rw)
+            paging_mark_dirty(d, act->mfn);
+    }
 }
 
 static void gnttab_copy_one(struct domain *ld, struct gnttab_copy *op)

@@ -62,4 +62,10 @@ void gnttab_destroy(struct domain *d);
  * of set_version/get_version.  Long batches are preempted and continued. */
 long do_grant_table_op(unsigned int cmd, uint64_t uop, unsigned int count);
 
+/* Log-dirty mode (mm/mm.h): marks every frame of d that another domain
+ * maps writable through d's grants now (a back-end's device may write it
+ * by DMA whenever it likes; Linux-style persistent grants are never
+ * unmapped while the front-end is connected). */
+void gnttab_mark_dirty_mapped(struct domain *d);
+
 #endif

@@ -217,6 +217,15 @@ struct domain {
     struct domain *reap_next;       /* destroyed, waiting for domain_reap() */
 };
 
+/* Log-dirty mode (mm/mm.h): records that frame mfn of d was written, when
+ * d is in log-dirty mode (d may be NULL: an ownerless frame).  Costs one
+ * test when it is not. */
+static inline void paging_mark_dirty(struct domain *d, unsigned long mfn)
+{
+    if (__builtin_expect(d != NULL && d->log_dirty.bitmap != NULL, 0))
+        paging_mark_dirty_slow(d, mfn);
+}
+
 extern struct vcpu *current;            /* the running vCPU; NULL when idle */
 
 /*

@@ -17,7 +17,6 @@
 #include <lamina/xen.h>
 #include "mm/mm.h"
 #include "common/hv.h"
-#include "mm/paging.h"
 
 #if __has_include("desc.h")
 #include "pv/pv.h"

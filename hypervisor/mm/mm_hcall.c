@@ -13,7 +13,6 @@
 #undef FIRST_RESERVED_GDT_ENTRY
 #include <lamina/xen.h>
 #include "mm/mm.h"
-#include "mm/paging.h"
 #include "common/hv.h"
 #include "unmod/unmod.h"
 #include "pv/pv.h"

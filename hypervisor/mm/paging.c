@@ -11,9 +11,7 @@
 #undef FIRST_RESERVED_GDT_ENTRY
 #include <lamina/xen.h>
 #include "mm/mm.h"
-#include "mm/paging.h"
 #include "common/hv.h"
-#include "common/guest_access.h"
 
 #define BITS_PER_WORD   64
 

@@ -9,7 +9,6 @@
  */
 #include "common/hv.h"
 #include "mm/mm.h"
-#include "mm/paging.h"
 #include "pv/desc.h"
 
 #define DESCS_PER_FRAME     (PAGE_SIZE / sizeof(uint64_t))

@@ -11,7 +11,6 @@
 #include "common/hv.h"
 #include "arch/x86/x86.h"
 #include "mm/mm.h"
-#include "mm/paging.h"
 #include "pv/pv.h"
 
 void toggle_guest_mode(struct vcpu *v)

@@ -615,3 +615,114 @@ out:
     kfree(s.c.p2m);
     return rc;
 }
+
+/* ---- Remus ---------------------------------------------------------------- */
+
+static struct {
+    bool active;
+    struct save_run s;
+    unsigned long *pend, *defer;
+    size_t words;
+    uint64_t epoch;
+} rem;
+
+int xc_sr_remus_begin(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
+                      int (*extra)(void *opaque), void *opaque, void (*poll)(void *opaque),
+                      struct xc_sr_stats *st, char *why, size_t whylen)
+{
+    struct save_run *s = &rem.s;
+    int rc;
+
+    if (rem.active)
+        return xc_sr_fail(why, whylen, -XEN_EBUSY, "dom0 runs Remus for another domain");
+    memset(&rem, 0, sizeof(rem));
+    s->c = (struct save_ctx){ .xch = xch, .domid = domid, .io = io, .why = why,
+                              .whylen = whylen, .poll = poll, .poll_opaque = opaque };
+    why[0] = 0;
+    memset(st, 0, sizeof(*st));
+    if ((rc = save_open(s, false)))
+        goto fail;
+    rem.words = (size_t)((s->c.nr_pfns + 63) / 64);
+    rem.pend = kmalloc(rem.words * 8);
+    rem.defer = kmalloc(rem.words * 8);
+    if (!rem.pend || !rem.defer) {
+        rc = fail(&s->c, -XEN_ENOMEM, "dom0 has no memory for the dirty bitmaps");
+        goto fail;
+    }
+    memset(rem.defer, 0, rem.words * 8);
+    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0, NULL) < 0) {
+        rc = fail(&s->c, -errno, "cannot put domain %u in log-dirty mode", domid);
+        goto fail;
+    }
+    rem.active = true;
+    struct pass ps = { .defer = rem.defer, .zero_ok = true };
+    if ((rc = save_head(s, LSR_F_REMUS, extra, opaque)) || (rc = save_pages(&s->c, &ps, st))) {
+        xc_sr_remus_end(false);
+        return rc;
+    }
+    st->round_pages[st->nr_rounds++] = ps.sent;
+    return 0;
+fail:
+    kfree(rem.pend);
+    kfree(rem.defer);
+    kfree(s->c.p2m);
+    memset(&rem, 0, sizeof(rem));
+    return rc;
+}
+
+int xc_sr_remus_checkpoint(struct xc_sr_stats *st, uint64_t *epoch)
+{
+    struct save_run *s = &rem.s;
+    struct save_ctx *c = &s->c;
+    int rc;
+
+    if (!rem.active)
+        return -XEN_EINVAL;
+    memset(rem.pend, 0, rem.words * 8);
+    if (xc_shadow_control(c->xch, c->domid, XEN_DOMCTL_SHADOW_OP_CLEAN, rem.pend, c->nr_pfns,
+                          NULL) < 0)
+        return fail(c, -errno, "reading the dirty bitmap failed (%d)", errno);
+    for (size_t w = 0; w < rem.words; w++) {
+        rem.pend[w] |= rem.defer[w];
+        rem.defer[w] = 0;
+    }
+    if ((rc = read_p2m(c, s->fll_mfn, s->p2m_mfns, s->nr_p2m)) || (rc = save_get_vcpu(s)))
+        return rc;
+    want_special_pfns(s, rem.pend);
+    struct pass ps = { .want = rem.pend };
+    uint64_t pages0 = st->pages;
+    if ((rc = save_pages(c, &ps, st)))
+        return rc;
+    /* save_tail's records, with CHECKPOINT in END's place. */
+    const struct shared_info *sh = xc_map_foreign_range(c->xch, c->domid, XC_PAGE_SIZE,
+                                                        XC_PROT_READ, s->shared_info_frame);
+    if (!sh)
+        return fail(c, -errno, "cannot map shared_info (%d)", errno);
+    uint8_t upcall_mask = sh->vcpu_info[0].evtchn_upcall_mask;
+    xc_unmap_foreign(c->xch, (void *)sh, XC_PAGE_SIZE);
+    struct lsr_checkpoint ck = { rem.epoch + 1 };
+    if ((rc = save_state(c, &s->vc, s->fll_mfn, upcall_mask, s->p2m_mfns, s->nr_p2m)) ||
+        (rc = save_evtchn_gnttab(c)) ||
+        (rc = xc_sr_write_record(c->io, LSR_CHECKPOINT, &ck, sizeof(ck))))
+        return c->why[0] ? rc : fail(c, rc, "writing the stream failed (%d)", rc);
+    rem.epoch = ck.epoch;
+    *epoch = ck.epoch;
+    if (st->nr_rounds < LSR_ROUNDS_MAX)
+        st->round_pages[st->nr_rounds++] = (uint32_t)(st->pages - pages0);
+    return 0;
+}
+
+void xc_sr_remus_end(bool stop)
+{
+    struct save_ctx *c = &rem.s.c;
+
+    if (!rem.active)
+        return;
+    if (stop)
+        (void)xc_sr_write_record(c->io, LSR_REMUS_STOP, NULL, 0);
+    (void)xc_shadow_control(c->xch, c->domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0, NULL);
+    kfree(rem.pend);
+    kfree(rem.defer);
+    kfree(c->p2m);
+    memset(&rem, 0, sizeof(rem));
+}

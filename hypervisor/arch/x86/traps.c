@@ -9,7 +9,6 @@
 #include "common/hv.h"
 #include "arch/x86/cpu.h"
 #include "pv/pv.h"
-#include "mm/paging.h"
 
 #ifndef LAMINA_HOST_TEST
 
