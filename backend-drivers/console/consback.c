@@ -31,11 +31,6 @@ struct consback {
     size_t hist_head;               /* next byte goes here */
     size_t hist_len;
     char tmp[OUT_SIZE];             /* one poll's worth, copied out */
-    /* Output held back (Remus): bytes [released, bytes) of the guest's
-     * output, the last CONSBACK_HOLD of them in hold[]. */
-    bool holding;
-    uint64_t released;
-    char hold[CONSBACK_HOLD];
 };
 
 static void cons_event(evtchn_port_t port, void *data)
@@ -117,8 +112,6 @@ size_t consback_poll(struct consback *c)
     prod = r->out_prod;
     xen_rmb();                      /* bytes after the producer index */
     avail = prod - cons;
-    if (c->holding && avail <= OUT_SIZE && avail > CONSBACK_HOLD - (c->bytes - c->released))
-        avail = (XENCONS_RING_IDX)(CONSBACK_HOLD - (c->bytes - c->released));
     if (avail > OUT_SIZE) {         /* guest broke the ring: drop it all */
         c->resyncs++;
         xen_mb();
@@ -135,48 +128,11 @@ size_t consback_poll(struct consback *c)
     xen_mb();                       /* bytes read before the space is freed */
     r->out_cons = cons;
     (void)pv_evtchn_send(c->port);
-    if (c->holding) {
-        /* Nobody sees it until consback_release(); the guest waits when
-         * the hold is full (its ring fills). */
-        for (size_t i = 0; i < n; i++)
-            c->hold[(c->bytes + i) % CONSBACK_HOLD] = c->tmp[i];
-        c->bytes += n;
-        return n;
-    }
     c->bytes += n;
-    c->released = c->bytes;
     hist_append(c, c->tmp, n);
     if (c->sink)
         c->sink(c->sink_opaque, c->domid, c->tmp, n);
     return n;
-}
-
-void consback_hold(struct consback *c, bool on)
-{
-    if (!on)
-        consback_release(c, c->bytes);
-    c->holding = on;
-}
-
-uint64_t consback_held_mark(const struct consback *c)
-{
-    return c->bytes;
-}
-
-void consback_release(struct consback *c, uint64_t upto)
-{
-    if (upto > c->bytes)
-        upto = c->bytes;
-    while (c->released < upto) {
-        size_t off = (size_t)(c->released % CONSBACK_HOLD);
-        size_t n = CONSBACK_HOLD - off;
-        if (n > upto - c->released)
-            n = (size_t)(upto - c->released);
-        hist_append(c, c->hold + off, n);
-        if (c->sink)
-            c->sink(c->sink_opaque, c->domid, c->hold + off, n);
-        c->released += n;
-    }
 }
 
 size_t consback_write_input(struct consback *c, const void *buf, size_t n)

@@ -60,16 +60,6 @@ size_t consback_write_input(struct consback *c, const void *buf, size_t n);
 /* Copies the min(n, held) most recent bytes of output into buf, oldest
  * first; returns the count (at most CONSBACK_HISTORY). */
 size_t consback_history(struct consback *c, char *buf, size_t n);
-/* Output buffering (Remus, NSDI 2008): while holding, what the guest
- * writes is taken from its ring (at most CONSBACK_HOLD bytes ahead of what
- * was released; then its ring fills and it waits) but neither kept in the
- * history nor given to the sink until consback_release(c, mark) lets out
- * the output up to mark, a value consback_held_mark() returned (bytes of
- * output since attach).  consback_hold(c, false) releases everything. */
-#define CONSBACK_HOLD 32768
-void consback_hold(struct consback *c, bool on);
-uint64_t consback_held_mark(const struct consback *c);
-void consback_release(struct consback *c, uint64_t upto);
 /* Sets (sink != NULL) or clears the output sink. */
 void consback_set_sink(struct consback *c, consback_sink_fn sink, void *opaque);
 /* Total bytes received from the guest since attach. */

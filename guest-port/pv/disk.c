@@ -437,7 +437,11 @@ static void disk_log_thread(void *arg)
         if (!rc)
             rc = blkfront_rw(bf, false, sect, r, SECT);
         if (rc || memcmp(w, r, SECT)) {
-            kprintf("disk: FAIL log %u (%d)\n", n, rc);
+            unsigned int at = 0;
+            while (!rc && at < SECT - 1 && w[at] == r[at])
+                at++;
+            kprintf("disk: FAIL log %u (%d; byte %u reads %02x, %02x written)\n", n, rc, at,
+                    (unsigned int)(uint8_t)r[at], (unsigned int)(uint8_t)w[at]);
             thread_exit(1);
         }
         kprintf("disk: log %u ok\n", n);

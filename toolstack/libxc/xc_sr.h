@@ -39,7 +39,6 @@ struct lsr_header {
 };
 #define LSR_F_LIVE      1       /* the domain kept running (a snapshot) */
 #define LSR_F_MIGRATE   2       /* a live migration's pre-copy: pfns repeat */
-#define LSR_F_REMUS     4       /* continuous checkpoints (CHECKPOINT records) */
 
 /* Every record: type, body length in bytes (before padding), body. */
 struct lsr_rhdr {
@@ -59,8 +58,6 @@ enum lsr_type {
     LSR_P2M_FRAMES   = 8,       /* uint64_t PFNs of the guest's P2M pages */
     LSR_EVTCHN       = 9,       /* struct lsr_evtchn[]: informative */
     LSR_GNTTAB       = 10,      /* struct lsr_gnttab: informative */
-    LSR_CHECKPOINT   = 11,      /* struct lsr_checkpoint: Remus, an epoch's end */
-    LSR_REMUS_STOP   = 12,      /* empty: Remus ends, the backup must not run it */
     LSR_CHECKSUM     = 0xffff,  /* struct lsr_checksum, written by the host */
 };
 
@@ -111,10 +108,6 @@ struct lsr_evtchn {
 
 struct lsr_gnttab {
     uint32_t nr_frames, max_frames;
-};
-
-struct lsr_checkpoint {
-    uint64_t epoch;             /* 1, 2, ...: the backup acknowledges it */
 };
 
 struct lsr_checksum {
@@ -194,23 +187,6 @@ struct xc_sr_live {
 int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
                     int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
                     struct xc_sr_stats *st, char *why, size_t whylen);
-
-/*
- * Remus (Cully et al., NSDI 2008), the primary's half: continuous
- * checkpoints of a running PV domain on one stream.  begin: log-dirty
- * mode, the header (LSR_F_REMUS), the caller's records and every page,
- * the domain running.  checkpoint: the domain must be suspended (the
- * caller suspends and resumes it); the pages dirtied since the last one,
- * the vCPU and the rest, then a CHECKPOINT record of the next epoch
- * (*epoch).  end: a REMUS_STOP record when stop (the backup then drops
- * what it has), log-dirty mode off.  One Remus at a time per dom0.  0 or
- * a negative Xen errno with why[].
- */
-int xc_sr_remus_begin(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
-                      int (*extra)(void *opaque), void *opaque, void (*poll)(void *opaque),
-                      struct xc_sr_stats *st, char *why, size_t whylen);
-int xc_sr_remus_checkpoint(struct xc_sr_stats *st, uint64_t *epoch);
-void xc_sr_remus_end(bool stop);
 
 /* Restore, part 1: reads and checks the header and DOMAIN record.  0, or
  * -XEN_EINVAL (not a stream), -XEN_ENOSYS (another version), with why. */
