@@ -667,7 +667,7 @@ int mm_mod_entry_foreign(unsigned long table_mfn, unsigned int idx, uint64_t nva
         if (rc)
             return rc;
         nval = adjust_guest_entry(nval, level);
-        if (level == 1)
+        if (level == 1 && __builtin_expect(d->log_dirty.bitmap != NULL, 0))
             nval = paging_l1e_install(d, nval);
     }
     old = t[idx];

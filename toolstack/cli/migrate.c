@@ -21,6 +21,7 @@
 #include "lamina.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -182,6 +183,11 @@ int cmd_migrate(struct inv *iv)
             err("migrate: %s; domain %s runs on here", why, dom);
         return EXIT_FAIL;
     }
+    /* The source's copy waits, suspended, for this process's verdict:
+     * Ctrl-C must not leave it there. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     int brc = wait_answer(&b, bid, &dst, "the target", why, sizeof(why));
     uint64_t t_dst = now_ns();
     unlink(fifo);

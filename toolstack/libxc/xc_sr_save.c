@@ -469,23 +469,34 @@ static int save_tail(struct save_run *s)
     return 0;
 }
 
-int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct xc_sr_io *io,
-               int (*extra)(void *opaque), void *opaque, struct xc_sr_stats *st,
-               char *why, size_t whylen)
+/* The one save this dom0 runs at a time (its P2M frames and vCPU context
+ * are too big for the agent thread's stack), reset for a new one. */
+static struct save_run *save_run_new(xc_interface *xch, uint32_t domid,
+                                     const struct xc_sr_io *io, struct xc_sr_stats *st,
+                                     char *why, size_t whylen)
 {
     static struct save_run s;
-    struct pass all = { .zero_ok = true };
-    int rc;
 
     memset(&s, 0, sizeof(s));
     s.c = (struct save_ctx){ .xch = xch, .domid = domid, .io = io, .why = why,
                              .whylen = whylen };
     why[0] = 0;
     memset(st, 0, sizeof(*st));
-    if (!(rc = save_open(&s, true)) && !(rc = save_get_vcpu(&s)) &&
-        !(rc = save_head(&s, flags, extra, opaque)) && !(rc = save_pages(&s.c, &all, st)))
-        rc = save_tail(&s);
-    kfree(s.c.p2m);
+    return &s;
+}
+
+int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct xc_sr_io *io,
+               int (*extra)(void *opaque), void *opaque, struct xc_sr_stats *st,
+               char *why, size_t whylen)
+{
+    struct save_run *s = save_run_new(xch, domid, io, st, why, whylen);
+    struct pass all = { .zero_ok = true };
+    int rc;
+
+    if (!(rc = save_open(s, true)) && !(rc = save_get_vcpu(s)) &&
+        !(rc = save_head(s, flags, extra, opaque)) && !(rc = save_pages(&s->c, &all, st)))
+        rc = save_tail(s);
+    kfree(s->c.p2m);
     return rc;
 }
 
@@ -525,58 +536,53 @@ int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io
                     int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
                     struct xc_sr_stats *st, char *why, size_t whylen)
 {
-    static struct save_run s;
+    struct save_run *s = save_run_new(xch, domid, io, st, why, whylen);
     unsigned long *pend = NULL, *defer = NULL;
     bool logdirty = false;
     int rc;
 
-    memset(&s, 0, sizeof(s));
-    s.c = (struct save_ctx){ .xch = xch, .domid = domid, .io = io, .why = why,
-                             .whylen = whylen };
-    why[0] = 0;
-    memset(st, 0, sizeof(*st));
     if (live->max_rounds < 1 || live->max_rounds > LSR_ROUNDS_MAX)
-        return fail(&s.c, -XEN_EINVAL, "%u pre-copy rounds asked for (1-%u)",
+        return fail(&s->c, -XEN_EINVAL, "%u pre-copy rounds asked for (1-%u)",
                     live->max_rounds, LSR_ROUNDS_MAX);
-    s.c.poll = live->poll;
-    s.c.poll_opaque = live->opaque;
-    if ((rc = save_open(&s, false)))
+    s->c.poll = live->poll;
+    s->c.poll_opaque = live->opaque;
+    if ((rc = save_open(s, false)))
         goto out;
-    size_t words = (size_t)((s.c.nr_pfns + 63) / 64);
+    size_t words = (size_t)((s->c.nr_pfns + 63) / 64);
     pend = kmalloc(words * 8);
     defer = kmalloc(words * 8);
     if (!pend || !defer) {
-        rc = fail(&s.c, -XEN_ENOMEM, "dom0 has no memory for the dirty bitmaps");
+        rc = fail(&s->c, -XEN_ENOMEM, "dom0 has no memory for the dirty bitmaps");
         goto out;
     }
     memset(defer, 0, words * 8);
     if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0, NULL) < 0) {
-        rc = fail(&s.c, -errno, "cannot put domain %u in log-dirty mode (%s)", domid,
+        rc = fail(&s->c, -errno, "cannot put domain %u in log-dirty mode (%s)", domid,
                   errno == XEN_EINVAL ? "another save has it" : "out of memory");
         goto out;
     }
     logdirty = true;
-    if ((rc = save_head(&s, LSR_F_MIGRATE, extra, opaque)))
+    if ((rc = save_head(s, LSR_F_MIGRATE, extra, opaque)))
         goto out;
 
     /* Round 0 sends everything; each later round what the one before
      * saw dirtied, until few enough are left to send suspended. */
     struct pass ps = { .defer = defer, .zero_ok = true };
-    if ((rc = save_pages(&s.c, &ps, st)))
+    if ((rc = save_pages(&s->c, &ps, st)))
         goto out;
     st->round_pages[st->nr_rounds++] = ps.sent;
     for (;;) {
         memset(pend, 0, words * 8);
-        if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, pend, s.c.nr_pfns,
+        if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, pend, s->c.nr_pfns,
                               NULL) < 0) {
-            rc = fail(&s.c, -errno, "reading the dirty bitmap failed (%d)", errno);
+            rc = fail(&s->c, -errno, "reading the dirty bitmap failed (%d)", errno);
             goto out;
         }
-        if (count_pfns(pend, s.c.nr_pfns) <= live->dirty_threshold ||
+        if (count_pfns(pend, s->c.nr_pfns) <= live->dirty_threshold ||
             st->nr_rounds >= live->max_rounds)
             break;                          /* pend goes with the last round */
         ps = (struct pass){ .want = pend, .defer = defer };
-        if ((rc = save_pages(&s.c, &ps, st)))
+        if ((rc = save_pages(&s->c, &ps, st)))
             goto out;
         st->round_pages[st->nr_rounds++] = ps.sent;
     }
@@ -584,26 +590,26 @@ int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io
     /* Stop and copy. */
     uint64_t t0 = arch_now_ns();
     if ((rc = live->suspend(live->opaque)) < 0) {
-        fail(&s.c, rc, "domain %u did not suspend", domid);
+        fail(&s->c, rc, "domain %u did not suspend", domid);
         goto out;
     }
     uint64_t t1 = arch_now_ns();
     st->suspend_ns = t1 - t0;
     static unsigned long last[LSR_PFNS_MAX / 64];
     memset(last, 0, words * 8);
-    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, last, s.c.nr_pfns,
+    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, last, s->c.nr_pfns,
                           NULL) < 0) {
-        rc = fail(&s.c, -errno, "reading the dirty bitmap failed (%d)", errno);
+        rc = fail(&s->c, -errno, "reading the dirty bitmap failed (%d)", errno);
         goto out;
     }
     for (size_t w = 0; w < words; w++)
         pend[w] |= last[w] | defer[w];
     /* The P2M as the guest left it (its pages are in pend if it changed). */
-    if ((rc = read_p2m(&s.c, s.fll_mfn, s.p2m_mfns, s.nr_p2m)) || (rc = save_get_vcpu(&s)))
+    if ((rc = read_p2m(&s->c, s->fll_mfn, s->p2m_mfns, s->nr_p2m)) || (rc = save_get_vcpu(s)))
         goto out;
-    want_special_pfns(&s, pend);
+    want_special_pfns(s, pend);
     ps = (struct pass){ .want = pend };
-    if ((rc = save_pages(&s.c, &ps, st)) || (rc = save_tail(&s)))
+    if ((rc = save_pages(&s->c, &ps, st)) || (rc = save_tail(s)))
         goto out;
     st->round_pages[st->nr_rounds++] = ps.sent;
     st->final_ns = arch_now_ns() - t1;
@@ -612,6 +618,6 @@ out:
         (void)xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0, NULL);
     kfree(pend);
     kfree(defer);
-    kfree(s.c.p2m);
+    kfree(s->c.p2m);
     return rc;
 }
