@@ -235,7 +235,7 @@ static long domctl_do(struct xen_domctl *dc, struct domain *d, bool *copyback)
         return copy_to_guest(h, arr, num * sizeof(arr[0])) ? -XEN_EFAULT : 0;
     }
     case XEN_DOMCTL_shadow_op: {
-        /* Log-dirty mode only (mm/paging.h): Lamina's PV domains have no
+        /* Log-dirty mode only (mm/mm.h): Lamina's PV domains have no
          * shadow allocation to get or set. */
         struct xen_domctl_shadow_op *so = &dc->u.shadow_op;
         if (current && current->domain == d)

@@ -201,7 +201,7 @@ struct domain {
     unsigned long tot_pages, max_pages;
     unsigned long page_list_head;   /* MFN, INVALID_MFN when empty */
     unsigned long start_info_mfn;
-    struct log_dirty log_dirty;     /* mm/paging.h: live migration */
+    struct log_dirty log_dirty;     /* mm/mm.h log-dirty mode: live migration */
 
     struct evtchn_domain evtchn;
     struct grant_table *grant_table;    /* grant_table.c; NULL only while

@@ -67,10 +67,6 @@ unsigned long virt_to_mfn(const void *va)
 }
 #endif
 
-static inline unsigned long pte_mfn(uint64_t pte)
-{
-    return (pte & PTE_ADDR_MASK) >> PAGE_SHIFT;
-}
 
 static inline bool pte_present(uint64_t pte)
 {

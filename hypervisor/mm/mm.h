@@ -56,7 +56,13 @@ struct page_info {
 
 #define INVALID_MFN         (~0UL)
 
-/* A domain's log-dirty state (mm/paging.h).  bitmap NULL: not in
+/* The MFN a page-table entry (any level) names. */
+static inline unsigned long pte_mfn(uint64_t pte)
+{
+    return (pte & PTE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+/* A domain's log-dirty state (paging.c, below).  bitmap NULL: not in
  * log-dirty mode. */
 struct log_dirty {
     unsigned long *bitmap;      /* one bit per PFN, nr_pfns bits */

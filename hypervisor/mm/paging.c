@@ -1,5 +1,5 @@
 /*
- * paging.c - log-dirty mode for PV domains (mm/paging.h): the dirty bitmap,
+ * paging.c - log-dirty mode for PV domains (declared in mm/mm.h): the dirty bitmap,
  * the write protection of a domain's L1 entries, and the write fault that
  * lifts it.
  *
@@ -14,11 +14,6 @@
 #include "common/hv.h"
 
 #define BITS_PER_WORD   64
-
-static inline unsigned long l1e_mfn(uint64_t e)
-{
-    return (e & PTE_ADDR_MASK) >> PAGE_SHIFT;
-}
 
 void paging_mark_dirty_slow(struct domain *d, unsigned long mfn)
 {
@@ -40,7 +35,7 @@ void paging_mark_dirty_slow(struct domain *d, unsigned long mfn)
 /* True when e maps one of d's own RAM frames writable. */
 static bool l1e_own_writable(const struct domain *d, uint64_t e)
 {
-    unsigned long mfn = l1e_mfn(e);
+    unsigned long mfn = pte_mfn(e);
 
     return (e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW) &&
            mfn_valid(mfn) && mfn_to_page(mfn)->owner == d;
@@ -158,7 +153,7 @@ bool paging_fault(struct domain *d, unsigned long va, unsigned long ec)
         e = ((uint64_t *)mfn_to_virt(mfn))[(va >> (12 + 9 * (level - 1))) & 511];
         if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
             return false;
-        mfn = l1e_mfn(e);
+        mfn = pte_mfn(e);
     }
     if (!mfn_valid(mfn) || mfn_to_page(mfn)->owner != d || !is_live_l1(mfn_to_page(mfn)))
         return false;
@@ -168,7 +163,7 @@ bool paging_fault(struct domain *d, unsigned long va, unsigned long ec)
         return false;
     t[(va >> 12) & 511] = (e | _PAGE_RW) & ~PTE_LOGDIRTY;
     d->log_dirty.fault_count++;
-    paging_mark_dirty(d, l1e_mfn(e));
+    paging_mark_dirty(d, pte_mfn(e));
     invlpg(va);
     return true;
 }

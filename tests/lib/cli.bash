@@ -100,3 +100,23 @@ wait_for() {
 
 # gone NAME: `lamina list` no longer shows the domain NAME.
 gone() { lam list; ! echo "$OUT" | grep -q "^$1 "; }
+
+# web_cfg FILE: a cfg for domain "web" (net httpd service, 32 MiB) at
+# 10.0.2.43 with a free host port forwarded to its port 80, left in $PORT;
+# page fetches its page into $LAMINA_RUN_DIR/page (true when served), hits
+# prints the page counter it reports.
+web_cfg() {
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    printf 'name = "web"\nkernel = "%s"\ncmdline = "net httpd service"\nmemory = 32\nvif = [ "ip=10.0.2.43, forward=%s:80" ]\n' \
+        "$B_ABS/guest-pv.elf" "$PORT" >"$1"
+}
+page() { curl -s -m 5 "http://127.0.0.1:$PORT/" 2>/dev/null >"$LAMINA_RUN_DIR/page"; grep -q 'page served' "$LAMINA_RUN_DIR/page"; }
+hits() { sed -n -E 's/.*page served ([0-9]+) times.*/\1/p' "$LAMINA_RUN_DIR/page"; }
+
+# console_log DOM FILE: everything DOM prints from now to its end, through
+# an attached console (the command ends when the domain does); conpid.
+console_log() {
+    (timeout 60 "$LAMINA" console "$1" < <(sleep 60) >"$2" 2>&1) &
+    conpid=$!
+    sleep 1
+}

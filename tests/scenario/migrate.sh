@@ -58,12 +58,6 @@ expect_err "an unknown domain" "nosuch"
 lam migrate counter 'x y'
 expect_err "a bad machine name" "MACHINE is a name"
 
-# on_machine_log DOM FILE: DOM's console on A from now to its end.
-console_log() {
-    (timeout 60 "$LAMINA" console "$1" < <(sleep 60) >"$2" 2>&1) &
-    conpid=$!
-    sleep 1
-}
 console_log counter "$RUN/a.log"
 lam migrate counter B
 expect_ok "migrate counter B"
@@ -130,13 +124,9 @@ echo "$dcon" | grep -q -E '^disk: .*(FAIL|mismatch)' && fail "disk errors on B: 
 onb destroy disklog
 
 # The forwarded host port follows the domain.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf 'name = "web"\nkernel = "%s"\ncmdline = "net httpd service"\nmemory = 32\nvif = [ "ip=10.0.2.43, forward=%s:80" ]\n' \
-    "$kernel" "$PORT" >"$RUN/web.cfg"
+web_cfg "$RUN/web.cfg"
 lam create "$RUN/web.cfg"
 expect_ok "create web (forward $PORT:80)"
-page() { curl -s -m 5 "http://127.0.0.1:$PORT/" 2>/dev/null >"$RUN/page"; grep -q 'page served' "$RUN/page"; }
-hits() { sed -n -E 's/.*page served ([0-9]+) times.*/\1/p' "$RUN/page"; }
 wait_for 30 page && ok "curl reaches web on A ($(hits) pages served)" || fail "no page from web"
 before=$(hits)
 lam migrate web B

@@ -35,13 +35,6 @@ expect_ok "create counter"
 ticking() { [ "$(console_count counter '^service: tick')" -ge "$1" ]; }
 wait_for 30 ticking 20 || fail "counter does not count"
 
-# console_log DOM FILE: everything DOM prints from now to its end, through
-# an attached console (the command ends when the domain does); conpid.
-console_log() {
-    (timeout 60 "$LAMINA" console "$1" < <(sleep 60) >"$2" 2>&1) &
-    conpid=$!
-    sleep 1
-}
 console_log counter "$RUN/old.log"
 lam save counter "$RUN/c.sav"
 expect_ok "save counter"
@@ -182,13 +175,9 @@ lam destroy sink
 # The host's forward follows the domain: curl reaches the restored httpd
 # through the same port, and the guest's own state (its page counter) is
 # the one it had.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf 'name = "web"\nkernel = "%s"\ncmdline = "net httpd service"\nmemory = 32\nvif = [ "ip=10.0.2.43, forward=%s:80" ]\n' \
-    "$kernel" "$PORT" >"$RUN/web.cfg"
+web_cfg "$RUN/web.cfg"
 lam create "$RUN/web.cfg"
 expect_ok "create web (forward $PORT:80)"
-page() { curl -s -m 5 "http://127.0.0.1:$PORT/" 2>/dev/null >"$RUN/page"; grep -q 'page served' "$RUN/page"; }
-hits() { sed -n -E 's/.*page served ([0-9]+) times.*/\1/p' "$RUN/page"; }
 wait_for 30 page && ok "curl reaches web before the save ($(hits) pages served)" || fail "no page from web"
 before=$(hits)
 lam save web "$RUN/w.sav"

@@ -29,7 +29,7 @@ void *mfn_to_virt(unsigned long mfn)
     return machine[mfn];
 }
 
-/* No domain here is in log-dirty mode (mm/paging.h). */
+/* No domain here is in log-dirty mode (mm/mm.h). */
 void paging_mark_dirty_slow(struct domain *d, unsigned long mfn)
 {
     (void)d;

@@ -301,8 +301,11 @@ static void bulk_stop(const char *why)
         return;
     if (bulk.fd >= 0)
         close(bulk.fd);
-    logmsg("bulk: %s after %llu of %llu bytes", why, (unsigned long long)bulk.done,
-           (unsigned long long)bulk.total);
+    if (bulk.stream)
+        logmsg("bulk: %s after %llu bytes", why, (unsigned long long)bulk.done);
+    else
+        logmsg("bulk: %s after %llu of %llu bytes", why, (unsigned long long)bulk.done,
+               (unsigned long long)bulk.total);
     bulk.active = 0;
 }
 
@@ -661,7 +664,10 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
     bulk.done = 0;
     bulk.total = size;
     bulk.last_ns = now_ns();
-    logmsg("bulk: %s of %llu bytes (request %u)", cmd, (unsigned long long)size, gid);
+    if (stream)
+        logmsg("bulk: %s of a migration stream (request %u)", cmd, gid);
+    else
+        logmsg("bulk: %s of %llu bytes (request %u)", cmd, (unsigned long long)size, gid);
 }
 
 static void client_line(int ci, char *line)

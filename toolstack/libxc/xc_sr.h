@@ -135,7 +135,6 @@ struct xc_sr_stats {
      * stop-and-copy round (pages sent in each, zero pages included). */
     uint32_t nr_rounds;
     uint32_t round_pages[LSR_ROUNDS_MAX + 1];
-    uint64_t suspend_ns;                /* the suspend callback's time */
     uint64_t final_ns;                  /* suspended -> END written */
     uint64_t end_ns;                    /* restore: arch_now_ns() when END was read */
 };

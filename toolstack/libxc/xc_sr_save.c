@@ -588,13 +588,11 @@ int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io
     }
 
     /* Stop and copy. */
-    uint64_t t0 = arch_now_ns();
     if ((rc = live->suspend(live->opaque)) < 0) {
         fail(&s->c, rc, "domain %u did not suspend", domid);
         goto out;
     }
     uint64_t t1 = arch_now_ns();
-    st->suspend_ns = t1 - t0;
     static unsigned long last[LSR_PFNS_MAX / 64];
     memset(last, 0, words * 8);
     if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, last, s->c.nr_pfns,

@@ -28,7 +28,7 @@
 #define PV_PTE_D   0x040UL
 #define PV_PTE_NX  (1UL << 63)
 /* Bit 62 of an L1 entry: writable, but write-protected by the hypervisor
- * while a migration sends the domain (log-dirty mode, hypervisor/mm/paging.h);
+ * while a migration sends the domain (log-dirty mode, hypervisor/mm/paging.c);
  * it stands for PV_PTE_RW, and the first write makes it PV_PTE_RW again. */
 #define PV_PTE_LOGDIRTY (1UL << 62)
 #define PV_PTE_ADDR_MASK 0x000ffffffffff000UL
