@@ -31,6 +31,12 @@ struct consback {
     size_t hist_head;               /* next byte goes here */
     size_t hist_len;
     char tmp[OUT_SIZE];             /* one poll's worth, copied out */
+    /* Output held for a checkpoint (consback_hold): held[0..held_len),
+     * epoch k's output ends at marks[i].len for the mark with epoch k. */
+    char *held;
+    size_t held_len;
+    struct { uint64_t epoch; size_t len; } marks[CONSBACK_MARKS];
+    unsigned int nr_marks;
 };
 
 static void cons_event(evtchn_port_t port, void *data)
@@ -80,6 +86,7 @@ void consback_detach(struct consback *c)
     if (!c)
         return;
     pv_evtchn_mask(c->port);
+    kfree(c->held);                 /* never acknowledged: never shown */
     (void)pv_evtchn_set_handler(c->port, NULL, NULL);
     (void)pv_evtchn_close(c->port);
     (void)xc_unmap_foreign(c->xch, (void *)c->intf, XC_PAGE_SIZE);
@@ -101,6 +108,14 @@ static void hist_append(struct consback *c, const char *buf, size_t n)
         c->hist_len = CONSBACK_HISTORY;
 }
 
+/* Output leaves: into the history and to the sink. */
+static void deliver(struct consback *c, const char *buf, size_t n)
+{
+    hist_append(c, buf, n);
+    if (c->sink)
+        c->sink(c->sink_opaque, c->domid, buf, n);
+}
+
 size_t consback_poll(struct consback *c)
 {
     volatile struct xencons_interface *r = c->intf;
@@ -119,6 +134,8 @@ size_t consback_poll(struct consback *c)
         (void)pv_evtchn_send(c->port);
         return 0;
     }
+    if (c->held && avail > CONSBACK_HOLD_MAX - c->held_len)
+        avail = (XENCONS_RING_IDX)(CONSBACK_HOLD_MAX - c->held_len);  /* the guest waits */
     while (n < avail) {
         c->tmp[n++] = r->out[MASK_XENCONS_IDX(cons, r->out)];
         cons++;
@@ -129,9 +146,64 @@ size_t consback_poll(struct consback *c)
     r->out_cons = cons;
     (void)pv_evtchn_send(c->port);
     c->bytes += n;
-    hist_append(c, c->tmp, n);
-    if (c->sink)
-        c->sink(c->sink_opaque, c->domid, c->tmp, n);
+    if (c->held) {
+        memcpy(c->held + c->held_len, c->tmp, n);
+        c->held_len += n;
+    } else {
+        deliver(c, c->tmp, n);
+    }
+    return n;
+}
+
+int consback_hold(struct consback *c, bool on)
+{
+    if (on && !c->held) {
+        if (!(c->held = kmalloc(CONSBACK_HOLD_MAX)))
+            return -XEN_ENOMEM;
+        c->held_len = 0;
+        c->nr_marks = 0;
+    } else if (!on && c->held) {
+        deliver(c, c->held, c->held_len);
+        kfree(c->held);
+        c->held = NULL;
+        c->held_len = 0;
+        c->nr_marks = 0;
+    }
+    return 0;
+}
+
+void consback_mark(struct consback *c, uint64_t epoch)
+{
+    if (!c->held)
+        return;
+    if (c->nr_marks == CONSBACK_MARKS)
+        c->nr_marks--;              /* the newest mark moves on: released later */
+    c->marks[c->nr_marks].epoch = epoch;
+    c->marks[c->nr_marks].len = c->held_len;
+    c->nr_marks++;
+}
+
+size_t consback_release(struct consback *c, uint64_t epoch)
+{
+    unsigned int k = 0;
+
+    if (!c->held)
+        return 0;
+    while (k < c->nr_marks && c->marks[k].epoch <= epoch)
+        k++;
+    if (k == 0)
+        return 0;
+    size_t n = c->marks[k - 1].len;
+    deliver(c, c->held, n);
+    memmove(c->held, c->held + n, c->held_len - n);
+    c->held_len -= n;
+    for (unsigned int i = k; i < c->nr_marks; i++) {
+        c->marks[i - k].epoch = c->marks[i].epoch;
+        c->marks[i - k].len = c->marks[i].len - n;
+    }
+    c->nr_marks -= k;
+    if (n)
+        c->pending = true;          /* room again: the guest may be waiting */
     return n;
 }
 

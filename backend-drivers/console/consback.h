@@ -64,6 +64,25 @@ size_t consback_history(struct consback *c, char *buf, size_t n);
 void consback_set_sink(struct consback *c, consback_sink_fn sink, void *opaque);
 /* Total bytes received from the guest since attach. */
 uint64_t consback_bytes(const struct consback *c);
+/*
+ * Output holding for Remus (Cully et al., NSDI 2008): output a checkpoint
+ * has not covered yet must not leave the machine, since a failover would
+ * resume from before it.  consback_hold(c, true) starts holding what
+ * consback_poll() takes from the ring (at most CONSBACK_HOLD_MAX bytes;
+ * beyond that the ring stays full and the guest waits); 0 or -XEN_ENOMEM.
+ * consback_hold(c, false) lets everything held go and stops holding.
+ * consback_mark(c, epoch): what is held now is the output up to
+ * checkpoint epoch (increasing; at most CONSBACK_MARKS unacknowledged,
+ * beyond that the newest mark moves on).  consback_release(c, epoch):
+ * the backup acknowledged checkpoint epoch: the output of every mark up
+ * to it goes to the history and the sink; returns the bytes released.
+ * All are no-ops on a back-end that is not holding.
+ */
+#define CONSBACK_HOLD_MAX 65536
+#define CONSBACK_MARKS    16
+int consback_hold(struct consback *c, bool on);
+void consback_mark(struct consback *c, uint64_t epoch);
+size_t consback_release(struct consback *c, uint64_t epoch);
 /* True when the guest notified since the last consback_poll() (a hint:
  * polling without it is always correct). */
 bool consback_pending(const struct consback *c);

@@ -201,6 +201,7 @@ void agent_domain_teardown(struct dom_entry *d, bool destroy)
 
 void agent_domain_forget(struct dom_entry *d)
 {
+    agent_remus_forget(d);
     agent_block_release(d);
     dom_free(d);
 }
@@ -404,6 +405,67 @@ void agent_idle(void)
     serial_pump_tx();
 }
 
+/* What dom0 is busy with (agent_busy), and the nested reader's line. */
+static const char *busy_what;
+static char nest_line[PROTO_LINE_MAX + 1];
+static size_t nest_len;
+static bool nest_discarding;
+
+void agent_busy(const char *what)
+{
+    busy_what = what;
+}
+
+/* The main loop: a request the nested reader got only the start of goes
+ * back to the main reader (its rx_line is free again there). */
+static void feed_leftover(void)
+{
+    if (nest_len && !busy_what) {
+        feed_bytes((const uint8_t *)nest_line, nest_len);
+        nest_len = 0;
+    }
+    nest_discarding = false;
+}
+
+bool agent_request_allowed(const char *cmd, size_t n, const char **what)
+{
+    static const char *const readonly[] = { "ping", "info", "list", "dmesg", "console-attach",
+                                            "console-detach", "console-input", "block-list",
+                                            "network-list", "config", NULL };
+
+    if (!busy_what)
+        return true;
+    for (unsigned int i = 0; readonly[i]; i++)
+        if (strlen(readonly[i]) == n && !memcmp(readonly[i], cmd, n))
+            return true;
+    *what = busy_what;
+    return false;
+}
+
+void agent_poll_requests(void)
+{
+    uint8_t rx[64];
+    size_t got = serial_poll_rx(rx, sizeof(rx));
+
+    for (size_t i = 0; i < got; i++) {
+        char c = (char)rx[i];
+        if (nest_discarding) {
+            nest_discarding = c != '\n';
+        } else if (c == '\n') {
+            nest_line[nest_len] = 0;
+            handle_line(nest_line, nest_len);
+            nest_len = 0;
+        } else if (nest_len >= PROTO_LINE_MAX - 1) {
+            agent.overlong_lines++;
+            nest_len = 0;
+            nest_discarding = true;
+        } else {
+            nest_line[nest_len++] = c;
+        }
+    }
+    serial_pump_tx();
+}
+
 /* ---- start and main loop ------------------------------------------------- */
 
 void agent_main(const struct arch_boot_info *bi)
@@ -457,6 +519,7 @@ void agent_main(const struct arch_boot_info *bi)
         size_t got = serial_poll_rx(rx, sizeof(rx));
         bool busy = got > 0;
 
+        feed_leftover();
         feed_bytes(rx, got);
 
         uint64_t now = arch_now_ns();
@@ -467,6 +530,7 @@ void agent_main(const struct arch_boot_info *bi)
         }
         if (agent_serve_rings())
             busy = true;
+        agent_remus_tick();
         if (serial_pump_tx())
             busy = true;
 

@@ -8,6 +8,7 @@
 #define AGENT_PRIV_H
 
 #include "xenctrl.h"
+#include "xc_sr.h"
 #include "domains.h"
 #include "proto.h"
 
@@ -66,6 +67,28 @@ bool resolve_dom(const struct proto_req *r, uint32_t *domid, struct dom_entry **
 int agent_config_check(const struct proto_req *r, struct dom_config *cfg, char *msg, size_t n);
 
 /* save.c: save and restore (docs/save-format.md). */
+
+/* A save stream over the bulk rings (xc_sr.h's io): io's opaque is the
+ * struct itself.  Reads give up after idle_ns without a byte (0: 10 s),
+ * calling idle (NULL: agent_idle) while they wait; limit: the bytes a
+ * restore may read.  d: the domain whose CONFIG and IMAGE records
+ * agent_stream_extra (xc_sr's extra callback, opaque = the stream) writes. */
+struct agent_stream {
+    struct xc_sr_io io;
+    uint64_t bytes, limit, idle_ns;
+    void (*idle)(void);
+    struct dom_entry *d;
+};
+void agent_stream_init(struct agent_stream *s, struct dom_entry *d);
+int agent_stream_extra(void *opaque);
+/* Asks domid to suspend, as xl does (control/shutdown = "suspend"; its
+ * control thread answers with SCHEDOP_shutdown(SHUTDOWN_suspend)), and
+ * waits up to 10 s, serving the rings.  0, or -XEN_EIO (the store cannot
+ * be written), -XEN_ETIMEDOUT (it did not suspend). */
+int agent_suspend_domain(uint32_t domid, xc_dominfo_t *info);
+/* The suspended domid runs on where it suspended: its SCHEDOP_shutdown
+ * returns 1 ("cancelled", as after xc_domain_resume).  0 or -errno. */
+int agent_resume_in_place(uint32_t domid);
 void cmd_save(const struct proto_req *r);
 void cmd_restore(const struct proto_req *r);
 void cmd_save_end(const struct proto_req *r);
@@ -105,6 +128,26 @@ void cmd_blkback_mode(const struct proto_req *r);
 /* Called while a command waits (bulk transfers): keeps COM2 output
  * moving. */
 void agent_idle(void);
+/* For a command that waits long (a Remus backup): reads COM2 and runs
+ * the requests that came, with their own line buffer.  While
+ * agent_busy(what) is set (NULL clears it), only read-only requests run;
+ * the rest get EBUSY "dom0 is <what>". */
+void agent_poll_requests(void);
+void agent_busy(const char *what);
+/* Whether cmd_dispatch may run command cmd now (agent_busy's rule);
+ * else *what says what dom0 is busy with. */
+bool agent_request_allowed(const char *cmd, size_t n, const char **what);
+
+/* remus.c: Remus's primary (docs/save-format.md, "Remus").  Commands
+ * remus, remus-ack, remus-stop; agent_remus_tick runs a due checkpoint
+ * (the main loop calls it every round); agent_remus_active: a replication
+ * runs; agent_remus_forget: d is going away (the replication stops). */
+void cmd_remus(const struct proto_req *r);
+void cmd_remus_ack(const struct proto_req *r);
+void cmd_remus_stop(const struct proto_req *r);
+void agent_remus_tick(void);
+bool agent_remus_active(void);
+void agent_remus_forget(struct dom_entry *d);
 /* One round of the guests' rings: consoles, xenstore, blkback, netback
  * (the main loop's work; a command that waits on a guest calls it).
  * True when a console had output. */

@@ -130,6 +130,13 @@ size_t bulk_read(void *dst, size_t n, uint32_t *crc, uint64_t idle_ns,
             uint64_t now = arch_now_ns();
             if (now - last > idle_ns)
                 return done;
+            /* The host sets eof after its last prod: read prod again. */
+            if (bulk_hdr->eof) {
+                xen_rmb();
+                if (bulk_hdr->prod == cons)
+                    return done;
+                continue;
+            }
             if (idle)
                 idle();
             if (now - last > 1000000)

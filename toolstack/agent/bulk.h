@@ -28,6 +28,10 @@ struct lamina_bulk_hdr {
     uint32_t out_off, out_size;
     volatile uint32_t out_prod; /* bytes written by dom0, free-running */
     volatile uint32_t out_cons; /* bytes consumed by the host, free-running */
+    /* Set by the host once the transfer's source has ended (a stream's
+     * writer closed it): nothing more follows what prod covers.  Cleared
+     * before each transfer starts. */
+    volatile uint32_t eof;
 };
 
 /* Finds the ivshmem-plain device on PCI bus 0 (configuration mechanism
@@ -51,7 +55,8 @@ uint64_t bulk_bar_size(void);
  * updating *crc (CRC-32 of the bytes, running; may be NULL).  Gives up
  * when no byte arrives for idle_ns; idle() (may be NULL) is called while
  * waiting (the agent pumps COM2 output there).  Returns the bytes
- * consumed (< n on timeout).  *first_ns (may be NULL) gets arch_now_ns()
+ * consumed (< n on timeout, or once the host has set eof and the ring
+ * is empty).  *first_ns (may be NULL) gets arch_now_ns()
  * of the first byte seen. */
 size_t bulk_read(void *dst, size_t n, uint32_t *crc, uint64_t idle_ns,
                  void (*idle)(void), uint64_t *first_ns);

@@ -767,12 +767,21 @@ static const struct {
     { "checkpoint-kept", cmd_checkpoint_kept },
     { "config", cmd_config },
     { "mem-set", cmd_mem_set },
+    { "remus", cmd_remus },
+    { "remus-ack", cmd_remus_ack },
+    { "remus-stop", cmd_remus_stop },
 };
 
 void cmd_dispatch(const struct proto_req *r)
 {
     size_t n = strlen(r->cmd);
+    const char *what;
 
+    if (!agent_request_allowed(r->cmd, n, &what)) {
+        proto_send_err(r->id, XEN_EBUSY, "dom0 is %s; only read-only requests are answered "
+                       "until it ends", what);
+        return;
+    }
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
         if (strlen(commands[i].name) == n && !memcmp(commands[i].name, r->cmd, n)) {
             commands[i].fn(r);

@@ -323,6 +323,7 @@ const char *proto_errno_name(int err)
         { XEN_ENODATA, "ENODATA" }, { XEN_EOPNOTSUPP, "EOPNOTSUPP" },
         { XEN_ETIMEDOUT, "ETIMEDOUT" }, { XEN_EBADMSG, "EBADMSG" },
         { XEN_EOVERFLOW, "EOVERFLOW" }, { XEN_EILSEQ, "EILSEQ" },
+        { XEN_ENOTCONN, "ENOTCONN" },
     };
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (names[i].e == err)

@@ -19,21 +19,18 @@
 #include "kernel.h"
 #include "agent_priv.h"
 #include "bulk.h"
+#include "serial.h"
 
 #define SUSPEND_WAIT_NS  10000000000ULL  /* the guest has 10 s to suspend */
 #define STREAM_IDLE_NS   10000000000ULL  /* the host must move data within 10 s */
 #define CONFIG_TEXT_MAX  LSR_CONFIG_MAX
+#define REMUS_BUFFER_PAGES 8192          /* a backup holds one checkpoint of <= 32 MiB */
 
 /* ---- the stream over the bulk rings --------------------------------------- */
 
-struct ring_io {
-    uint64_t bytes;             /* moved so far */
-    uint64_t limit;             /* restore: the bytes the host announced */
-};
-
 static int ring_write(void *opaque, const void *buf, size_t len)
 {
-    struct ring_io *r = opaque;
+    struct agent_stream *r = opaque;
     int rc = bulk_write(buf, len, STREAM_IDLE_NS, agent_idle);
 
     if (!rc)
@@ -43,21 +40,24 @@ static int ring_write(void *opaque, const void *buf, size_t len)
 
 static int ring_read(void *opaque, void *buf, size_t len)
 {
-    struct ring_io *r = opaque;
+    struct agent_stream *r = opaque;
 
     if (len > r->limit - r->bytes)
         return -XEN_EIO;                /* past what the host sends */
-    size_t got = bulk_read(buf, len, NULL, STREAM_IDLE_NS, agent_idle, NULL);
+    size_t got = bulk_read(buf, len, NULL, r->idle_ns ? r->idle_ns : STREAM_IDLE_NS,
+                           r->idle ? r->idle : agent_idle, NULL);
     r->bytes += got;
     return got == len ? 0 : -XEN_EIO;
 }
 
-/* ---- save ------------------------------------------------------------------- */
+void agent_stream_init(struct agent_stream *s, struct dom_entry *d)
+{
+    memset(s, 0, sizeof(*s));
+    s->io = (struct xc_sr_io){ ring_write, ring_read, s };
+    s->d = d;
+}
 
-struct save_extra {
-    const struct xc_sr_io *io;
-    struct dom_entry *d;
-};
+/* ---- save ------------------------------------------------------------------- */
 
 /* The CONFIG record: what `restore` is given back as create's arguments,
  * one key=value per line, values percent-encoded (section 4). */
@@ -95,14 +95,15 @@ static size_t config_text(const struct dom_entry *d, char *out, size_t cap)
     return n < cap ? n : cap - 1;
 }
 
-static int save_extra_records(void *opaque)
+int agent_stream_extra(void *opaque)
 {
     static char text[CONFIG_TEXT_MAX];
-    struct save_extra *x = opaque;
+    struct agent_stream *x = opaque;
     size_t n = config_text(x->d, text, sizeof(text));
-    int rc = xc_sr_write_record(x->io, LSR_CONFIG, text, (uint32_t)n);
+    int rc = xc_sr_write_record(&x->io, LSR_CONFIG, text, (uint32_t)n);
 
-    return rc ? rc : xc_sr_write_record(x->io, LSR_IMAGE, x->d->image, (uint32_t)x->d->image_len);
+    return rc ? rc : xc_sr_write_record(&x->io, LSR_IMAGE, x->d->image,
+                                        (uint32_t)x->d->image_len);
 }
 
 /* Waits until domid has suspended itself; false on timeout or another end. */
@@ -122,10 +123,7 @@ static bool wait_suspended(uint32_t domid, xc_dominfo_t *info)
     return false;
 }
 
-/* Asks domid to suspend, as xl does (its control thread answers with
- * SCHEDOP_shutdown(SHUTDOWN_suspend)), and waits.  0, or -XEN_EIO when
- * the store cannot be written, -XEN_ETIMEDOUT when it did not suspend. */
-static int suspend_domain(uint32_t domid, xc_dominfo_t *info)
+int agent_suspend_domain(uint32_t domid, xc_dominfo_t *info)
 {
     char path[64];
 
@@ -150,7 +148,7 @@ static int live_suspend(void *opaque)
 {
     struct live_job *j = opaque;
     xc_dominfo_t info;
-    int rc = suspend_domain(j->domid, &info);
+    int rc = agent_suspend_domain(j->domid, &info);
 
     j->t_suspended = arch_now_ns();
     if (rc == 0 && j->d->cons)
@@ -165,8 +163,7 @@ static void live_poll(void *opaque)
     (void)agent_serve_rings();          /* it runs: its rings need dom0 */
 }
 
-/* The domain runs on where it suspended; its SCHEDOP_shutdown returns 1. */
-static int resume_in_place(uint32_t domid)
+int agent_resume_in_place(uint32_t domid)
 {
     static vcpu_guest_context_any_t vc;
 
@@ -183,8 +180,7 @@ void cmd_save(const struct proto_req *r)
 {
     static const char *const allowed[] = { "dom", "live", "migrate", "rounds", "threshold",
                                            NULL };
-    struct ring_io rio = { 0, 0 };
-    struct xc_sr_io io = { ring_write, ring_read, &rio };
+    static struct agent_stream x;
     struct xc_sr_stats st;
     struct dom_entry *d;
     xc_dominfo_t info;
@@ -219,9 +215,11 @@ void cmd_save(const struct proto_req *r)
                        "can be saved so far", domid, d->cfg.name);
         return;
     }
-    if (d->preserved || d->saving) {
+    if (d->preserved || d->saving || agent_remus_active()) {
         proto_send_err(r->id, XEN_EBUSY, "domain %u (%s) is %s", domid, d->cfg.name,
-                       d->saving ? "being saved already" : "crashed (preserved)");
+                       d->saving ? "being saved already" : d->preserved ? "crashed (preserved)"
+                       : "not the only one: a Remus replication owns the stream "
+                       "(`lamina remus` stops it)");
         return;
     }
     if (!bulk_ready(&bwhy)) {
@@ -230,15 +228,15 @@ void cmd_save(const struct proto_req *r)
     }
 
     uint64_t t0 = arch_now_ns(), t_susp;
-    struct save_extra x = { &io, d };
+    agent_stream_init(&x, d);
     struct live_job lj = { domid, d, 0 };
     int rc;
     d->saving = true;
     if (migrate) {
         /* Pre-copy while it runs; it suspends for the last round. */
         struct xc_sr_live lv = { live_suspend, &lj, (unsigned int)rounds,
-                                 (unsigned int)threshold, live_poll };
-        rc = xc_sr_save_live(agent.xch, domid, &io, save_extra_records, &x, &lv, &st, why,
+                                 (unsigned int)threshold, live_poll, NULL };
+        rc = xc_sr_save_live(agent.xch, domid, &x.io, agent_stream_extra, &x, &lv, &st, why,
                              sizeof(why));
         t_susp = lj.t_suspended ? lj.t_suspended : arch_now_ns();
         if (rc < 0 && (xc_domain_getinfo(agent.xch, domid, 1, &info) != 1 ||
@@ -249,7 +247,7 @@ void cmd_save(const struct proto_req *r)
             return;
         }
     } else {
-        if ((rc = suspend_domain(domid, &info)) < 0) {
+        if ((rc = agent_suspend_domain(domid, &info)) < 0) {
             d->saving = false;
             proto_send_err(r->id, -rc, rc == -XEN_EIO ? "cannot write domain %u's control/"
                            "shutdown" : "domain %u (%s) did not suspend within %u s (its "
@@ -260,12 +258,12 @@ void cmd_save(const struct proto_req *r)
         t_susp = arch_now_ns();
         if (d->cons)
             (void)consback_poll(d->cons);   /* its last words before the suspend */
-        rc = xc_sr_save(agent.xch, domid, live ? LSR_F_LIVE : 0, &io, save_extra_records, &x,
+        rc = xc_sr_save(agent.xch, domid, live ? LSR_F_LIVE : 0, &x.io, agent_stream_extra, &x,
                         &st, why, sizeof(why));
     }
     uint64_t t_saved = arch_now_ns();
     if (rc < 0 || live) {
-        int rrc = resume_in_place(domid);
+        int rrc = agent_resume_in_place(domid);
         d->saving = false;
         if (rrc < 0) {
             proto_send_err(r->id, -rrc, "%s%sdomain %u could not be resumed (%s)",
@@ -283,7 +281,7 @@ void cmd_save(const struct proto_req *r)
     if (live)
         d->saving = false;
     rec_start(r);
-    proto_line_kvu(rec_line(), "bytes", rio.bytes);
+    proto_line_kvu(rec_line(), "bytes", x.bytes);
     proto_line_kvu(rec_line(), "pages", st.pages);
     proto_line_kvu(rec_line(), "pt_pages", st.pt_pages);
     proto_line_kvu(rec_line(), "zero_pages", st.zero_pages);
@@ -327,7 +325,7 @@ void cmd_save_end(const struct proto_req *r)
         return;
     }
     if (!commit) {
-        int rc = resume_in_place(domid);
+        int rc = agent_resume_in_place(domid);
         d->saving = false;
         if (rc < 0)
             proto_send_err(r->id, -rc, "domain %u could not be resumed", domid);
@@ -395,6 +393,8 @@ void cmd_checkpoint_kept(const struct proto_req *r)
 
 struct restore_job {
     const struct xc_sr_io *io;
+    struct xc_sr_backup *bk;            /* Remus's backup, else NULL */
+    uint32_t req_id;                    /* the restore request: checkpoints are acked on it */
     struct lsr_domain dom;
     struct xc_sr_stats st;
     void *image;
@@ -417,8 +417,8 @@ static int build_from_stream(struct dom_entry *d, struct dom_build_info *info, c
 {
     struct restore_job *j = opaque;
     struct xc_sr_restored out;
-    int rc = xc_sr_restore(agent.xch, d->domid, &j->dom, j->io, restore_record, j, &out,
-                           &j->st, msg, msglen);
+    int rc = xc_sr_restore(agent.xch, d->domid, &j->dom, j->io, restore_record, j, j->bk,
+                           &out, &j->st, msg, msglen);
 
     if (rc < 0)
         return rc;
@@ -430,21 +430,53 @@ static int build_from_stream(struct dom_entry *d, struct dom_build_info *info, c
     return 0;
 }
 
+/* A Remus backup took checkpoint epoch in: "R <id> epoch=N", which the
+ * CLI relays to the primary as remus-ack. */
+static int backup_ack(void *opaque, uint64_t epoch)
+{
+    struct restore_job *j = opaque;
+    struct proto_req q = { .id = j->req_id };
+
+    rec_start(&q);
+    proto_line_kvu(rec_line(), "epoch", epoch);
+    rec_send();
+    serial_pump_tx();
+    return 0;
+}
+
+/* While a backup waits for checkpoints: COM2 both ways (read-only
+ * requests are answered), the other domains' rings. */
+static void backup_idle(void)
+{
+    agent_poll_requests();
+    (void)agent_serve_rings();
+}
+
 void cmd_restore(const struct proto_req *r)
 {
     static const char *const allowed[] = { "name", "type", "memory", "vcpus", "cmdline",
                                            "on_crash", "size", "vbd0", "vbd1", "vbd2", "vbd3",
-                                           "vif0", "vif1", "vif2", "vif3", "ckpt", NULL };
-    struct ring_io rio = { 0, 0 };
-    struct xc_sr_io io = { ring_write, ring_read, &rio };
+                                           "vif0", "vif1", "vif2", "vif3", "ckpt", "remus",
+                                           "failover_ms", NULL };
+    static struct agent_stream rio;
+    struct xc_sr_io io;
     static struct restore_job j;
+    static struct xc_sr_backup bk;
     struct dom_config cfg;
-    char msg[200];
-    const char *why;
-    uint64_t size;
+    char msg[200], ckpt[DOM_CKPT_MAX] = "";
+    const char *why, *v;
+    uint64_t size, remus = 0, failover_ms = 2000;
 
     if (!args_ok(r, allowed))
         return;
+    if (((v = proto_arg(r, "remus", NULL)) && (!proto_parse_u64(v, &remus) || remus > 1)) ||
+        ((v = proto_arg(r, "failover_ms", NULL)) &&
+         (!proto_parse_u64(v, &failover_ms) || failover_ms < 100 || failover_ms > 600000))) {
+        proto_send_err(r->id, XEN_EINVAL, "remus= must be 0 or 1, failover_ms= 100-600000");
+        return;
+    }
+    if ((v = proto_arg(r, "ckpt", NULL)) && strlen(v) < sizeof(ckpt))
+        strlcpy_k(ckpt, v, sizeof(ckpt));
     /* size=0: a migration's stream, as long as it is (up to its END). */
     if (!proto_parse_u64(proto_arg(r, "size", NULL), &size) || (size && size < 64)) {
         proto_send_err(r->id, XEN_EINVAL, "size= must be the stream's size in bytes (0: a "
@@ -455,13 +487,39 @@ void cmd_restore(const struct proto_req *r)
         proto_send_err(r->id, agent.bulk_rc < 0 ? XEN_ENODEV : XEN_EIO, "%s", why);
         return;
     }
+    if (remus && size) {
+        proto_send_err(r->id, XEN_EINVAL, "remus=1 takes a stream (size=0)");
+        return;
+    }
+    agent_stream_init(&rio, NULL);
+    io = rio.io;
     rio.limit = size ? size : ~0ULL;
     memset(&j, 0, sizeof(j));
     j.io = &io;
+    j.req_id = r->id;
     uint64_t t0 = arch_now_ns();
+    uint32_t flags = 0;
     int rc = agent_config_check(r, &cfg, msg, sizeof(msg));
     if (rc == 0)
-        rc = xc_sr_restore_begin(&io, &j.dom, msg, sizeof(msg));
+        rc = xc_sr_restore_begin(&io, &j.dom, &flags, msg, sizeof(msg));
+    if (rc == 0 && !remus != !(flags & LSR_F_CHECKPOINTED)) {
+        ksnprintf(msg, sizeof(msg), remus ? "the stream is not a Remus replication" :
+                  "a Remus replication's stream needs remus=1");
+        rc = -XEN_EINVAL;
+    }
+    if (rc == 0 && remus) {
+        /* Between checkpoints the stream is quiet for the interval: a
+         * primary that sends nothing for failover_ms is taken for dead
+         * (and at once when its machine closes the stream). */
+        memset(&bk, 0, sizeof(bk));
+        bk.checkpoint = backup_ack;
+        bk.opaque = &j;
+        bk.buffer_pages = REMUS_BUFFER_PAGES;
+        j.bk = &bk;
+        rio.idle_ns = failover_ms * 1000000ULL;
+        rio.idle = backup_idle;
+        agent_busy("receiving a Remus replication");
+    }
     if (rc == 0 && j.dom.nr_pfns != cfg.memory_mib * 256) {
         ksnprintf(msg, sizeof(msg), "the stream holds %lu pages, memory=%lu MiB says %lu",
                   (unsigned long)j.dom.nr_pfns, (unsigned long)cfg.memory_mib,
@@ -486,6 +544,7 @@ void cmd_restore(const struct proto_req *r)
             kfree(j.image);
         }
     }
+    agent_busy(NULL);
     /* Whatever happened, take the rest of the stream off the ring so the
      * next transfer starts in step. */
     if (!size && rc < 0)
@@ -507,12 +566,20 @@ void cmd_restore(const struct proto_req *r)
     d->image = dom_image_share(j.image, j.image_len);
     d->image_len = j.image_len;
     /* The file it came from is its last checkpoint (on_crash=restore). */
-    const char *ck = proto_arg(r, "ckpt", NULL);
-    if (ck && strlen(ck) < sizeof(d->checkpoint))
-        strlcpy_k(d->checkpoint, ck, sizeof(d->checkpoint));
-    kprintf("agent: restored domain %u (%s, %lu MiB)\n", d->domid, cfg.name,
-            (unsigned long)cfg.memory_mib);
+    strlcpy_k(d->checkpoint, ckpt, sizeof(d->checkpoint));
+    if (remus)
+        kprintf("agent: failover: domain %u (%s) resumed from checkpoint %lu (%u pages of "
+                "the next one dropped)\n", d->domid, cfg.name, (unsigned long)bk.epoch,
+                bk.failover_pages);
+    else
+        kprintf("agent: restored domain %u (%s, %lu MiB)\n", d->domid, cfg.name,
+                (unsigned long)cfg.memory_mib);
     rec_start(r);
+    if (remus) {
+        proto_line_kvu(rec_line(), "failover", 1);
+        proto_line_kvu(rec_line(), "checkpoint", bk.epoch);
+        proto_line_kvu(rec_line(), "dropped_pages", bk.failover_pages);
+    }
     proto_line_kvu(rec_line(), "id", d->domid);
     proto_line_kvu(rec_line(), "pages", j.st.pages);
     proto_line_kvu(rec_line(), "pt_pages", j.st.pt_pages);

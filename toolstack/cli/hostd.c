@@ -299,6 +299,8 @@ static void bulk_stop(const char *why)
 {
     if (!bulk.active)
         return;
+    /* Whatever ended it, nothing more comes: dom0 stops waiting. */
+    __atomic_store_n(&bulk_hdr->eof, 1, __ATOMIC_RELEASE);
     if (bulk.fd >= 0)
         close(bulk.fd);
     if (bulk.stream)
@@ -656,6 +658,7 @@ static void client_bulk(int ci, uint32_t cid, const char *cmd, char *rest)
         return;
     }
     memcpy(find_pending(gid)->fwd, fports, sizeof(fports));
+    __atomic_store_n(&bulk_hdr->eof, 0, __ATOMIC_RELEASE);
     agent_send(gid, cmd, rest);
     bulk.active = 1;
     bulk.gid = gid;
@@ -714,8 +717,8 @@ static void client_line(int ci, char *line)
     } else if (!strcmp(cmd, "create") || !strcmp(cmd, "restore") ||
                !strcmp(cmd, "bulk-bench")) {
         client_bulk(ci, (uint32_t)cid, cmd, rest);
-    } else if (!strcmp(cmd, "save")) {
-        client_save(ci, (uint32_t)cid, rest);
+    } else if (!strcmp(cmd, "save") || !strcmp(cmd, "remus")) {
+        client_save(ci, (uint32_t)cid, cmd, rest);
     } else if (!strcmp(cmd, "block-attach") || !strcmp(cmd, "blk-bench")) {
         int dslots[4] = { 0 };
         if (plug_disks(ci, (uint32_t)cid, rest, dslots, 0) < 0)
@@ -1004,7 +1007,8 @@ int cmd_hostd(struct inv *iv)
             }
         }
         bulk_pump();
-        (void)save_stream_pump();
+        if (save_stream_pump() < 0)
+            save_stream_failed();
         obuf_flush(agent_fd, &agent_out);
         for (int i = 0; i < MAX_CLIENTS; i++)
             if (clients[i].fd >= 0) {

@@ -27,6 +27,7 @@ struct pending {
     char dom_arg[80];               /* P_SAVE: the dom= it was given */
     int live;                       /* P_SAVE: live=1 (the domain runs on) */
     int migrate;                    /* P_SAVE: stream=1, a migration's pre-copy */
+    int remus;                      /* P_SAVE: a Remus replication (`remus`) */
     char fail_msg[300];             /* P_SAVE_END commit=0: why, encoded */
     char file_enc[PATH_MAX * 3];    /* P_SAVE: the file, percent-encoded */
     int hold;                       /* P_SAVE: a snapshot: copy the disks while the
@@ -50,8 +51,13 @@ int kv_peek(const char *rest, const char *key, char *val, size_t vlen);
 /* The bulk file's header (mapped by hostd at start). */
 struct lamina_bulk_hdr *hostd_bulk_hdr(void);
 
-/* hostd_save.c: `save dom= file= [live=1]` from client ci. */
-void client_save(int ci, uint32_t cid, char *rest);
+/* hostd_save.c: `save dom= file= [live=1]`, or `remus dom= file=FIFO
+ * interval=MS` (cmd "remus": the stream stays open until the agent
+ * answers), from client ci. */
+void client_save(int ci, uint32_t cid, const char *cmd, char *rest);
+/* hostd_save.c: the save stream could not be written (the reader went):
+ * a replication is told to stop (once). */
+void save_stream_failed(void);
 /* hostd_save.c: an agent's K or E for a P_SAVE or P_SAVE_END request;
  * true when it answered the client itself (the caller then forgets p). */
 int save_answer(struct pending *p, char kind);

@@ -20,8 +20,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void client_save(int ci, uint32_t cid, char *rest)
+/* The replication whose stream this hostd writes (0: none), and whether
+ * its agent was told that the stream failed. */
+static uint32_t remus_gid;
+static int remus_told;
+
+void save_stream_failed(void)
 {
+    struct pending *p = remus_gid ? find_pending(remus_gid) : NULL;
+    if (!p || remus_told)
+        return;
+    remus_told = 1;
+    uint32_t gid = new_pending(-1, 0, P_PLAIN, -1);
+    char args[sizeof(p->dom_arg) + 96];
+    snprintf(args, sizeof(args), "dom=%s why=the%%20backup%%20stopped%%20reading%%20the%%20"
+             "stream", p->dom_arg);
+    if (gid)
+        agent_send(gid, "remus-stop", args);
+    logmsg("remus: the stream to the backup failed; replication stopped");
+}
+
+void client_save(int ci, uint32_t cid, const char *cmd, char *rest)
+{
+    int remus = !strcmp(cmd, "remus");
     char enc[PATH_MAX * 3], path[PATH_MAX], err[256], eenc[800];
     if (kv_take(rest, "file", enc, sizeof(enc)) < 0 || pct_decode(enc, path, sizeof(path)) < 0 ||
         path[0] != '/') {
@@ -31,7 +52,7 @@ void client_save(int ci, uint32_t cid, char *rest)
     }
     /* stream=1: a migration; file= is the FIFO the target's hostd reads. */
     char sv[8] = "";
-    int stream = kv_take(rest, "stream", sv, sizeof(sv)) == 0 && !strcmp(sv, "1");
+    int stream = (kv_take(rest, "stream", sv, sizeof(sv)) == 0 && !strcmp(sv, "1")) || remus;
     if ((stream ? save_stream_begin_fifo(hostd_bulk_hdr(), path, err, sizeof(err))
                 : save_stream_begin(hostd_bulk_hdr(), path, err, sizeof(err))) < 0) {
         pct_encode(err, strlen(err), eenc, sizeof(eenc));
@@ -57,6 +78,11 @@ void client_save(int ci, uint32_t cid, char *rest)
         snprintf(find_pending(gid)->file_enc, sizeof(find_pending(gid)->file_enc), "%s", enc);
         find_pending(gid)->live = kv_peek(rest, "live", lv, sizeof(lv)) == 0 && !strcmp(lv, "1");
         find_pending(gid)->migrate = stream;
+        find_pending(gid)->remus = remus;
+        if (remus) {
+            remus_gid = gid;
+            remus_told = 0;
+        }
     }
     if (!gid) {
         uint64_t b;
@@ -64,12 +90,23 @@ void client_save(int ci, uint32_t cid, char *rest)
         client_send(ci, "E %u EBUSY too%%20many%%20requests\n", cid);
         return;
     }
-    logmsg("%s: into %s (request %u)", stream ? "migrate" : "save", path, gid);
-    agent_send(gid, "save", rest);
+    logmsg("%s: into %s (request %u)", remus ? "remus" : stream ? "migrate" : "save", path, gid);
+    agent_send(gid, remus ? "remus" : "save", rest);
 }
 
 int save_answer(struct pending *p, char kind)
 {
+    if (p->kind == P_SAVE && p->remus) {
+        /* The replication ended (K: stopped; E: failed or never began). */
+        char err[256];
+        uint64_t bytes;
+        (void)save_stream_end(kind == 'K', &bytes, err, sizeof(err));
+        logmsg("remus: ended (%s), %llu bytes sent", kind == 'K' ? "stopped" : "failed",
+               (unsigned long long)bytes);
+        if (remus_gid == p->gid)
+            remus_gid = 0;
+        return 0;
+    }
     if (p->kind == P_SAVE) {
         /* The stream is done (K) or dom0 gave up (E, and resumed the
          * domain).  After K the domain waits, suspended, for the file:

@@ -213,6 +213,22 @@ struct dom_list {
  * 1 with the error printed under `what`. */
 int fetch_list(struct lconn *c, const char *what, void *l);
 int cmd_migrate(struct inv *iv);
+int cmd_remus(struct inv *iv);
+/* migrate.c: a stream from this machine to another (migrate, remus).
+ * peer_open - DOM (pos[0]) and MACHINE (pos[1]) checked, both hostds
+ * connected (a: this machine, b: MACHINE), DOM's CONFIG as create's
+ * arguments, its host forwards, and a FIFO made in MACHINE's run
+ * directory; 0, or the exit status after printing why (what: the
+ * command).  peer_move_forwards - the forwards ("HOST:IP:PORT" lines,
+ * consumed) removed on a (NULL: nothing to remove) and added on b. */
+struct peer {
+    const char *dom, *target;
+    struct lconn a, b;
+    char denc[256], fifo[PATH_MAX + 64], fenc[3 * (PATH_MAX + 64)];
+    char args[12288], fwds[1024], name[256];
+};
+int peer_open(struct inv *iv, const char *what, struct peer *p);
+void peer_move_forwards(struct lconn *a, struct lconn *b, char *fwds, const char *target);
 /* save.c: config_args - a CONFIG record's lines (docs/save-format.md) as
  * create's arguments (" key=value..."; disks as hostd's diskN=) into out,
  * the domain's (encoded) name into name; 0, or -1 with e (a corrupt line).

@@ -88,6 +88,20 @@ static const struct cmd cmds[] = {
         { "threshold", 0, "PAGES", "stop and copy once a round leaves this few dirty "
           "pages (default 50)" } },
       2, 2, cmd_migrate, 0 },
+    { "remus", "DOMAIN MACHINE", "replicate a PV domain to a backup machine (xl remus)",
+      "Continuous checkpoints (Remus, NSDI 2008): the domain is sent live to\n"
+      "MACHINE as for migrate, then every --interval-ms it pauses while what it\n"
+      "wrote since the last checkpoint is copied, and runs on.  MACHINE keeps the\n"
+      "last whole checkpoint in a paused domain.  The domain's console output is\n"
+      "held until MACHINE has acknowledged the checkpoint that covers it, so what\n"
+      "anyone saw survives a failover.  If this machine dies, MACHINE resumes the\n"
+      "domain from that checkpoint (its host forwards follow); if MACHINE dies, the\n"
+      "domain runs on here.  Runs in the foreground; Ctrl-C stops the replication\n"
+      "and the domain runs on here.  Disk images are shared, not replicated.",
+      { { "interval-ms", 'i', "MS", "time between checkpoints (default 100, 20-10000)" },
+        { "failover-ms", 0, "MS", "the backup takes over when the stream is silent this "
+          "long (default 2000); at once when this machine's hostd goes" } },
+      2, 2, cmd_remus, 0 },
     { "snapshot", "DOMAIN NAME", "snapshot a PV domain's memory and disks; it runs on",
       "The guest suspends; its memory goes to <run>/snapshots/DOMAIN/NAME/memory.sav\n"
       "and each read-write disk image is copied beside it while it is suspended, so\n"

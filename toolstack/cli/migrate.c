@@ -89,8 +89,9 @@ static int wait_answer(struct lconn *c, uint32_t id, struct mig_res *r, const ch
     }
 }
 
-/* Moves the host forwards ("HOST:IP:PORT" lines) from a to b. */
-static void move_forwards(struct lconn *a, struct lconn *b, char *fwds, const char *target)
+/* Moves the host forwards ("HOST:IP:PORT" lines) from a (NULL: its
+ * machine is gone, and its forwards with it) to b. */
+void peer_move_forwards(struct lconn *a, struct lconn *b, char *fwds, const char *target)
 {
     for (char *p = fwds, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
         unsigned int host, port;
@@ -98,82 +99,101 @@ static void move_forwards(struct lconn *a, struct lconn *b, char *fwds, const ch
         *nl = 0;
         if (sscanf(p, "%u:%19[0-9.]:%u", &host, ip, &port) != 3)
             continue;
-        (void)lamina_call(a, "migrate", NULL, NULL, NULL, 30000, "forward op=remove host=%u",
-                          host);
+        if (a)
+            (void)lamina_call(a, "migrate", NULL, NULL, NULL, 30000,
+                              "forward op=remove host=%u", host);
         snprintf(to, sizeof(to), "%s:%u", ip, port);
         ENC(enc, to);
         if (lamina_call(b, "migrate", NULL, NULL, NULL, 30000, "forward op=add host=%u to=%s",
                         host, enc))
-            err("migrate: host port %u could not follow the domain to %s", host, target);
+            err("host port %u could not follow the domain to %s", host, target);
         else
             printf("Host port %u now forwards to %s on %s\n", host, to, target);
     }
 }
 
-int cmd_migrate(struct inv *iv)
+int peer_open(struct inv *iv, const char *what, struct peer *p)
 {
-    const char *dom = iv->pos[0], *target = iv->pos[1];
-    long rounds = inv_num(iv, "rounds", 8, 1, 30);
-    long threshold = inv_num(iv, "threshold", 50, 0, 1L << 24);
     char trun[PATH_MAX], tsock[PATH_MAX + 16], a_real[PATH_MAX], b_real[PATH_MAX];
-    char denc[256], fifo[PATH_MAX + 64], fenc[3 * (PATH_MAX + 64)], why[1024];
-    static char args[12288], fwds[1024];
-    static struct mig_res src, dst;
-    char name[256], e[512];
+    static struct mig_res src;
+    char e[512];
 
-    if (!strchr(target, '/') && !machine_name_ok(target))
+    p->dom = iv->pos[0];
+    p->target = iv->pos[1];
+    if (!strchr(p->target, '/') && !machine_name_ok(p->target))
         return usage_error(iv, "MACHINE is a name given to `lamina up --name` (letters, "
-                           "digits, '-', '_') or a run directory, not '%s'", target);
-    if (machine_run_dir(target, trun, sizeof(trun)) < 0 || ENC(denc, dom) < 0)
+                           "digits, '-', '_') or a run directory, not '%s'", p->target);
+    if (machine_run_dir(p->target, trun, sizeof(trun)) < 0 || ENC(p->denc, p->dom) < 0)
         return usage_error(iv, "machine or domain name too long");
     if (realpath(trun, b_real) && realpath(lp.run, a_real) && !strcmp(a_real, b_real)) {
-        err("migrate: %s is this machine (%s); name another one", target, lp.run);
+        err("%s: %s is this machine (%s); name another one", what, p->target, lp.run);
         return EXIT_FAIL;
     }
-    struct lconn a, b;
-    if (lconn_open(&a, 0))
+    if (lconn_open(&p->a, 0))
         return EXIT_FAIL;
     snprintf(tsock, sizeof(tsock), "%s/lamina.sock", trun);
-    if (lconn_open_sock(&b, tsock) < 0) {
-        err("migrate: machine %s is not up (nothing answers on %s); start it with "
-            "`lamina up --name %s`", target, tsock, target);
+    if (lconn_open_sock(&p->b, tsock) < 0) {
+        err("%s: machine %s is not up (nothing answers on %s); start it with "
+            "`lamina up --name %s`", what, p->target, tsock, p->target);
+        lconn_close(&p->a);
         return EXIT_FAIL;
     }
     memset(&src, 0, sizeof(src));
-    memset(&dst, 0, sizeof(dst));
-    if (lamina_call(&a, "migrate", mig_rec, NULL, &src, 30000, "config dom=%s", denc))
-        return EXIT_FAIL;
-    if (config_args(src.config, args, sizeof(args), name, sizeof(name), e, sizeof(e)) < 0) {
-        err("migrate: %s", e);
-        return EXIT_FAIL;
+    if (lamina_call(&p->a, what, mig_rec, NULL, &src, 30000, "config dom=%s", p->denc) ||
+        domain_forwards(&p->a, what, p->denc, p->fwds, sizeof(p->fwds)) < 0)
+        goto fail;
+    if (config_args(src.config, p->args, sizeof(p->args), p->name, sizeof(p->name), e,
+                    sizeof(e)) < 0) {
+        err("%s: %s", what, e);
+        goto fail;
     }
-    if (domain_forwards(&a, "migrate", denc, fwds, sizeof(fwds)) < 0)
-        return EXIT_FAIL;
+    snprintf(p->fifo, sizeof(p->fifo), "%s/%s-%d.fifo", trun, what, (int)getpid());
+    unlink(p->fifo);
+    if (mkfifo(p->fifo, 0600) < 0) {
+        err("%s: cannot make the stream FIFO %s: %s", what, p->fifo, strerror(errno));
+        goto fail;
+    }
+    ENC(p->fenc, p->fifo);
+    return 0;
+fail:
+    lconn_close(&p->a);
+    lconn_close(&p->b);
+    return EXIT_FAIL;
+}
 
-    snprintf(fifo, sizeof(fifo), "%s/migrate-%d.fifo", trun, (int)getpid());
-    unlink(fifo);
-    if (mkfifo(fifo, 0600) < 0) {
-        err("migrate: cannot make the stream FIFO %s: %s", fifo, strerror(errno));
-        return EXIT_FAIL;
-    }
-    ENC(fenc, fifo);
+int cmd_migrate(struct inv *iv)
+{
+    long rounds = inv_num(iv, "rounds", 8, 1, 30);
+    long threshold = inv_num(iv, "threshold", 50, 0, 1L << 24);
+    static struct peer pr;
+    static struct mig_res src, dst;
+    char why[1024];
+    int rc;
+
+    memset(&pr, 0, sizeof(pr));
+    if ((rc = peer_open(iv, "migrate", &pr)))
+        return rc;
+    struct lconn *a = &pr.a, *b = &pr.b;
+    const char *dom = pr.dom, *target = pr.target, *denc = pr.denc, *fifo = pr.fifo;
+    memset(&src, 0, sizeof(src));
+    memset(&dst, 0, sizeof(dst));
     uint64_t t0 = now_ns();
     uint32_t bid;
-    if (lconn_send(&b, &bid, "restore%s size=0 stream=1 bulk=%s", args, fenc)) {
+    if (lconn_send(b, &bid, "restore%s size=0 stream=1 bulk=%s", pr.args, pr.fenc)) {
         err("migrate: lost the connection to %s's hostd", target);
         unlink(fifo);
         return EXIT_FAIL;
     }
     uint32_t aid;
-    int arc = lconn_send(&a, &aid, "save dom=%s file=%s stream=1 migrate=1 rounds=%ld "
-                         "threshold=%ld", denc, fenc, rounds, threshold) ? -1
-            : wait_answer(&a, aid, &src, "the source", why, sizeof(why));
+    int arc = lconn_send(a, &aid, "save dom=%s file=%s stream=1 migrate=1 rounds=%ld "
+                         "threshold=%ld", denc, pr.fenc, rounds, threshold) ? -1
+            : wait_answer(a, aid, &src, "the source", why, sizeof(why));
     uint64_t t_src = now_ns();
     if (arc != 0) {
         /* The source's dom0 resumed the domain (or never stopped it); the
          * target sees its stream end and gives up. */
         char bwhy[1024];
-        int brc = wait_answer(&b, bid, &dst, "the target", bwhy, sizeof(bwhy));
+        int brc = wait_answer(b, bid, &dst, "the target", bwhy, sizeof(bwhy));
         unlink(fifo);
         /* The target's refusal (no memory, a disk it cannot open) is the
          * cause; the source then saw its stream's reader go. */
@@ -188,11 +208,11 @@ int cmd_migrate(struct inv *iv)
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    int brc = wait_answer(&b, bid, &dst, "the target", why, sizeof(why));
+    int brc = wait_answer(b, bid, &dst, "the target", why, sizeof(why));
     uint64_t t_dst = now_ns();
     unlink(fifo);
     if (brc != 0) {
-        if (lamina_call(&a, "migrate", NULL, NULL, NULL, 60000, "save-end dom=%s commit=0",
+        if (lamina_call(a, "migrate", NULL, NULL, NULL, 60000, "save-end dom=%s commit=0",
                         denc)) {
             err("migrate: %s; and domain %s could not be resumed here", why, dom);
             return EXIT_FAIL;
@@ -200,7 +220,7 @@ int cmd_migrate(struct inv *iv)
         err("migrate: %s; domain %s was resumed here", why, dom);
         return EXIT_FAIL;
     }
-    if (lamina_call(&a, "migrate", NULL, NULL, NULL, 60000, "save-end dom=%s commit=1", denc))
+    if (lamina_call(a, "migrate", NULL, NULL, NULL, 60000, "save-end dom=%s commit=1", denc))
         err("migrate: domain %s runs on %s, but its suspended copy here could not be "
             "destroyed: `lamina destroy %s`", dom, target, dom);
     uint64_t t_end = now_ns();
@@ -216,8 +236,8 @@ int cmd_migrate(struct inv *iv)
            "%s\n", dom, target, dst.id, (double)src.bytes / 1048576.0,
            (double)(t_end - t0) / 1e6, down, (double)src.save_ns / 1e6,
            (double)dst.resume_ns / 1e6, src.rounds, src.round_pages);
-    move_forwards(&a, &b, fwds, target);
-    lconn_close(&a);
-    lconn_close(&b);
+    peer_move_forwards(a, b, pr.fwds, target);
+    lconn_close(a);
+    lconn_close(b);
     return EXIT_OK;
 }

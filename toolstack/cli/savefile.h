@@ -25,6 +25,7 @@ struct lamina_bulk_hdr {
     volatile uint32_t prod, cons;       /* host -> dom0 indices */
     uint32_t out_off, out_size;         /* dom0 -> host data area */
     volatile uint32_t out_prod, out_cons;
+    volatile uint32_t eof;              /* the host -> dom0 source ended */
 };
 
 /* The stream's framing (toolstack/libxc/xc_sr.h has the whole list). */

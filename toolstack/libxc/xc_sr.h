@@ -39,6 +39,7 @@ struct lsr_header {
 };
 #define LSR_F_LIVE      1       /* the domain kept running (a snapshot) */
 #define LSR_F_MIGRATE   2       /* a live migration's pre-copy: pfns repeat */
+#define LSR_F_CHECKPOINTED 4    /* Remus: CHECKPOINT records, END only on a stop */
 
 /* Every record: type, body length in bytes (before padding), body. */
 struct lsr_rhdr {
@@ -58,6 +59,7 @@ enum lsr_type {
     LSR_P2M_FRAMES   = 8,       /* uint64_t PFNs of the guest's P2M pages */
     LSR_EVTCHN       = 9,       /* struct lsr_evtchn[]: informative */
     LSR_GNTTAB       = 10,      /* struct lsr_gnttab: informative */
+    LSR_CHECKPOINT   = 11,      /* struct lsr_checkpoint: what came before is one */
     LSR_CHECKSUM     = 0xffff,  /* struct lsr_checksum, written by the host */
 };
 
@@ -108,6 +110,14 @@ struct lsr_evtchn {
 
 struct lsr_gnttab {
     uint32_t nr_frames, max_frames;
+};
+
+/* Checkpointed streams (LSR_F_CHECKPOINTED): everything since the last
+ * CHECKPOINT (pages, then the vCPU, shared_info, start_info, P2M frames,
+ * event channel and grant table records) is one consistent state of the
+ * suspended domain, to be used only once its CHECKPOINT has arrived. */
+struct lsr_checkpoint {
+    uint64_t epoch;             /* 1, 2, ... */
 };
 
 struct lsr_checksum {
@@ -182,15 +192,38 @@ struct xc_sr_live {
     /* Called between batches while the domain runs (may be NULL): dom0
      * serves the domain's rings there, since it keeps doing I/O. */
     void (*poll)(void *opaque);
+    /* Checkpointed saves only: runs the suspended domain on (0, or a
+     * negative Xen errno). */
+    int (*resume)(void *opaque);
 };
 int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
                     int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
                     struct xc_sr_stats *st, char *why, size_t whylen);
 
-/* Restore, part 1: reads and checks the header and DOMAIN record.  0, or
- * -XEN_EINVAL (not a stream), -XEN_ENOSYS (another version), with why. */
-int xc_sr_restore_begin(const struct xc_sr_io *io, struct lsr_domain *dom, char *why,
-                        size_t whylen);
+/*
+ * Checkpointed save, Remus's primary (Cully et al., NSDI 2008): begin is
+ * xc_sr_save_live's pre-copy with LSR_F_CHECKPOINTED, then checkpoint 1;
+ * the domain stays in log-dirty mode.  Each checkpoint suspends the
+ * domain (live->suspend), sends what it dirtied since the last one, its
+ * vCPU and the rest, and a CHECKPOINT record for epoch, then resumes it
+ * (live->resume), whether or not the stream could be written; *sent gets
+ * the pages sent.  end stops: log-dirty off, and an END record first when
+ * send_end (the backup then drops its copy).  io, live and opaque must
+ * stay valid until end.  One at a time; no other save meanwhile.  0, or a
+ * negative Xen errno with why (-XEN_EINVAL: begin has not run).
+ */
+int xc_sr_remus_begin(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
+                      int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
+                      struct xc_sr_stats *st, char *why, size_t whylen);
+int xc_sr_remus_checkpoint(uint64_t epoch, const struct xc_sr_live *live, uint32_t *sent,
+                           char *why, size_t whylen);
+int xc_sr_remus_end(bool send_end);
+
+/* Restore, part 1: reads and checks the header and DOMAIN record; *flags
+ * (may be NULL) gets the header's LSR_F_*.  0, or -XEN_EINVAL (not a
+ * stream), -XEN_ENOSYS (another version), with why. */
+int xc_sr_restore_begin(const struct xc_sr_io *io, struct lsr_domain *dom, uint32_t *flags,
+                        char *why, size_t whylen);
 
 /* What a restored domain's back-ends need: the frames and ports of its
  * xenstore and console rings (ports in the new domain, unbound for dom0). */
@@ -201,7 +234,7 @@ struct xc_sr_restored {
 
 /*
  * Restore, part 2: domid is new (xc_domain_create, max_mem >= dom->nr_pfns
- * pages, paused, no memory).  Populates nr_pfns frames, reads the rest of
+ * pages, paused, no memory); bk is NULL but for Remus (below).  Populates nr_pfns frames, reads the rest of
  * the stream, writing the pages with page tables rewritten to the new
  * frames, rewrites the guest's P2M, start_info and shared_info, pins the
  * tables and sets the vCPU context (the guest's SCHEDOP_shutdown returns
@@ -211,10 +244,32 @@ struct xc_sr_restored {
  * 0 to let it go, or a negative errno to fail.  The domain stays paused.  0 or a
  * negative Xen errno with why; on error the caller destroys the domain.
  */
+struct xc_sr_backup;
 int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *dom,
                   const struct xc_sr_io *io,
                   int (*record)(void *opaque, uint32_t type, const void *body, uint32_t len),
-                  void *opaque, struct xc_sr_restored *out, struct xc_sr_stats *st,
-                  char *why, size_t whylen);
+                  void *opaque, struct xc_sr_backup *bk, struct xc_sr_restored *out,
+                  struct xc_sr_stats *st, char *why, size_t whylen);
+
+/*
+ * Remus's backup: with bk (the stream must be LSR_F_CHECKPOINTED),
+ * xc_sr_restore keeps the domain paused and reads checkpoint after
+ * checkpoint.  An epoch's pages wait in dom0 (at most bk->buffer_pages)
+ * until its CHECKPOINT record, then go into the frames, and
+ * bk->checkpoint(bk->opaque, epoch) acknowledges it (a negative errno
+ * fails the restore).  When the stream breaks or ends (the io's read
+ * fails: the primary is gone) after at least one checkpoint, the domain
+ * is built from the last one (failover) and xc_sr_restore returns 0; an
+ * END record means the primary stopped replicating: -XEN_ENOTCONN, nothing
+ * built (the caller destroys the domain).  bk->epoch: the last
+ * checkpoint taken in; bk->failover_pages: pages of the dropped epoch.
+ */
+struct xc_sr_backup {
+    int (*checkpoint)(void *opaque, uint64_t epoch);
+    void *opaque;
+    uint32_t buffer_pages;
+    uint64_t epoch;                     /* out */
+    uint32_t failover_pages;            /* out */
+};
 
 #endif /* LAMINA_XC_SR_H */

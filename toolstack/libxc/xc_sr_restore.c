@@ -21,7 +21,18 @@ struct restore_ctx {
     uint8_t *types;                 /* [nr_pfns]: PFINFO >> 28 (0: a zero page), 0xf = no frame */
     char *why;
     size_t whylen;
+    bool read_failed;               /* the stream ended or broke (not bad data) */
+    /* A checkpointed stream's epoch since its last CHECKPOINT, held in
+     * dom0 until that epoch's CHECKPOINT arrives: pfn_type[i] and page i
+     * at chunk[i / CK_CHUNK] + (i % CK_CHUNK) pages (canonical form
+     * already undone). */
+    bool buffering;
+    uint32_t nbuf, maxbuf;
+    uint64_t *buf_pfn_type;
+    uint8_t **chunk;
 };
+
+#define CK_CHUNK 32                 /* pages per buffer chunk (128 KiB) */
 
 #define fail(c, rc, ...) xc_sr_fail((c)->why, (c)->whylen, (rc), __VA_ARGS__)
 
@@ -29,6 +40,8 @@ static int rd(struct restore_ctx *c, void *buf, size_t len)
 {
     int rc = c->io->read(c->io->opaque, buf, len);
 
+    if (rc)
+        c->read_failed = true;
     return rc ? fail(c, rc, "the stream ended early or could not be read (%d)", rc) : 0;
 }
 
@@ -39,8 +52,8 @@ static int skip_pad(struct restore_ctx *c, uint32_t len)
     return pad ? rd(c, NULL, pad) : 0;
 }
 
-int xc_sr_restore_begin(const struct xc_sr_io *io, struct lsr_domain *dom, char *why,
-                        size_t whylen)
+int xc_sr_restore_begin(const struct xc_sr_io *io, struct lsr_domain *dom, uint32_t *flags,
+                        char *why, size_t whylen)
 {
     struct restore_ctx c = { .io = io, .why = why, .whylen = whylen };
     struct lsr_header h;
@@ -55,6 +68,8 @@ int xc_sr_restore_begin(const struct xc_sr_io *io, struct lsr_domain *dom, char 
     if (h.version != LSR_VERSION)
         return fail(&c, -XEN_ENOSYS, "stream version %u, this dom0 reads version %u",
                     h.version, LSR_VERSION);
+    if (flags)
+        *flags = h.flags;
     if ((rc = rd(&c, &r, sizeof(r))))
         return rc;
     if (r.type != LSR_DOMAIN || r.length != sizeof(*dom))
@@ -87,8 +102,67 @@ static int uncanonicalise(struct restore_ctx *c, uint64_t *t, unsigned int level
     return 0;
 }
 
+/* A page of the buffered epoch: room for one more, or NULL when the
+ * epoch outgrew the buffer or dom0's memory (why says which). */
+static uint8_t *buffer_slot(struct restore_ctx *c, uint64_t pfn_type)
+{
+    if (c->nbuf == c->maxbuf) {
+        fail(c, -XEN_ENOMEM, "a checkpoint of more than %u pages: the backup buffers at most "
+             "that many (checkpoint more often)", c->maxbuf);
+        return NULL;
+    }
+    uint8_t **ch = &c->chunk[c->nbuf / CK_CHUNK];
+    if (!*ch && !(*ch = kmalloc(CK_CHUNK * XC_PAGE_SIZE))) {
+        fail(c, -XEN_ENOMEM, "dom0 has no memory to buffer a checkpoint of %u pages", c->nbuf);
+        return NULL;
+    }
+    c->buf_pfn_type[c->nbuf] = pfn_type;
+    return *ch + (size_t)(c->nbuf++ % CK_CHUNK) * XC_PAGE_SIZE;
+}
+
+/* The buffered epoch's CHECKPOINT came: its pages go into the frames. */
+static int apply_buffer(struct restore_ctx *c, struct xc_sr_stats *st)
+{
+    static xen_pfn_t mfns[LSR_BATCH];
+    static uint32_t idx[LSR_BATCH];
+
+    for (uint32_t i = 0; i < c->nbuf;) {
+        unsigned int n = 0;
+        for (; i < c->nbuf && n < LSR_BATCH; i++) {
+            uint64_t pfn = c->buf_pfn_type[i] & LSR_PFN_MASK;
+            unsigned int ty = (unsigned int)(c->buf_pfn_type[i] >> LSR_TYPE_SHIFT);
+            c->types[pfn] = ty == (XEN_DOMCTL_PFINFO_XTAB >> 28) ? 0xf :
+                            ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28) ? 0 : (uint8_t)ty;
+            if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
+                continue;
+            idx[n] = i;
+            mfns[n++] = c->p2m[pfn];
+        }
+        if (!n)
+            continue;
+        uint8_t *va = xc_map_foreign_pages(c->xch, c->domid, XC_PROT_READ | XC_PROT_WRITE,
+                                           mfns, (int)n);
+        if (!va)
+            return fail(c, -errno, "cannot map the domain's frames (%d)", errno);
+        for (unsigned int k = 0; k < n; k++) {
+            uint32_t j = idx[k];
+            unsigned int ty = (unsigned int)(c->buf_pfn_type[j] >> LSR_TYPE_SHIFT);
+            uint8_t *dst = va + (size_t)k * XC_PAGE_SIZE;
+            if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28))
+                memset(dst, 0, XC_PAGE_SIZE);
+            else
+                memcpy(dst, c->chunk[j / CK_CHUNK] + (size_t)(j % CK_CHUNK) * XC_PAGE_SIZE,
+                       XC_PAGE_SIZE);
+        }
+        xc_unmap_foreign(c->xch, va, (size_t)n * XC_PAGE_SIZE);
+        st->pages += n;
+    }
+    c->nbuf = 0;
+    return 0;
+}
+
 /* One PAGE_DATA record of len bytes: the pages go straight into the new
- * domain's frames. */
+ * domain's frames, or into the buffer while c->buffering. */
 static int restore_pages(struct restore_ctx *c, uint32_t len, struct xc_sr_stats *st)
 {
     static uint64_t pfn_type[LSR_BATCH];
@@ -110,24 +184,28 @@ static int restore_pages(struct restore_ctx *c, uint32_t len, struct xc_sr_stats
         if (pfn >= c->nr_pfns)
             return fail(c, -XEN_EINVAL, "page data for pfn %lx, beyond the domain's %lu pages",
                         (unsigned long)pfn, (unsigned long)c->nr_pfns);
-        if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28))
-            continue;
-        if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28)) {
-            c->types[pfn] = 0;          /* present; populate gave it zeroed */
-            st->pages++;
+        if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28) || ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28)) {
+            if (c->buffering && !buffer_slot(c, pfn_type[i]))
+                return -XEN_ENOMEM;
+            if (!c->buffering)
+                c->types[pfn] = ty == (XEN_DOMCTL_PFINFO_XTAB >> 28) ? 0xf : 0;
+            if (ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28))
+                st->pages++;            /* present; populate gave it zeroed */
             continue;
         }
         if ((ty & 7) > 4 || ty == 0x8)
             return fail(c, -XEN_EINVAL, "pfn %lx has page type %x", (unsigned long)pfn, ty);
-        c->types[pfn] = (uint8_t)ty;
+        if (!c->buffering)
+            c->types[pfn] = (uint8_t)ty;
         mfns[nmap++] = c->p2m[pfn];
     }
     if (len != 8 + 8 * hd[0] + nmap * XC_PAGE_SIZE)
         return fail(c, -XEN_EINVAL, "a PAGE_DATA record's length does not match its pages");
     uint64_t t0 = arch_now_ns();
-    uint8_t *va = nmap ? xc_map_foreign_pages(c->xch, c->domid, XC_PROT_READ | XC_PROT_WRITE,
-                                              mfns, (int)nmap) : NULL;
-    if (nmap && !va)
+    uint8_t *va = nmap && !c->buffering ?
+                  xc_map_foreign_pages(c->xch, c->domid, XC_PROT_READ | XC_PROT_WRITE, mfns,
+                                       (int)nmap) : NULL;
+    if (nmap && !c->buffering && !va)
         return fail(c, -errno, "cannot map the new domain's frames (%d)", errno);
     uint64_t t1 = arch_now_ns();
     rc = 0;
@@ -136,12 +214,16 @@ static int restore_pages(struct restore_ctx *c, uint32_t len, struct xc_sr_stats
         unsigned int ty = (unsigned int)(pfn_type[i] >> LSR_TYPE_SHIFT);
         if (ty == (XEN_DOMCTL_PFINFO_XTAB >> 28) || ty == (XEN_DOMCTL_PFINFO_XALLOC >> 28))
             continue;
-        uint64_t *dst = (uint64_t *)(va + (size_t)m++ * XC_PAGE_SIZE);
-        if (!(rc = rd(c, dst, XC_PAGE_SIZE)) && (ty & 7) >= 1) {
+        uint64_t *dst = c->buffering ? (uint64_t *)buffer_slot(c, pfn_type[i])
+                                     : (uint64_t *)(va + (size_t)m++ * XC_PAGE_SIZE);
+        if (!dst)
+            rc = -XEN_ENOMEM;
+        else if (!(rc = rd(c, dst, XC_PAGE_SIZE)) && (ty & 7) >= 1) {
             rc = uncanonicalise(c, dst, ty & 7, pfn);
             st->pt_pages++;
         }
-        st->pages++;
+        if (!c->buffering)
+            st->pages++;
     }
     if (va)
         xc_unmap_foreign(c->xch, va, (size_t)nmap * XC_PAGE_SIZE);
@@ -313,25 +395,80 @@ static int pass_record(struct restore_ctx *c, uint32_t type, uint32_t len,
     return rc;
 }
 
+/* The state records of one checkpoint (or of the whole stream). */
+struct sr_state {
+    struct lsr_vcpu v;
+    struct lsr_shared_info sh;
+    struct lsr_start_info si;
+    uint64_t frames[LSR_PFNS_MAX / 512];
+    unsigned int nr_frames, seen;       /* seen: 1 vCPU, 2 shared_info, 4 start_info, 8 P2M */
+};
+
+/* One state record of type/len into *x. */
+static int read_state(struct restore_ctx *c, struct sr_state *x, uint32_t type, uint32_t len)
+{
+    int rc;
+
+    if (type == LSR_P2M_FRAMES) {
+        if (len % 8 || len / 8 > ARRAY_SIZE(x->frames))
+            return fail(c, -XEN_EINVAL, "a P2M_FRAMES record of %u bytes", len);
+        x->nr_frames = len / 8;
+        if (!(rc = rd(c, x->frames, len)) && !(rc = skip_pad(c, len)))
+            x->seen |= 8;
+        return rc;
+    }
+    void *dst = type == LSR_VCPU ? (void *)&x->v : type == LSR_SHARED_INFO ?
+                (void *)&x->sh : (void *)&x->si;
+    uint32_t want = type == LSR_VCPU ? sizeof(x->v) : type == LSR_SHARED_INFO ?
+                    sizeof(x->sh) : sizeof(x->si);
+    if (len != want)
+        return fail(c, -XEN_EINVAL, "record %u has %u bytes, not %u", type, len, want);
+    if (!(rc = rd(c, dst, want)) && !(rc = skip_pad(c, len)))
+        x->seen |= type == LSR_VCPU ? 1 : type == LSR_SHARED_INFO ? 2 : 4;
+    return rc;
+}
+
+/* The frames hold state x: the last steps, then the vCPU. */
+static int build_state(struct restore_ctx *c, struct sr_state *x, struct xc_sr_restored *out)
+{
+    int rc;
+
+    if (x->seen != 0xf)
+        return fail(c, -XEN_EINVAL, "the stream ends without its vCPU, shared_info, "
+                    "start_info or P2M record");
+    if (!(rc = release_absent(c)) && !(rc = write_p2m(c, x->frames, x->nr_frames)))
+        rc = finish(c, &x->v, &x->sh, &x->si, out);
+    return rc;
+}
+
 int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *dom,
                   const struct xc_sr_io *io,
                   int (*record)(void *opaque, uint32_t type, const void *body, uint32_t len),
-                  void *opaque, struct xc_sr_restored *out, struct xc_sr_stats *st,
-                  char *why, size_t whylen)
+                  void *opaque, struct xc_sr_backup *bk, struct xc_sr_restored *out,
+                  struct xc_sr_stats *st, char *why, size_t whylen)
 {
-    static struct lsr_vcpu v;
-    static uint64_t frames[LSR_PFNS_MAX / 512];
+    /* The stream's state, and a checkpointed stream's last whole one. */
+    static struct sr_state cur, done;
     struct restore_ctx c = { .xch = xch, .domid = domid, .io = io, .nr_pfns = dom->nr_pfns,
                              .why = why, .whylen = whylen };
-    struct lsr_shared_info sh;
-    struct lsr_start_info si;
-    unsigned int nr_frames = 0, seen = 0;
+    bool committed = false;
     int rc = 0;
 
     uint64_t t_start = arch_now_ns();
 
     why[0] = 0;
     memset(st, 0, sizeof(*st));
+    memset(&cur, 0, sizeof(cur));
+    if (bk) {
+        bk->epoch = 0;
+        c.maxbuf = bk->buffer_pages ? bk->buffer_pages : 1;
+        c.buf_pfn_type = kmalloc((size_t)c.maxbuf * 8);
+        c.chunk = kzalloc(((size_t)c.maxbuf + CK_CHUNK - 1) / CK_CHUNK * sizeof(uint8_t *));
+        if (!c.buf_pfn_type || !c.chunk) {
+            rc = fail(&c, -XEN_ENOMEM, "dom0 has no memory for a checkpoint buffer");
+            goto out;
+        }
+    }
     c.p2m = kmalloc(c.nr_pfns * sizeof(xen_pfn_t));
     c.types = kmalloc(c.nr_pfns);
     if (!c.p2m || !c.types) {
@@ -360,41 +497,51 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
         switch (r.type) {
         case LSR_END:
             st->end_ns = arch_now_ns();
-            if (seen != 0xf) {
-                rc = fail(&c, -XEN_EINVAL, "the stream ends without its vCPU, shared_info, "
-                          "start_info or P2M record");
+            if (bk) {
+                /* The primary stopped replicating: it runs on, this copy goes. */
+                rc = fail(&c, -XEN_ENOTCONN, "the primary stopped the replication after "
+                          "checkpoint %lu", (unsigned long)bk->epoch);
                 goto out;
             }
-            if (!(rc = release_absent(&c)) && !(rc = write_p2m(&c, frames, nr_frames)))
-                rc = finish(&c, &v, &sh, &si, out);
+            rc = build_state(&c, &cur, out);
             goto out;
+        case LSR_CHECKPOINT: {
+            struct lsr_checkpoint ck;
+            if (!bk || r.length != sizeof(ck)) {
+                rc = fail(&c, -XEN_EINVAL, bk ? "a CHECKPOINT record of %u bytes" :
+                          "a CHECKPOINT record in a stream that is not checkpointed", r.length);
+                goto out;
+            }
+            if ((rc = rd(&c, &ck, sizeof(ck))) || (rc = skip_pad(&c, r.length)))
+                goto out;
+            if (cur.seen != 0xf || ck.epoch != bk->epoch + 1) {
+                rc = fail(&c, -XEN_EINVAL, "checkpoint %lu after %lu, or without its vCPU, "
+                          "shared_info, start_info or P2M record", (unsigned long)ck.epoch,
+                          (unsigned long)bk->epoch);
+                goto out;
+            }
+            if ((rc = apply_buffer(&c, st)))
+                goto out;
+            done = cur;
+            cur.seen = 0;
+            committed = true;
+            c.buffering = true;         /* the next epoch waits for its CHECKPOINT */
+            bk->epoch = ck.epoch;
+            if (bk->checkpoint && (rc = bk->checkpoint(bk->opaque, ck.epoch)) < 0) {
+                fail(&c, rc, "acknowledging checkpoint %lu failed", (unsigned long)ck.epoch);
+                goto out;
+            }
+            rc = 0;
+            break;
+        }
         case LSR_PAGE_DATA:
             rc = restore_pages(&c, r.length, st);
             break;
         case LSR_VCPU:
         case LSR_SHARED_INFO:
-        case LSR_START_INFO: {
-            void *dst = r.type == LSR_VCPU ? (void *)&v : r.type == LSR_SHARED_INFO ?
-                        (void *)&sh : (void *)&si;
-            uint32_t want = r.type == LSR_VCPU ? sizeof(v) : r.type == LSR_SHARED_INFO ?
-                            sizeof(sh) : sizeof(si);
-            if (r.length != want) {
-                rc = fail(&c, -XEN_EINVAL, "record %u has %u bytes, not %u", r.type, r.length,
-                          want);
-                goto out;
-            }
-            if (!(rc = rd(&c, dst, want)) && !(rc = skip_pad(&c, r.length)))
-                seen |= r.type == LSR_VCPU ? 1 : r.type == LSR_SHARED_INFO ? 2 : 4;
-            break;
-        }
+        case LSR_START_INFO:
         case LSR_P2M_FRAMES:
-            if (r.length % 8 || r.length / 8 > ARRAY_SIZE(frames)) {
-                rc = fail(&c, -XEN_EINVAL, "a P2M_FRAMES record of %u bytes", r.length);
-                goto out;
-            }
-            nr_frames = r.length / 8;
-            if (!(rc = rd(&c, frames, r.length)) && !(rc = skip_pad(&c, r.length)))
-                seen |= 8;
+            rc = read_state(&c, &cur, r.type, r.length);
             break;
         case LSR_EVTCHN:
         case LSR_GNTTAB:                /* informative: the guest rebinds */
@@ -413,7 +560,21 @@ int xc_sr_restore(xc_interface *xch, uint32_t domid, const struct lsr_domain *do
             goto out;
     }
 out:
+    if (bk && rc && c.read_failed && committed) {
+        /* Failover: the stream ended mid-epoch (the primary is gone).  The
+         * frames hold the last whole checkpoint; the rest is dropped. */
+        st->end_ns = arch_now_ns();
+        bk->failover_pages = c.nbuf;
+        c.nbuf = 0;
+        why[0] = 0;
+        rc = build_state(&c, &done, out);
+    }
     st->build_ns = arch_now_ns() - t_start;
+    if (c.chunk)
+        for (uint32_t k = 0; k < (c.maxbuf + CK_CHUNK - 1) / CK_CHUNK; k++)
+            kfree(c.chunk[k]);
+    kfree(c.chunk);
+    kfree(c.buf_pfn_type);
     kfree(c.p2m);
     kfree(c.types);
     return rc;

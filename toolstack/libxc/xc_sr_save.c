@@ -450,7 +450,7 @@ static int save_get_vcpu(struct save_run *s)
 }
 
 /* After the memory: vCPU, shared_info, start_info, P2M frames, event
- * channels, grant table, END. */
+ * channels, grant table (END is the caller's). */
 static int save_tail(struct save_run *s)
 {
     struct save_ctx *c = &s->c;
@@ -464,7 +464,7 @@ static int save_tail(struct save_run *s)
     xc_unmap_foreign(c->xch, (void *)sh, XC_PAGE_SIZE);
     if ((rc = save_state(c, &s->vc, s->fll_mfn, upcall_mask, s->p2m_mfns, s->nr_p2m)))
         return rc;
-    if ((rc = save_evtchn_gnttab(c)) || (rc = xc_sr_write_record(c->io, LSR_END, NULL, 0)))
+    if ((rc = save_evtchn_gnttab(c)))
         return fail(c, rc, "writing the stream failed (%d)", rc);
     return 0;
 }
@@ -494,8 +494,9 @@ int xc_sr_save(xc_interface *xch, uint32_t domid, uint32_t flags, const struct x
     int rc;
 
     if (!(rc = save_open(s, true)) && !(rc = save_get_vcpu(s)) &&
-        !(rc = save_head(s, flags, extra, opaque)) && !(rc = save_pages(&s->c, &all, st)))
-        rc = save_tail(s);
+        !(rc = save_head(s, flags, extra, opaque)) && !(rc = save_pages(&s->c, &all, st)) &&
+        !(rc = save_tail(s)) && (rc = xc_sr_write_record(io, LSR_END, NULL, 0)))
+        fail(&s->c, rc, "writing the stream failed (%d)", rc);
     kfree(s->c.p2m);
     return rc;
 }
@@ -532,90 +533,191 @@ static uint32_t count_pfns(const unsigned long *map, uint64_t n)
     return k;
 }
 
-int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
-                    int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
-                    struct xc_sr_stats *st, char *why, size_t whylen)
+/* A live save's state between its steps: the dirty bitmaps, and whether
+ * the domain is in log-dirty mode.  One at a time (save_run_new's). */
+static struct {
+    struct save_run *s;
+    unsigned long *pend, *defer;
+    size_t words;
+    bool logdirty;
+} lv;
+
+static void live_free(void)
 {
-    struct save_run *s = save_run_new(xch, domid, io, st, why, whylen);
-    unsigned long *pend = NULL, *defer = NULL;
-    bool logdirty = false;
+    if (lv.logdirty)
+        (void)xc_shadow_control(lv.s->c.xch, lv.s->c.domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0,
+                                NULL);
+    kfree(lv.pend);
+    kfree(lv.defer);
+    if (lv.s)
+        kfree(lv.s->c.p2m);
+    memset(&lv, 0, sizeof(lv));
+}
+
+/* The domain's dirty bitmap since the last CLEAN into map (zeroed first). */
+static int clean_bitmap(struct save_run *s, unsigned long *map)
+{
+    memset(map, 0, lv.words * 8);
+    if (xc_shadow_control(s->c.xch, s->c.domid, XEN_DOMCTL_SHADOW_OP_CLEAN, map, s->c.nr_pfns,
+                          NULL) < 0)
+        return fail(&s->c, -errno, "reading the dirty bitmap failed (%d)", errno);
+    return 0;
+}
+
+/* Pre-copy (Clark et al., NSDI 2005): the domain runs in log-dirty mode
+ * while every page goes once, then round after round what the one before
+ * saw dirtied, until a round leaves few enough to send suspended.  On
+ * return (0) lv.pend holds those and log-dirty mode stays on. */
+static int live_precopy(struct save_run *s, uint32_t flags, int (*extra)(void *opaque),
+                        void *opaque, const struct xc_sr_live *live, struct xc_sr_stats *st)
+{
     int rc;
 
     if (live->max_rounds < 1 || live->max_rounds > LSR_ROUNDS_MAX)
         return fail(&s->c, -XEN_EINVAL, "%u pre-copy rounds asked for (1-%u)",
                     live->max_rounds, LSR_ROUNDS_MAX);
+    lv.s = s;
     s->c.poll = live->poll;
     s->c.poll_opaque = live->opaque;
     if ((rc = save_open(s, false)))
-        goto out;
-    size_t words = (size_t)((s->c.nr_pfns + 63) / 64);
-    pend = kmalloc(words * 8);
-    defer = kmalloc(words * 8);
-    if (!pend || !defer) {
-        rc = fail(&s->c, -XEN_ENOMEM, "dom0 has no memory for the dirty bitmaps");
-        goto out;
-    }
-    memset(defer, 0, words * 8);
-    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0, NULL) < 0) {
-        rc = fail(&s->c, -errno, "cannot put domain %u in log-dirty mode (%s)", domid,
-                  errno == XEN_EINVAL ? "another save has it" : "out of memory");
-        goto out;
-    }
-    logdirty = true;
-    if ((rc = save_head(s, LSR_F_MIGRATE, extra, opaque)))
-        goto out;
+        return rc;
+    lv.words = (size_t)((s->c.nr_pfns + 63) / 64);
+    lv.pend = kmalloc(lv.words * 8);
+    lv.defer = kmalloc(lv.words * 8);
+    if (!lv.pend || !lv.defer)
+        return fail(&s->c, -XEN_ENOMEM, "dom0 has no memory for the dirty bitmaps");
+    memset(lv.defer, 0, lv.words * 8);
+    if (xc_shadow_control(s->c.xch, s->c.domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0,
+                          NULL) < 0)
+        return fail(&s->c, -errno, "cannot put domain %u in log-dirty mode (%s)", s->c.domid,
+                    errno == XEN_EINVAL ? "another save has it" : "out of memory");
+    lv.logdirty = true;
+    if ((rc = save_head(s, flags, extra, opaque)))
+        return rc;
 
-    /* Round 0 sends everything; each later round what the one before
-     * saw dirtied, until few enough are left to send suspended. */
-    struct pass ps = { .defer = defer, .zero_ok = true };
+    struct pass ps = { .defer = lv.defer, .zero_ok = true };
     if ((rc = save_pages(&s->c, &ps, st)))
-        goto out;
+        return rc;
     st->round_pages[st->nr_rounds++] = ps.sent;
     for (;;) {
-        memset(pend, 0, words * 8);
-        if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, pend, s->c.nr_pfns,
-                              NULL) < 0) {
-            rc = fail(&s->c, -errno, "reading the dirty bitmap failed (%d)", errno);
-            goto out;
-        }
-        if (count_pfns(pend, s->c.nr_pfns) <= live->dirty_threshold ||
+        if ((rc = clean_bitmap(s, lv.pend)))
+            return rc;
+        if (count_pfns(lv.pend, s->c.nr_pfns) <= live->dirty_threshold ||
             st->nr_rounds >= live->max_rounds)
-            break;                          /* pend goes with the last round */
-        ps = (struct pass){ .want = pend, .defer = defer };
+            return 0;                       /* pend goes with the suspended round */
+        ps = (struct pass){ .want = lv.pend, .defer = lv.defer };
         if ((rc = save_pages(&s->c, &ps, st)))
-            goto out;
+            return rc;
         st->round_pages[st->nr_rounds++] = ps.sent;
     }
+}
 
-    /* Stop and copy. */
+/* The suspended round: what lv.pend and lv.defer hold, what was dirtied
+ * since, the special pages, then the vCPU and the rest.  Leaves lv.pend
+ * and lv.defer empty.  *sent: the pages it sent. */
+static int stop_copy(struct save_run *s, uint32_t *sent, struct xc_sr_stats *st)
+{
+    static unsigned long last[LSR_PFNS_MAX / 64];
+    int rc;
+
+    if ((rc = clean_bitmap(s, last)))
+        return rc;
+    for (size_t w = 0; w < lv.words; w++)
+        lv.pend[w] |= last[w] | lv.defer[w];
+    memset(lv.defer, 0, lv.words * 8);
+    /* The P2M as the guest left it (its pages are in pend if it changed). */
+    if ((rc = read_p2m(&s->c, s->fll_mfn, s->p2m_mfns, s->nr_p2m)) || (rc = save_get_vcpu(s)))
+        return rc;
+    want_special_pfns(s, lv.pend);
+    struct pass ps = { .want = lv.pend };
+    if ((rc = save_pages(&s->c, &ps, st)) || (rc = save_tail(s)))
+        return rc;
+    memset(lv.pend, 0, lv.words * 8);
+    *sent = ps.sent;
+    return 0;
+}
+
+int xc_sr_save_live(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
+                    int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
+                    struct xc_sr_stats *st, char *why, size_t whylen)
+{
+    struct save_run *s = save_run_new(xch, domid, io, st, why, whylen);
+    int rc;
+
+    if ((rc = live_precopy(s, LSR_F_MIGRATE, extra, opaque, live, st)))
+        goto out;
     if ((rc = live->suspend(live->opaque)) < 0) {
         fail(&s->c, rc, "domain %u did not suspend", domid);
         goto out;
     }
     uint64_t t1 = arch_now_ns();
-    static unsigned long last[LSR_PFNS_MAX / 64];
-    memset(last, 0, words * 8);
-    if (xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, last, s->c.nr_pfns,
-                          NULL) < 0) {
-        rc = fail(&s->c, -errno, "reading the dirty bitmap failed (%d)", errno);
+    uint32_t sent;
+    if ((rc = stop_copy(s, &sent, st)) ||
+        (rc = xc_sr_write_record(io, LSR_END, NULL, 0))) {
+        if (!why[0])
+            fail(&s->c, rc, "writing the stream failed (%d)", rc);
         goto out;
     }
-    for (size_t w = 0; w < words; w++)
-        pend[w] |= last[w] | defer[w];
-    /* The P2M as the guest left it (its pages are in pend if it changed). */
-    if ((rc = read_p2m(&s->c, s->fll_mfn, s->p2m_mfns, s->nr_p2m)) || (rc = save_get_vcpu(s)))
-        goto out;
-    want_special_pfns(s, pend);
-    ps = (struct pass){ .want = pend };
-    if ((rc = save_pages(&s->c, &ps, st)) || (rc = save_tail(s)))
-        goto out;
-    st->round_pages[st->nr_rounds++] = ps.sent;
+    st->round_pages[st->nr_rounds++] = sent;
     st->final_ns = arch_now_ns() - t1;
 out:
-    if (logdirty)
-        (void)xc_shadow_control(xch, domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0, NULL);
-    kfree(pend);
-    kfree(defer);
-    kfree(s->c.p2m);
+    live_free();
+    return rc;
+}
+
+int xc_sr_remus_begin(xc_interface *xch, uint32_t domid, const struct xc_sr_io *io,
+                      int (*extra)(void *opaque), void *opaque, const struct xc_sr_live *live,
+                      struct xc_sr_stats *st, char *why, size_t whylen)
+{
+    struct save_run *s = save_run_new(xch, domid, io, st, why, whylen);
+    int rc;
+
+    if (!live->resume)
+        return fail(&s->c, -XEN_EINVAL, "a checkpointed save needs a resume callback");
+    if ((rc = live_precopy(s, LSR_F_MIGRATE | LSR_F_CHECKPOINTED, extra, opaque, live, st)) ||
+        (rc = xc_sr_remus_checkpoint(1, live, &st->round_pages[st->nr_rounds], why, whylen))) {
+        live_free();
+        return rc;
+    }
+    st->nr_rounds++;
+    return 0;
+}
+
+int xc_sr_remus_checkpoint(uint64_t epoch, const struct xc_sr_live *live, uint32_t *sent,
+                           char *why, size_t whylen)
+{
+    struct save_run *s = lv.s;
+    struct xc_sr_stats st;
+    struct lsr_checkpoint ck = { .epoch = epoch };
+    int rc, rrc;
+
+    if (!s || !lv.logdirty)
+        return xc_sr_fail(why, whylen, -XEN_EINVAL, "no checkpointed save is running");
+    s->c.why = why;
+    s->c.whylen = whylen;
+    why[0] = 0;
+    memset(&st, 0, sizeof(st));
+    if ((rc = live->suspend(live->opaque)) < 0)
+        return fail(&s->c, rc, "domain %u did not suspend for checkpoint %lu", s->c.domid,
+                    (unsigned long)epoch);
+    if (!(rc = stop_copy(s, sent, &st)) &&
+        (rc = xc_sr_write_record(s->c.io, LSR_CHECKPOINT, &ck, sizeof(ck))))
+        fail(&s->c, rc, "writing the stream failed (%d)", rc);
+    /* The domain runs on whatever became of the checkpoint. */
+    if ((rrc = live->resume(live->opaque)) < 0 && !rc)
+        rc = fail(&s->c, rrc, "domain %u could not be resumed after checkpoint %lu",
+                  s->c.domid, (unsigned long)epoch);
+    return rc;
+}
+
+int xc_sr_remus_end(bool send_end)
+{
+    int rc = 0;
+
+    if (!lv.s)
+        return -XEN_EINVAL;
+    if (send_end)
+        rc = xc_sr_write_record(lv.s->c.io, LSR_END, NULL, 0);
+    live_free();
     return rc;
 }
