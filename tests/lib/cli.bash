@@ -120,3 +120,24 @@ console_log() {
     conpid=$!
     sleep 1
 }
+
+# two_machines: after cli_start, machine A (this run) and B (`up --name B`)
+# up with 256 MiB each; RUN, BRUN set, onb ARGS runs lam on B, and B is
+# taken down with A at exit.
+onb() { LAMINA_MACHINE=B lam "$@"; }
+cli_cleanup_b() {
+    LAMINA_MACHINE=B "$LAMINA" down >/dev/null 2>&1
+    local pid
+    pid=$(cat "$BRUN/qemu.pid" 2>/dev/null)
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    cli_cleanup
+}
+two_machines() {
+    RUN=$LAMINA_RUN_DIR
+    BRUN=$RUN/machines/B
+    trap cli_cleanup_b EXIT
+    lam up --memory 256
+    expect_ok "up A"
+    onb up --name B --memory 256
+    expect_ok "up --name B"
+}

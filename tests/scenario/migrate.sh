@@ -18,23 +18,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/cli.bash
 cli_start
 kernel=$B_ABS/guest-pv.elf
-RUN=$LAMINA_RUN_DIR
-BRUN=$RUN/machines/B
-# onb ARGS...: lam on machine B.
-onb() { LAMINA_MACHINE=B lam "$@"; }
-cli_cleanup_b() {
-    LAMINA_MACHINE=B "$LAMINA" down >/dev/null 2>&1
-    local pid
-    pid=$(cat "$BRUN/qemu.pid" 2>/dev/null)
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-    cli_cleanup
-}
-trap cli_cleanup_b EXIT
-
-lam up --memory 256
-expect_ok "up A"
-onb up --name B --memory 256
-expect_ok "up --name B"
+two_machines
 [ -S "$BRUN/lamina.sock" ] && ok "machine B's files are in machines/B" || fail "no $BRUN/lamina.sock"
 
 printf 'name = "counter"\nkernel = "%s"\ncmdline = "service tick_ms=20 dirty_pages=20 dirty_ws=512"\nmemory = 16\n' \
