@@ -332,6 +332,8 @@ static void bulk_pump(void)
         if (bulk.stream) {
             ssize_t r = read(bulk.fd, dst, n);
             if (r == 0 && bulk.done) {
+                /* What came before the end is published before eof. */
+                __atomic_store_n(&bulk_hdr->prod, prod, __ATOMIC_RELEASE);
                 bulk_stop("stream ended");  /* the source closed it */
                 break;
             }
