@@ -36,7 +36,6 @@ static struct {
     uint64_t interval_ns, next_ns;
     uint64_t epoch, acked;      /* last checkpoint sent / acknowledged */
     uint64_t t_suspended, pause_ns;
-    uint64_t pause_min, pause_max, pause_sum, pages_sum;
 } rm;
 
 static int remus_suspend(void *opaque)
@@ -94,10 +93,6 @@ static void remus_finish(bool send_end, int err, const char *why)
         rec_start(&q);
         proto_line_kvu(rec_line(), "checkpoints", rm.epoch);
         proto_line_kvu(rec_line(), "acked", rm.acked);
-        proto_line_kvu(rec_line(), "pause_min_ns", rm.pause_min);
-        proto_line_kvu(rec_line(), "pause_max_ns", rm.pause_max);
-        proto_line_kvu(rec_line(), "pause_mean_ns", rm.epoch ? rm.pause_sum / rm.epoch : 0);
-        proto_line_kvu(rec_line(), "pages_mean", rm.epoch ? rm.pages_sum / rm.epoch : 0);
         rec_send();
         proto_send_ok(rm.req_id);
     }
@@ -105,17 +100,11 @@ static void remus_finish(bool send_end, int err, const char *why)
             (unsigned long)rm.epoch, why ? why : "stopped");
 }
 
-/* One R line for checkpoint rm.epoch. */
+/* One R line for checkpoint rm.epoch (the CLI keeps the statistics). */
 static void remus_report(uint32_t pages)
 {
     struct proto_req q = { .id = rm.req_id };
 
-    if (rm.epoch == 1 || rm.pause_ns < rm.pause_min)
-        rm.pause_min = rm.pause_ns;
-    if (rm.pause_ns > rm.pause_max)
-        rm.pause_max = rm.pause_ns;
-    rm.pause_sum += rm.pause_ns;
-    rm.pages_sum += pages;
     rec_start(&q);
     proto_line_kvu(rec_line(), "epoch", rm.epoch);
     proto_line_kvu(rec_line(), "pages", pages);

@@ -121,31 +121,27 @@ static void on_backup(struct remus_run *r, const struct msg *m)
     }
 }
 
-/* Every line either connection has now; a connection that closed is
- * marked down. */
-static void drain(struct remus_run *r, unsigned long interval)
+/* The next line of one side (timeout_ms as lconn_next's), handled; a
+ * connection that closed is marked down.  0 when there was none. */
+static int take(struct remus_run *r, int is_a, int timeout_ms, unsigned long interval)
 {
     struct msg m;
-    int rc;
+    int rc = lconn_next(is_a ? &r->pr->a : &r->pr->b, &m, timeout_ms);
 
-    while (r->a_up && (rc = lconn_next(&r->pr->a, &m, 0)) != 0) {
-        if (rc < 0) {
-            r->a_up = 0;
-            r->t_a_lost = now_ns();
-            break;
-        }
+    if (rc < 0 && is_a) {
+        r->a_up = 0;
+        r->t_a_lost = now_ns();
+    } else if (rc < 0) {
+        r->b_up = 0;
+    } else if (rc > 0 && is_a) {
         on_primary(r, &m, interval);
-    }
-    while (r->b_up && (rc = lconn_next(&r->pr->b, &m, 0)) != 0) {
-        if (rc < 0) {
-            r->b_up = 0;
-            break;
-        }
+    } else if (rc > 0) {
         on_backup(r, &m);
     }
+    return rc > 0;
 }
 
-/* Waits up to ms for either side to say something. */
+/* Waits up to ms for either side, then handles every line both have. */
 static void wait_lines(struct remus_run *r, int ms, unsigned long interval)
 {
     struct pollfd p[2];
@@ -157,28 +153,13 @@ static void wait_lines(struct remus_run *r, int ms, unsigned long interval)
         p[n++] = (struct pollfd){ r->pr->b.fd, POLLIN, 0 };
     if (n == 0 || poll(p, (nfds_t)n, ms) <= 0)
         return;
-    struct msg m;
-    for (int k = 0; k < n; k++) {
-        if (!p[k].revents)
-            continue;
-        int is_a = r->a_up && p[k].fd == r->pr->a.fd;
-        struct lconn *c = is_a ? &r->pr->a : &r->pr->b;
-        int rc = lconn_next(c, &m, 1);
-        if (rc < 0) {
-            if (is_a) {
-                r->a_up = 0;
-                r->t_a_lost = now_ns();
-            } else {
-                r->b_up = 0;
-            }
-        } else if (rc > 0) {
-            if (is_a)
-                on_primary(r, &m, interval);
-            else
-                on_backup(r, &m);
-        }
-    }
-    drain(r, interval);
+    for (int k = 0; k < n; k++)
+        if (p[k].revents)
+            (void)take(r, r->a_up && p[k].fd == r->pr->a.fd, 1, interval);
+    while (r->a_up && take(r, 1, 0, interval))
+        ;
+    while (r->b_up && take(r, 0, 0, interval))
+        ;
 }
 
 static void print_stats(const struct remus_run *r)
